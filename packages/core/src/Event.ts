@@ -1,0 +1,222 @@
+/**
+ * The lifecycle event of a multi-agent system: a kind, the envelope (arena, arena id, phase, time,
+ * correlation id) and a payload.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import * as Schema from "effect/Schema"
+import { formatMicros, parseMicros } from "./internal/timestamp.js"
+
+/**
+ * The 19 canonical kinds, as the Python reference's `EVENT_KINDS` names them. Dotted lower-case
+ * names, so that subscribers can match on a prefix (`agent.*`).
+ *
+ * @since 0.1.0
+ * @category kinds
+ */
+export const canonicalKinds = [
+  "arena.start",
+  "arena.complete",
+  "arena.error",
+  "phase.start",
+  "phase.complete",
+  "phase.error",
+  "agent.start",
+  "agent.complete",
+  "agent.signal",
+  "agent.error",
+  "decision.emit",
+  "source.fetch",
+  "source.error",
+  "llm.call",
+  "llm.error",
+  "control.command",
+  "control.ack",
+  "action.emit",
+  "system.status"
+] as const
+
+/**
+ * One of the 19 canonical kinds.
+ *
+ * @since 0.1.0
+ * @category kinds
+ */
+export type CanonicalKind = (typeof canonicalKinds)[number]
+
+const canonicalKindSet: ReadonlySet<string> = new Set(canonicalKinds)
+
+/**
+ * Whether `kind` is one of the canonical kinds.
+ *
+ * @since 0.1.0
+ * @category kinds
+ */
+export const isCanonicalKind = (kind: string): kind is CanonicalKind => canonicalKindSet.has(kind)
+
+/**
+ * A payload: a JSON object.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Payload = { readonly [key: string]: unknown }
+
+/**
+ * An event of kind `K` with a payload of type `P`. On the wire the envelope names are snake_case
+ * (`arena_id`, `correlation_id`); here they are camelCase.
+ *
+ * `ts` is the timestamp exactly as written on the wire (the reference writes microseconds, which a
+ * `Date` cannot hold); {@link dateTime} reads it as a `DateTime.Utc`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Event<K extends string = string, P = Payload> {
+  readonly kind: K
+  readonly arena: string
+  readonly arenaId: string
+  readonly phase: string
+  readonly ts: string
+  readonly correlationId: string
+  readonly payload: P
+}
+
+/**
+ * Any event, whatever its kind and payload.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Any = Event<string, unknown>
+
+/**
+ * An event of one of the canonical kinds, with an untyped JSON payload.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Canonical = { readonly [K in CanonicalKind]: Event<K, Payload> }[CanonicalKind]
+
+/**
+ * What a publisher gives: the kind, and whatever it knows of the envelope and payload. Omitted
+ * envelope strings are `""`, an omitted payload is `{}`, an omitted `ts` is the current time and an
+ * omitted `correlationId` a fresh one, filled when the event is published.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Input<K extends string = string, P = Payload> {
+  readonly kind: K
+  readonly arena?: string | undefined
+  readonly arenaId?: string | undefined
+  readonly phase?: string | undefined
+  readonly ts?: string | undefined
+  readonly correlationId?: string | undefined
+  readonly payload?: P | undefined
+}
+
+/**
+ * The current time from Effect's `Clock`, in the wire's format
+ * (`2026-05-14T11:22:33.123456+00:00`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const currentTimestamp: Effect.Effect<string> = Effect.map(Clock.currentTimeNanos, (nanos) =>
+  formatMicros(nanos / 1000n)
+)
+
+const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, "0")
+
+/**
+ * A fresh correlation id from Effect's `Random` (seed it in tests for exact values): 32 lowercase
+ * hex characters shaped like a version-4 uuid without dashes, as the reference's `uuid4().hex`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const randomCorrelationId: Effect.Effect<string> = Effect.map(
+  Effect.all([Random.nextInt, Random.nextInt, Random.nextInt, Random.nextInt]),
+  ([a, b, c, d]) => hex8(a) + hex8((b & 0xffff0fff) | 0x4000) + hex8((c & 0x3fffffff) | 0x80000000) + hex8(d)
+)
+
+/**
+ * Completes an input to an event: the defaults of the envelope, the current time from `Clock` and a
+ * correlation id from `Random` where the input has none.
+ *
+ * @since 0.1.0
+ * @category constructors
+ * @example
+ * import { Effect } from "effect"
+ * import { Event } from "@maf/events"
+ *
+ * const event = Event.make({ kind: "phase.complete", arena: "trading", payload: { score: 0.9 } })
+ * // Effect<Event<"phase.complete", { score: number }>>
+ */
+export const make = <K extends string, P = Payload>(input: Input<K, P>): Effect.Effect<Event<K, P>> =>
+  Effect.gen(function* () {
+    const ts = input.ts !== undefined && input.ts !== "" ? input.ts : yield* currentTimestamp
+    const correlationId =
+      input.correlationId !== undefined && input.correlationId !== ""
+        ? input.correlationId
+        : yield* randomCorrelationId
+    return {
+      kind: input.kind,
+      arena: input.arena ?? "",
+      arenaId: input.arenaId ?? "",
+      phase: input.phase ?? "",
+      ts,
+      correlationId,
+      payload: input.payload ?? ({} as P)
+    }
+  })
+
+/**
+ * Reads an event's `ts` as a `DateTime.Utc` (millisecond precision); `None` when it is not an
+ * ISO-8601 timestamp.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const dateTime = (event: Pick<Any, "ts">): Option.Option<DateTime.Utc> => {
+  const micros = parseMicros(event.ts)
+  if (micros === undefined) return Option.none()
+  // Floor division: before 1970 a fraction of a millisecond still belongs to the earlier millisecond.
+  const millis = micros >= 0n ? micros / 1000n : -((-micros + 999n) / 1000n)
+  return DateTime.make(Number(millis))
+}
+
+/**
+ * An ISO-8601 timestamp string, in any valid form (`Z`, `+00:00`, any number of fractional digits,
+ * naive times read as UTC).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Timestamp = Schema.String.pipe(
+  Schema.filter((s) => parseMicros(s) !== undefined, { message: () => "an ISO-8601 timestamp" }),
+  Schema.annotations({
+    identifier: "Timestamp",
+    arbitrary: () => (fc) => fc.bigInt({ min: 0n, max: 253_402_300_799_999_999n }).map(formatMicros)
+  })
+)
+
+const isJsonObject = (u: unknown): u is Payload => typeof u === "object" && u !== null && !Array.isArray(u)
+
+/**
+ * A payload: any JSON object, kept as it is (not copied).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const PayloadSchema: Schema.Schema<Payload> = Schema.declare(isJsonObject, {
+  identifier: "Payload",
+  description: "a JSON object",
+  arbitrary: () => (fc) => fc.dictionary(fc.string(), fc.jsonValue()) as any
+})

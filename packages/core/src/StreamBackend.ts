@@ -1,0 +1,176 @@
+/**
+ * The backend port: the few operations on a stream that the bus and the reader are built on. All
+ * policy (encoding, batching, retries, resume, gap detection, metrics) lives above it, in this
+ * package; a backend is a thin adapter (the in-memory one here, the Redis one in
+ * `@maf/events-redis`).
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+
+/**
+ * One stream entry: its id (`<ms>-<seq>`) and its raw field list (`[name, value, name, value, …]`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StreamEntry {
+  readonly id: string
+  readonly fields: ReadonlyArray<string>
+}
+
+/**
+ * What a backend knows of a stream (Redis' `XINFO STREAM`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StreamInfo {
+  /** Entries in the stream now. */
+  readonly length: number
+  /** The oldest entry's id; `undefined` when the stream is empty. */
+  readonly firstId: string | undefined
+  /** The newest id ever given (`"0-0"` for a stream never written). */
+  readonly lastId: string
+  /** How many entries were ever added; `undefined` when the backend cannot tell. */
+  readonly entriesAdded: number | undefined
+  /** The greatest id ever removed by trimming or deletion (`"0-0"` for none); `undefined` when unknown. */
+  readonly maxDeletedEntryId: string | undefined
+}
+
+/**
+ * Why a backend operation failed.
+ *
+ * - `Unavailable`: not connected, connection lost: nothing was written (or, for commands in flight
+ *   when the connection broke, the outcome is unknown).
+ * - `Timeout`: no answer in time; the outcome is unknown.
+ * - `Rejected`: the server refused the command (permissions, wrong type, out of memory).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type StreamBackendErrorReason = "Unavailable" | "Timeout" | "Rejected"
+
+/**
+ * A failed backend operation. For `append`, `written` says how many bodies from the start of the
+ * batch were written before the failure (0 when none or unknown).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StreamBackendError extends Data.TaggedError("StreamBackendError")<{
+  readonly reason: StreamBackendErrorReason
+  readonly message: string
+  readonly written?: number
+  readonly cause?: unknown
+}> {}
+
+/**
+ * Options of an append: `maxlen` caps the stream approximately (`MAXLEN ~`); 0 turns trimming off.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AppendOptions {
+  readonly maxlen: number
+}
+
+/**
+ * Options of a read: at most `count` entries; when none is there, wait up to `blockMillis`
+ * (`undefined`: do not wait; 0: wait without limit, as Redis' `BLOCK 0`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReadOptions {
+  readonly count: number
+  readonly blockMillis: number | undefined
+}
+
+/**
+ * A reading position of its own (for Redis, a connection of its own: a blocking read blocks every
+ * other command on its connection). Closed with its scope.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StreamCursor {
+  /** Entries with ids greater than `after` (a concrete id; `"0"` reads from the start). */
+  readonly read: (
+    stream: string,
+    after: string,
+    options: ReadOptions
+  ) => Effect.Effect<ReadonlyArray<StreamEntry>, StreamBackendError>
+}
+
+/**
+ * The backend port.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StreamBackendService {
+  /**
+   * Appends one entry per body, each with the single field `data`, in order, and returns their ids.
+   * Batches go in one round trip where the backend can.
+   */
+  readonly append: (
+    stream: string,
+    bodies: ReadonlyArray<string>,
+    options: AppendOptions
+  ) => Effect.Effect<ReadonlyArray<string>, StreamBackendError>
+  /** What the backend knows of the stream; a stream that does not exist is empty, with last id `"0-0"`. */
+  readonly info: (stream: string) => Effect.Effect<StreamInfo, StreamBackendError>
+  /** Opens a cursor for reading, closed when the scope closes. */
+  readonly openCursor: Effect.Effect<StreamCursor, StreamBackendError, Scope.Scope>
+}
+
+/**
+ * The backend port as a service.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class StreamBackend extends Context.Tag("@maf/events/StreamBackend")<
+  StreamBackend,
+  StreamBackendService
+>() {}
+
+/**
+ * An entry id as its two numbers.
+ *
+ * @since 0.1.0
+ * @category ids
+ */
+export interface EntryId {
+  readonly ms: number
+  readonly seq: number
+}
+
+/**
+ * Parses an entry id (`<ms>-<seq>`, or `<ms>` meaning `<ms>-0`); `undefined` when it is not one.
+ *
+ * @since 0.1.0
+ * @category ids
+ */
+export const parseEntryId = (id: string): EntryId | undefined => {
+  const dash = id.indexOf("-")
+  const msText = dash === -1 ? id : id.slice(0, dash)
+  const seqText = dash === -1 ? "0" : id.slice(dash + 1)
+  if (!/^\d+$/.test(msText) || !/^\d+$/.test(seqText)) return undefined
+  const ms = Number(msText)
+  const seq = Number(seqText)
+  return Number.isSafeInteger(ms) && Number.isSafeInteger(seq) ? { ms, seq } : undefined
+}
+
+/**
+ * Orders two entry ids: negative when `a` comes first, 0 when equal, positive otherwise.
+ *
+ * @since 0.1.0
+ * @category ids
+ */
+export const compareEntryIds = (a: EntryId, b: EntryId): number =>
+  a.ms === b.ms ? a.seq - b.seq : a.ms - b.ms

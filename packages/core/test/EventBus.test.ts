@@ -1,0 +1,308 @@
+import { describe, expect, it } from "@effect/vitest"
+import { EventBus, MemoryStreamBackend, PublishMetrics, PublishResult, StreamBackend } from "@maf/events"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as Metric from "effect/Metric"
+import * as Schedule from "effect/Schedule"
+import * as TestClock from "effect/TestClock"
+
+const wireOf = (entry: StreamBackend.StreamEntry) => JSON.parse(entry.fields[1]!) as Record<string, unknown>
+
+/** A backend whose appends are decided by the test: pass through to memory, fail, or never answer. */
+const controlledBackend = (behaviour: { mode: "ok" | "fail" | "hang" }) =>
+  Layer.effect(
+    StreamBackend.StreamBackend,
+    Effect.map(MemoryStreamBackend.MemoryStreamBackend, (memory) => ({
+      ...memory,
+      append: (stream: string, bodies: ReadonlyArray<string>, options: StreamBackend.AppendOptions) =>
+        behaviour.mode === "ok"
+          ? memory.append(stream, bodies, options)
+          : behaviour.mode === "hang"
+            ? Effect.never
+            : Effect.fail(
+                new StreamBackend.StreamBackendError({ reason: "Unavailable", message: "connection refused" })
+              )
+    }))
+  ).pipe(Layer.provideMerge(MemoryStreamBackend.layer))
+
+const captureLogs = () => {
+  const lines: Array<string> = []
+  const logger = Logger.make(({ logLevel, message }) => {
+    lines.push(`${logLevel.label} ${Array.isArray(message) ? message.join(" ") : String(message)}`)
+  })
+  return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
+}
+
+describe("EventBus on the memory backend", () => {
+  it.scoped("publish writes one entry with the wire shape and answers Written with its id", () =>
+    Effect.gen(function* () {
+      const bus = yield* EventBus.EventBus
+      const memory = yield* MemoryStreamBackend.MemoryStreamBackend
+      const result = yield* bus.publish({
+        kind: "phase.complete",
+        arena: "trading_intelligence",
+        phase: "analysis",
+        correlationId: "c0ffee",
+        payload: { score: 0.9 }
+      })
+      const entries = yield* memory.entries("maf:events")
+      expect(entries).toHaveLength(1)
+      expect(result).toEqual(PublishResult.Written({ id: entries[0]!.id }))
+      expect(entries[0]!.fields[0]).toBe("data")
+      const body = wireOf(entries[0]!)
+      expect(Object.keys(body)).toEqual([
+        "schema_version",
+        "kind",
+        "arena",
+        "arena_id",
+        "phase",
+        "ts",
+        "correlation_id",
+        "payload"
+      ])
+      expect(body).toMatchObject({
+        schema_version: "1",
+        kind: "phase.complete",
+        arena: "trading_intelligence",
+        arena_id: "",
+        phase: "analysis",
+        correlation_id: "c0ffee",
+        payload: { score: 0.9 }
+      })
+      expect(body.ts).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$/)
+    }).pipe(Effect.provide(EventBus.layerMemory()))
+  )
+
+  it.scoped("publishNowait keeps the order of one publisher across batches, and flush waits for all", () =>
+    Effect.gen(function* () {
+      const bus = yield* EventBus.EventBus
+      const memory = yield* MemoryStreamBackend.MemoryStreamBackend
+      for (let i = 0; i < 1234; i++) {
+        expect(yield* bus.publishNowait({ kind: "agent.signal", payload: { i } })).toBe(true)
+      }
+      yield* bus.flush
+      const entries = yield* memory.entries("maf:events")
+      expect(entries.map((e) => (wireOf(e).payload as { i: number }).i)).toEqual(
+        Array.from({ length: 1234 }, (_, i) => i)
+      )
+    }).pipe(Effect.provide(EventBus.layerMemory({ batchSize: 100 })))
+  )
+
+  it.effect("closing the scope drains the buffered events into the stream", () =>
+    Effect.gen(function* () {
+      const memory = yield* MemoryStreamBackend.make
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const bus = yield* EventBus.make({ batchSize: 7 })
+          for (let i = 0; i < 100; i++) yield* bus.publishNowait({ kind: "llm.call", payload: { i } })
+        }).pipe(Effect.provideService(StreamBackend.StreamBackend, memory))
+      )
+      expect(yield* memory.entries("maf:events")).toHaveLength(100)
+    })
+  )
+
+  it.scoped("publishing an unknown kind is allowed (forward compatibility)", () =>
+    Effect.gen(function* () {
+      const result = yield* EventBus.publish({ kind: "trade.fill", payload: { qty: 3 } })
+      expect(PublishResult.isWritten(result)).toBe(true)
+    }).pipe(Effect.provide(EventBus.layerMemory()))
+  )
+
+  it.scoped("the stream option names the stream", () =>
+    Effect.gen(function* () {
+      yield* EventBus.publish({ kind: "arena.start" })
+      const memory = yield* MemoryStreamBackend.MemoryStreamBackend
+      expect(yield* memory.entries("other")).toHaveLength(1)
+      expect(yield* memory.entries("maf:events")).toHaveLength(0)
+    }).pipe(Effect.provide(EventBus.layerMemory({ stream: "other" })))
+  )
+
+  it.scoped("maxlen trims the stream approximately, never below the cap", () =>
+    Effect.gen(function* () {
+      const bus = yield* EventBus.EventBus
+      for (let i = 0; i < 1000; i++) yield* bus.publishNowait({ kind: "llm.call" })
+      yield* bus.flush
+      const info = yield* (yield* StreamBackend.StreamBackend).info("maf:events")
+      expect(info.length).toBeGreaterThanOrEqual(250)
+      expect(info.length).toBeLessThan(250 + MemoryStreamBackend.nodeSize)
+      expect(info.entriesAdded).toBe(1000)
+    }).pipe(Effect.provide(EventBus.layerMemory({ maxlen: 250 })))
+  )
+})
+
+describe("EventBus never breaks the program", () => {
+  it.scoped("publish answers NotWritten within the bound when the backend never answers", () =>
+    Effect.gen(function* () {
+      const fiber = yield* Effect.fork(EventBus.publish({ kind: "arena.start" }))
+      yield* TestClock.adjust("499 millis")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 millis")
+      const result = yield* Fiber.join(fiber)
+      expect(result).toMatchObject({ _tag: "NotWritten", reason: "Timeout" })
+    }).pipe(Effect.provide(EventBus.layer().pipe(Layer.provide(controlledBackend({ mode: "hang" })))))
+  )
+
+  it.scoped("publish answers NotWritten with the backend's reason when it fails", () =>
+    Effect.gen(function* () {
+      const result = yield* EventBus.publish({ kind: "arena.start" })
+      expect(result).toEqual(
+        PublishResult.NotWritten({ reason: "Unavailable", message: "connection refused" })
+      )
+    }).pipe(Effect.provide(EventBus.layer().pipe(Layer.provide(controlledBackend({ mode: "fail" })))))
+  )
+
+  it.effect("buffered events survive an outage and arrive in order after it", () =>
+    Effect.gen(function* () {
+      const behaviour: { mode: "ok" | "fail" | "hang" } = { mode: "fail" }
+      const layer = EventBus.layer({ retrySchedule: Schedule.spaced("10 millis") }).pipe(
+        Layer.provideMerge(controlledBackend(behaviour))
+      )
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const bus = yield* EventBus.EventBus
+          const memory = yield* MemoryStreamBackend.MemoryStreamBackend
+          for (let i = 0; i < 50; i++) yield* bus.publishNowait({ kind: "agent.signal", payload: { i } })
+          yield* TestClock.adjust("1 second")
+          expect(yield* memory.entries("maf:events")).toHaveLength(0)
+          behaviour.mode = "ok"
+          yield* TestClock.adjust("10 millis")
+          yield* bus.flush
+          const entries = yield* memory.entries("maf:events")
+          expect(entries.map((e) => (wireOf(e).payload as { i: number }).i)).toEqual(
+            Array.from({ length: 50 }, (_, i) => i)
+          )
+        }).pipe(Effect.provide(layer))
+      )
+    })
+  )
+
+  it.live("a full buffer drops the newest events, counts them, and never blocks", () =>
+    Effect.gen(function* () {
+      const bus = yield* EventBus.EventBus
+      const dropped = PublishMetrics.dropped.pipe(Metric.tagged("stream", "overflow-newest"))
+      const before = (yield* Metric.value(dropped)).count
+      const taken: Array<boolean> = []
+      for (let i = 0; i < 30; i++) taken.push(yield* bus.publishNowait({ kind: "llm.call", payload: { i } }))
+      // The writer holds one batch (up to 5) in flight; the buffer holds 10 more.
+      expect(taken.filter((t) => !t).length).toBeGreaterThanOrEqual(15)
+      expect((yield* Metric.value(dropped)).count - before).toBe(taken.filter((t) => !t).length)
+    }).pipe(
+      Effect.provide(
+        EventBus.layer({
+          stream: "overflow-newest",
+          bufferCapacity: 10,
+          batchSize: 5,
+          drainTimeout: "1 millis"
+        }).pipe(Layer.provide(controlledBackend({ mode: "hang" })))
+      )
+    )
+  )
+
+  it.effect("dropOldest keeps the newest events when the buffer overflows", () =>
+    Effect.gen(function* () {
+      const behaviour: { mode: "ok" | "fail" | "hang" } = { mode: "fail" }
+      const layer = EventBus.layer({
+        stream: "overflow-oldest",
+        bufferCapacity: 10,
+        batchSize: 10,
+        overflow: "dropOldest",
+        retrySchedule: Schedule.spaced("10 millis")
+      }).pipe(Layer.provideMerge(controlledBackend(behaviour)))
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const bus = yield* EventBus.EventBus
+          const memory = yield* MemoryStreamBackend.MemoryStreamBackend
+          // The first event is taken by the writer at once and waits for the backend in its batch.
+          yield* bus.publishNowait({ kind: "llm.call", payload: { i: 0 } })
+          yield* TestClock.adjust("1 millis")
+          for (let i = 1; i < 40; i++)
+            expect(yield* bus.publishNowait({ kind: "llm.call", payload: { i } })).toBe(true)
+          behaviour.mode = "ok"
+          yield* TestClock.adjust("1 second")
+          yield* bus.flush
+          const written = (yield* memory.entries("overflow-oldest")).map(
+            (e) => (wireOf(e).payload as { i: number }).i
+          )
+          expect(written).toEqual([0, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39])
+        }).pipe(Effect.provide(layer))
+      )
+    })
+  )
+
+  it.effect(
+    "closing gives up after the drain deadline when the backend never answers, counting the loss",
+    () =>
+      Effect.gen(function* () {
+        const dropped = PublishMetrics.dropped.pipe(Metric.tagged("stream", "drain-deadline"))
+        const before = (yield* Metric.value(dropped)).count
+        const layer = EventBus.layer({
+          stream: "drain-deadline",
+          drainTimeout: "2 seconds",
+          batchSize: 10
+        }).pipe(Layer.provide(controlledBackend({ mode: "hang" })))
+        const run = Effect.scoped(
+          Effect.gen(function* () {
+            const bus = yield* EventBus.EventBus
+            for (let i = 0; i < 25; i++) yield* bus.publishNowait({ kind: "llm.call" })
+          }).pipe(Effect.provide(layer))
+        )
+        const fiber = yield* Effect.fork(run)
+        // Wait until closing has begun: its deadline is the one sleep due at 2 s.
+        while (!Chunk.some(yield* TestClock.sleeps(), (due) => due === 2000)) yield* Effect.yieldNow()
+        yield* TestClock.adjust("1999 millis")
+        expect(fiber.unsafePoll()).toBeNull()
+        yield* TestClock.adjust("1 millis")
+        yield* Fiber.join(fiber)
+        expect((yield* Metric.value(dropped)).count - before).toBe(25)
+      })
+  )
+
+  it.effect("failures are logged at the start of a streak and every 100th, recovery once", () =>
+    Effect.gen(function* () {
+      const logs = captureLogs()
+      const behaviour: { mode: "ok" | "fail" | "hang" } = { mode: "fail" }
+      const layer = EventBus.layer().pipe(Layer.provide(controlledBackend(behaviour)))
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const bus = yield* EventBus.EventBus
+          for (let i = 0; i < 250; i++) yield* bus.publish({ kind: "llm.call" })
+          behaviour.mode = "ok"
+          yield* bus.publish({ kind: "llm.call" })
+          yield* bus.publish({ kind: "llm.call" })
+        }).pipe(Effect.provide(layer))
+      ).pipe(Effect.provide(logs.layer))
+      const publishLines = logs.lines.filter((l) => l.includes("EventBus publish"))
+      expect(publishLines).toHaveLength(4)
+      expect(publishLines[0]).toMatch(/^WARN EventBus publish failed: Unavailable: connection refused/)
+      expect(publishLines[1]).toMatch(/^WARN EventBus publish still failing after 100 attempts/)
+      expect(publishLines[2]).toMatch(/^WARN EventBus publish still failing after 200 attempts/)
+      expect(publishLines[3]).toMatch(/^INFO EventBus publish recovered after 250 failures/)
+    })
+  )
+
+  it.effect("invalid options are a defect found when the layer is built", () =>
+    Effect.gen(function* () {
+      const exit = yield* Effect.exit(
+        Effect.scoped(EventBus.make({ batchSize: 0 }).pipe(Effect.provide(MemoryStreamBackend.layer)))
+      )
+      expect(exit._tag).toBe("Failure")
+      expect(String(exit._tag === "Failure" ? exit.cause : "")).toMatch(
+        /batchSize must be an integer >= 1, got 0/
+      )
+    })
+  )
+})
+
+describe("EventBus.layerNull", () => {
+  it.effect("publishes nothing and answers at once", () =>
+    Effect.gen(function* () {
+      expect(yield* EventBus.publish({ kind: "arena.start" })).toEqual(
+        PublishResult.NotWritten({ reason: "Disabled", message: "the bus is disabled" })
+      )
+      expect(yield* EventBus.publishNowait({ kind: "arena.start" })).toBe(false)
+    }).pipe(Effect.provide(EventBus.layerNull))
+  )
+})

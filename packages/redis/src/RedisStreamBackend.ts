@@ -1,0 +1,330 @@
+/**
+ * The Redis Streams backend, on ioredis: a thin adapter from the `StreamBackend` port to `XADD`,
+ * `XREAD` and `XINFO STREAM`.
+ *
+ * The ioredis settings chosen, and why (its defaults make commands wait for seconds to a minute
+ * while the server is down, and re-send commands after a reconnect):
+ *
+ * | setting | value | why |
+ * |---|---|---|
+ * | `lazyConnect` | `true`, then `connect()` in the background | the layer builds at once, Redis up or not |
+ * | `enableOfflineQueue` | `false` | while disconnected, a command fails at once instead of waiting |
+ * | `maxRetriesPerRequest` | `0` | a command is never sent twice by ioredis: an `XADD` re-sent after a reconnect would duplicate an entry |
+ * | `autoResendUnfulfilledCommands` | `false` | same: commands in flight when the connection broke fail, the publisher decides |
+ * | `enableReadyCheck` | `false` | no `INFO` at connect, so a user limited to `XADD` on one stream can publish |
+ * | `retryStrategy` | 25 ms doubling to `maxReconnectDelay` (1 s), forever | the publisher's connection comes back by itself |
+ * | `connectTimeout` | 2 s | a black-holed host does not hold a connection attempt for ioredis' 10 s |
+ *
+ * Reader cursors get a connection each (a blocking `XREAD` blocks every other command on its
+ * connection), without automatic reconnection: the reader re-opens its cursor by its own policy.
+ *
+ * @since 0.1.0
+ */
+import { StreamBackend } from "@maf/events"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import { Redis, type RedisOptions } from "ioredis"
+import { appendScript } from "./internal/appendScript.js"
+import { refusesScripts, toBackendError } from "./internal/errors.js"
+
+/**
+ * How batches are appended: `"script"` runs one server-side script per batch, `"pipeline"` sends
+ * pipelined `XADD`s, `"auto"` uses the script and falls back to pipelines by itself where the server
+ * refuses scripts (an ACL user without `EVALSHA`, scripting renamed away).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type AppendMode = "auto" | "script" | "pipeline"
+
+/**
+ * Options of the Redis connection.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConnectionOptions {
+  /** The server's URL; it may hold a password, so keep it `Redacted`. Default `redis://localhost:6379/0`. */
+  readonly url?: Redacted.Redacted<string> | string | undefined
+  /** Default `"auto"`. */
+  readonly appendMode?: AppendMode | undefined
+  /** The bound on establishing a connection. Default 2 s. */
+  readonly connectTimeout?: Duration.DurationInput | undefined
+  /** The longest wait between reconnection attempts. Default 1 s. */
+  readonly maxReconnectDelay?: Duration.DurationInput | undefined
+  /** `CLIENT SETNAME` of the connections (`CLIENT LIST` shows it). Default: none. */
+  readonly clientName?: string | undefined
+}
+
+/**
+ * The default URL, as the reference's.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultUrl = "redis://localhost:6379/0"
+
+/**
+ * The URL from `REDIS_URL`, else {@link defaultUrl}, as a `Redacted`.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const urlConfig: Config.Config<Redacted.Redacted<string>> = Config.redacted("REDIS_URL").pipe(
+  Config.withDefault(Redacted.make(defaultUrl))
+)
+
+const clientOptions = (options: ConnectionOptions): RedisOptions => {
+  const maxDelay = Duration.toMillis(options.maxReconnectDelay ?? Duration.seconds(1))
+  return {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    enableReadyCheck: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    connectTimeout: Duration.toMillis(options.connectTimeout ?? Duration.seconds(2)),
+    retryStrategy: (times) => Math.min(25 * 2 ** Math.min(times, 10), maxDelay),
+    ...(options.clientName !== undefined ? { connectionName: options.clientName } : {})
+  }
+}
+
+const urlOf = (options: ConnectionOptions): string => {
+  const url = options.url ?? defaultUrl
+  return typeof url === "string" ? url : Redacted.value(url)
+}
+
+/**
+ * Closes a client: `QUIT` when it answers within 1 s, then the socket in any case. (Release runs
+ * uninterruptibly; the wait for `QUIT` is made interruptible so that the bound can cut it.)
+ */
+const close = (client: Redis): Effect.Effect<void> =>
+  Effect.interruptible(Effect.promise(() => client.quit().catch(() => undefined))).pipe(
+    Effect.timeoutOption(Duration.seconds(1)),
+    Effect.ensuring(Effect.sync(() => client.disconnect(false)))
+  )
+
+const acquireClient = (url: string, options: RedisOptions): Effect.Effect<Redis, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const client = new Redis(url, options)
+      // Failures reach the callers through their commands; without a listener ioredis prints them.
+      client.on("error", () => {})
+      return client
+    }),
+    close
+  )
+
+interface ScriptCommand {
+  mafEventsAppend(key: string, maxlen: string, ...bodies: ReadonlyArray<string>): Promise<Array<string>>
+}
+
+const parseInfo = (reply: unknown): StreamBackend.StreamInfo => {
+  const map = new Map<string, unknown>()
+  if (Array.isArray(reply))
+    for (let i = 0; i + 1 < reply.length; i += 2) map.set(String(reply[i]), reply[i + 1])
+  const firstEntry = map.get("first-entry")
+  const number = (key: string) => {
+    const v = map.get(key)
+    return v === undefined || v === null ? undefined : Number(v)
+  }
+  const string = (key: string) => {
+    const v = map.get(key)
+    return v === undefined || v === null ? undefined : String(v)
+  }
+  return {
+    length: number("length") ?? 0,
+    firstId: Array.isArray(firstEntry) ? String(firstEntry[0]) : undefined,
+    lastId: string("last-generated-id") ?? "0-0",
+    entriesAdded: number("entries-added"),
+    maxDeletedEntryId: string("max-deleted-entry-id")
+  }
+}
+
+const emptyInfo: StreamBackend.StreamInfo = {
+  length: 0,
+  firstId: undefined,
+  lastId: "0-0",
+  entriesAdded: 0,
+  maxDeletedEntryId: "0-0"
+}
+
+type XReadReply = Array<[string, Array<[string, Array<string>]>]> | null
+
+/**
+ * A Redis backend; its connection is made in the background and closed with the scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: ConnectionOptions = {}
+): Effect.Effect<StreamBackend.StreamBackendService, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const url = urlOf(options)
+    const baseOptions = clientOptions(options)
+    const client = yield* acquireClient(url, baseOptions)
+    client.defineCommand("mafEventsAppend", { numberOfKeys: 1, lua: appendScript })
+    client.connect().catch(() => {
+      // Down at start: ioredis keeps reconnecting by `retryStrategy`; publishes answer "not written".
+    })
+    let mode: AppendMode = options.appendMode ?? "auto"
+
+    const xadd = (stream: string, body: string, trim: string | undefined): Promise<string | null> =>
+      trim === undefined
+        ? client.xadd(stream, "*", "data", body)
+        : client.xadd(stream, "MAXLEN", "~", trim, "*", "data", body)
+
+    const appendOne = (stream: string, body: string, maxlen: number) =>
+      Effect.tryPromise({
+        try: () => xadd(stream, body, maxlen > 0 ? String(maxlen) : undefined),
+        catch: (error) => toBackendError(error, 0)
+      }).pipe(Effect.map((id) => [String(id)]))
+
+    const appendByPipeline = (stream: string, bodies: ReadonlyArray<string>, maxlen: number) =>
+      Effect.tryPromise({
+        try: () => {
+          const pipeline = client.pipeline()
+          const last = bodies.length - 1
+          bodies.forEach((body, i) => {
+            if (i === last && maxlen > 0)
+              pipeline.xadd(stream, "MAXLEN", "~", String(maxlen), "*", "data", body)
+            else pipeline.xadd(stream, "*", "data", body)
+          })
+          return pipeline.exec()
+        },
+        catch: (error) => toBackendError(error, 0)
+      }).pipe(
+        Effect.flatMap((results) => {
+          const ids: Array<string> = []
+          for (const [error, id] of results ?? []) {
+            if (error !== null) return Effect.fail(toBackendError(error, ids.length))
+            ids.push(String(id))
+          }
+          return ids.length === bodies.length
+            ? Effect.succeed(ids)
+            : Effect.fail(toBackendError(new Error("the pipeline answered short"), ids.length))
+        })
+      )
+
+    const appendByScript = (stream: string, bodies: ReadonlyArray<string>, maxlen: number) =>
+      Effect.tryPromise({
+        try: () => (client as unknown as ScriptCommand).mafEventsAppend(stream, String(maxlen), ...bodies),
+        catch: (error) => error
+      }).pipe(
+        Effect.flatMap((reply) => {
+          const [error, ...ids] = reply
+          return error === "" || error === undefined
+            ? Effect.succeed(ids.map(String))
+            : Effect.fail(
+                toBackendError(Object.assign(new Error(String(error)), { name: "ReplyError" }), ids.length)
+              )
+        }),
+        Effect.catchAll((error) => {
+          if (error instanceof StreamBackend.StreamBackendError) return Effect.fail(error)
+          if (mode === "auto" && refusesScripts(error)) {
+            mode = "pipeline"
+            return Effect.logInfo(
+              "Redis refuses scripts for this user: appending batches with pipelined XADD from now on"
+            ).pipe(Effect.zipRight(appendByPipeline(stream, bodies, maxlen)))
+          }
+          return Effect.fail(toBackendError(error, 0))
+        })
+      )
+
+    const append = (
+      stream: string,
+      bodies: ReadonlyArray<string>,
+      appendOptions: StreamBackend.AppendOptions
+    ): Effect.Effect<ReadonlyArray<string>, StreamBackend.StreamBackendError> => {
+      if (bodies.length === 0) return Effect.succeed([])
+      if (bodies.length === 1) return appendOne(stream, bodies[0]!, appendOptions.maxlen)
+      return mode === "pipeline"
+        ? appendByPipeline(stream, bodies, appendOptions.maxlen)
+        : appendByScript(stream, bodies, appendOptions.maxlen)
+    }
+
+    const info = (
+      stream: string
+    ): Effect.Effect<StreamBackend.StreamInfo, StreamBackend.StreamBackendError> =>
+      Effect.tryPromise({
+        try: () => client.xinfo("STREAM", stream),
+        catch: (error) => error
+      }).pipe(
+        Effect.map(parseInfo),
+        Effect.catchAll((error) =>
+          error instanceof Error && /no such key/i.test(error.message)
+            ? Effect.succeed(emptyInfo)
+            : Effect.fail(toBackendError(error))
+        )
+      )
+
+    const openCursor: Effect.Effect<
+      StreamBackend.StreamCursor,
+      StreamBackend.StreamBackendError,
+      Scope.Scope
+    > = Effect.gen(function* () {
+      const cursorClient = yield* acquireClient(url, { ...baseOptions, retryStrategy: () => null })
+      yield* Effect.tryPromise({ try: () => cursorClient.connect(), catch: (error) => toBackendError(error) })
+      const read = (
+        stream: string,
+        after: string,
+        readOptions: StreamBackend.ReadOptions
+      ): Effect.Effect<ReadonlyArray<StreamBackend.StreamEntry>, StreamBackend.StreamBackendError> =>
+        Effect.tryPromise({
+          try: () =>
+            (readOptions.blockMillis === undefined
+              ? cursorClient.xread("COUNT", readOptions.count, "STREAMS", stream, after)
+              : cursorClient.xread(
+                  "COUNT",
+                  readOptions.count,
+                  "BLOCK",
+                  readOptions.blockMillis,
+                  "STREAMS",
+                  stream,
+                  after
+                )) as Promise<XReadReply>,
+          catch: (error) => toBackendError(error)
+        }).pipe(
+          Effect.map((reply) => {
+            const entries = reply?.[0]?.[1]
+            if (entries === undefined) return []
+            return entries.map(([id, fields]) => ({ id, fields }))
+          })
+        )
+      return { read }
+    })
+
+    return { append, info, openCursor }
+  })
+
+/**
+ * The Redis backend as the `StreamBackend` of the context.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: ConnectionOptions = {}): Layer.Layer<StreamBackend.StreamBackend> =>
+  Layer.scoped(StreamBackend.StreamBackend, make(options))
+
+/**
+ * The Redis backend with options from `Config`; the URL defaults to {@link urlConfig}.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Config.Config.Wrap<ConnectionOptions> = {}
+): Layer.Layer<StreamBackend.StreamBackend, ConfigError.ConfigError> =>
+  Layer.scoped(
+    StreamBackend.StreamBackend,
+    Effect.flatMap(Config.unwrap(options), (resolved) =>
+      Effect.flatMap(resolved.url === undefined ? urlConfig : Effect.succeed(resolved.url), (url) =>
+        make({ ...resolved, url })
+      )
+    )
+  )

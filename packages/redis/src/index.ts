@@ -1,0 +1,10 @@
+/**
+ * `@maf/events-redis`: the Redis Streams backend of `@maf/events`.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as RedisEventBus from "./RedisEventBus.js"
+/** @since 0.1.0 */
+export * as RedisStreamBackend from "./RedisStreamBackend.js"

@@ -1,0 +1,34 @@
+/**
+ * The server-side append: one `EVALSHA` writes a whole batch, so a batch costs one command parse and
+ * one reply instead of one per entry. Approximate trimming is asked on the last entry only: `MAXLEN ~`
+ * trims whole nodes, so trimming once per batch keeps the stream as long as trimming at every entry
+ * would, for less work.
+ *
+ * Each `XADD` runs under `pcall`; on the first error the script stops and returns what it wrote, so
+ * the caller knows which prefix of the batch is in the stream.
+ *
+ * Reply: `{ error-or-empty-string, id1, id2, … }`.
+ *
+ * @internal
+ */
+export const appendScript = `
+local key = KEYS[1]
+local maxlen = ARGV[1]
+local trim = maxlen ~= "0"
+local out = { "" }
+local last = #ARGV
+for i = 2, last do
+  local reply
+  if trim and i == last then
+    reply = redis.pcall("XADD", key, "MAXLEN", "~", maxlen, "*", "data", ARGV[i])
+  else
+    reply = redis.pcall("XADD", key, "*", "data", ARGV[i])
+  end
+  if type(reply) == "table" and reply.err then
+    out[1] = reply.err
+    return out
+  end
+  out[#out + 1] = reply
+end
+return out
+`

@@ -174,6 +174,29 @@ export const make = (
     })
     let mode: AppendMode = options.appendMode ?? "auto"
 
+    /**
+     * Commands fail at once while disconnected (no offline queue), but a connection being made is
+     * waited for, so that a program publishing at start does not lose its first events. A connection
+     * known to be down (`reconnecting`) is not waited for. The caller's bound still applies.
+     */
+    const connecting = (): Promise<void> | undefined => {
+      const status = client.status
+      if (status !== "wait" && status !== "connecting" && status !== "connect") return undefined
+      return new Promise((resolve) => {
+        const done = () => {
+          client.off("ready", done)
+          client.off("close", done)
+          resolve()
+        }
+        client.once("ready", done)
+        client.once("close", done)
+      })
+    }
+    const whenConnected = <A>(command: () => Promise<A>): Promise<A> => {
+      const pending = connecting()
+      return pending === undefined ? command() : pending.then(command)
+    }
+
     const xadd = (stream: string, body: string, trim: string | undefined): Promise<string | null> =>
       trim === undefined
         ? client.xadd(stream, "*", "data", body)
@@ -181,22 +204,23 @@ export const make = (
 
     const appendOne = (stream: string, body: string, maxlen: number) =>
       Effect.tryPromise({
-        try: () => xadd(stream, body, maxlen > 0 ? String(maxlen) : undefined),
+        try: () => whenConnected(() => xadd(stream, body, maxlen > 0 ? String(maxlen) : undefined)),
         catch: (error) => toBackendError(error, 0)
       }).pipe(Effect.map((id) => [String(id)]))
 
     const appendByPipeline = (stream: string, bodies: ReadonlyArray<string>, maxlen: number) =>
       Effect.tryPromise({
-        try: () => {
-          const pipeline = client.pipeline()
-          const last = bodies.length - 1
-          bodies.forEach((body, i) => {
-            if (i === last && maxlen > 0)
-              pipeline.xadd(stream, "MAXLEN", "~", String(maxlen), "*", "data", body)
-            else pipeline.xadd(stream, "*", "data", body)
-          })
-          return pipeline.exec()
-        },
+        try: () =>
+          whenConnected(() => {
+            const pipeline = client.pipeline()
+            const last = bodies.length - 1
+            bodies.forEach((body, i) => {
+              if (i === last && maxlen > 0)
+                pipeline.xadd(stream, "MAXLEN", "~", String(maxlen), "*", "data", body)
+              else pipeline.xadd(stream, "*", "data", body)
+            })
+            return pipeline.exec()
+          }),
         catch: (error) => toBackendError(error, 0)
       }).pipe(
         Effect.flatMap((results) => {
@@ -213,7 +237,10 @@ export const make = (
 
     const appendByScript = (stream: string, bodies: ReadonlyArray<string>, maxlen: number) =>
       Effect.tryPromise({
-        try: () => (client as unknown as ScriptCommand).mafEventsAppend(stream, String(maxlen), ...bodies),
+        try: () =>
+          whenConnected(() =>
+            (client as unknown as ScriptCommand).mafEventsAppend(stream, String(maxlen), ...bodies)
+          ),
         catch: (error) => error
       }).pipe(
         Effect.flatMap((reply) => {
@@ -252,7 +279,7 @@ export const make = (
       stream: string
     ): Effect.Effect<StreamBackend.StreamInfo, StreamBackend.StreamBackendError> =>
       Effect.tryPromise({
-        try: () => client.xinfo("STREAM", stream),
+        try: () => whenConnected(() => client.xinfo("STREAM", stream)),
         catch: (error) => error
       }).pipe(
         Effect.map(parseInfo),

@@ -21,6 +21,7 @@ import {
   compareEntryIds,
   type EntryId,
   parseEntryId,
+  type ReadBatch,
   type ReadOptions,
   StreamBackend,
   StreamBackendError,
@@ -195,20 +196,17 @@ export const make: Effect.Effect<MemoryStreamBackendService> = Effect.sync(() =>
       options.maxlen
     )
 
-  const read = (
-    stream: string,
-    after: string,
-    options: ReadOptions
-  ): Effect.Effect<ReadonlyArray<StreamEntry>, StreamBackendError> =>
+  const read = (stream: string, after: string, options: ReadOptions): Effect.Effect<ReadBatch, StreamBackendError> =>
     Effect.suspend(() => {
       const s = streamOf(stream)
       const from = after === "$" ? s.last : parseEntryId(after)
       if (from === undefined) return Effect.fail(invalidId(after))
+      const info = s.info()
       const now = s.after(from, options.count)
-      if (now.length > 0 || options.blockMillis === undefined) return Effect.succeed(now)
+      if (now.length > 0 || options.blockMillis === undefined) return Effect.succeed({ entries: now, info })
       const wait = Deferred.await(s.changed)
       const bounded = options.blockMillis === 0 ? wait : Effect.timeoutOption(wait, options.blockMillis)
-      return Effect.map(bounded, () => s.after(from, options.count))
+      return Effect.map(bounded, () => ({ entries: s.after(from, options.count), info }))
     })
 
   const service: MemoryStreamBackendService = {

@@ -91,6 +91,18 @@ export interface ReadOptions {
 }
 
 /**
+ * What one read gives: the entries, and what the backend knew of the stream just before it read them
+ * (taken in the same round trip), for gap detection.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReadBatch {
+  readonly entries: ReadonlyArray<StreamEntry>
+  readonly info: StreamInfo
+}
+
+/**
  * A reading position of its own (for Redis, a connection of its own: a blocking read blocks every
  * other command on its connection). Closed with its scope.
  *
@@ -98,12 +110,11 @@ export interface ReadOptions {
  * @category models
  */
 export interface StreamCursor {
-  /** Entries with ids greater than `after` (a concrete id; `"0"` reads from the start). */
-  readonly read: (
-    stream: string,
-    after: string,
-    options: ReadOptions
-  ) => Effect.Effect<ReadonlyArray<StreamEntry>, StreamBackendError>
+  /**
+   * Entries with ids greater than `after` (a concrete id; `"0"` reads from the start), with the
+   * stream's info as it was just before the read.
+   */
+  readonly read: (stream: string, after: string, options: ReadOptions) => Effect.Effect<ReadBatch, StreamBackendError>
 }
 
 /**

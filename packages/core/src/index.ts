@@ -9,6 +9,8 @@ export * as Event from "./Event.js"
 /** @since 0.1.0 */
 export * as EventBus from "./EventBus.js"
 /** @since 0.1.0 */
+export * as EventReader from "./EventReader.js"
+/** @since 0.1.0 */
 export * as EventCatalog from "./EventCatalog.js"
 /** @since 0.1.0 */
 export * as EventKind from "./EventKind.js"
@@ -18,6 +20,8 @@ export * as MemoryStreamBackend from "./MemoryStreamBackend.js"
 export * as PublishMetrics from "./PublishMetrics.js"
 /** @since 0.1.0 */
 export * as PublishResult from "./PublishResult.js"
+/** @since 0.1.0 */
+export * as ReadMetrics from "./ReadMetrics.js"
 /** @since 0.1.0 */
 export * as ReadResult from "./ReadResult.js"
 /** @since 0.1.0 */

@@ -301,26 +301,36 @@ export const make = (
         stream: string,
         after: string,
         readOptions: StreamBackend.ReadOptions
-      ): Effect.Effect<ReadonlyArray<StreamBackend.StreamEntry>, StreamBackend.StreamBackendError> =>
+      ): Effect.Effect<StreamBackend.ReadBatch, StreamBackend.StreamBackendError> =>
         Effect.tryPromise({
-          try: () =>
-            (readOptions.blockMillis === undefined
-              ? cursorClient.xread("COUNT", readOptions.count, "STREAMS", stream, after)
-              : cursorClient.xread(
-                  "COUNT",
-                  readOptions.count,
-                  "BLOCK",
-                  readOptions.blockMillis,
-                  "STREAMS",
-                  stream,
-                  after
-                )) as Promise<XReadReply>,
+          try: () => {
+            // One round trip: the stream's info just before the read, then the read.
+            const pipeline = cursorClient.pipeline().xinfo("STREAM", stream)
+            if (readOptions.blockMillis === undefined) {
+              pipeline.xread("COUNT", readOptions.count, "STREAMS", stream, after)
+            } else {
+              pipeline.xread("COUNT", readOptions.count, "BLOCK", readOptions.blockMillis, "STREAMS", stream, after)
+            }
+            return pipeline.exec()
+          },
           catch: (error) => toBackendError(error)
         }).pipe(
-          Effect.map((reply) => {
-            const entries = reply?.[0]?.[1]
-            if (entries === undefined) return []
-            return entries.map(([id, fields]) => ({ id, fields }))
+          Effect.flatMap((results) => {
+            const [infoResult, readResult] = results ?? []
+            if (infoResult === undefined || readResult === undefined) {
+              return Effect.fail(toBackendError(new Error("the pipeline answered short")))
+            }
+            const [infoError, infoReply] = infoResult
+            const [readError, readReply] = readResult
+            if (readError !== null) return Effect.fail(toBackendError(readError))
+            let info = emptyInfo
+            if (infoError !== null) {
+              if (!/no such key/i.test(infoError.message)) return Effect.fail(toBackendError(infoError))
+            } else {
+              info = parseInfo(infoReply)
+            }
+            const entries = (readReply as XReadReply)?.[0]?.[1] ?? []
+            return Effect.succeed({ entries: entries.map(([id, fields]) => ({ id, fields })), info })
           })
         )
       return { read }

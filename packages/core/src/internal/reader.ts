@@ -1,0 +1,249 @@
+/**
+ * The reader behind `EventReader.stream`: a pull-based `Stream` over a backend cursor that pins a
+ * `$` start, resumes after the last delivered id, bounds every read with a watchdog, re-opens its
+ * cursor after any failure, and reports gaps.
+ *
+ * @internal
+ */
+import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Metric from "effect/Metric"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type * as Event from "../Event.js"
+import type { ReadOptions } from "../EventReader.js"
+import { defaults } from "../EventReader.js"
+import * as ReadMetrics from "../ReadMetrics.js"
+import * as ReadResult from "../ReadResult.js"
+import {
+  compareEntryIds,
+  parseEntryId,
+  type ReadBatch,
+  StreamBackendError,
+  type StreamBackendService,
+  type StreamCursor
+} from "../StreamBackend.js"
+import * as WireCodec from "../WireCodec.js"
+import * as FailureStreak from "./failureStreak.js"
+
+const requirePositive = (name: string, value: number): number => {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`EventReader option ${name} must be greater than 0, got ${value}`)
+  }
+  return value
+}
+
+/** `"$"`, `"0"` or an entry id (`<ms>-<seq>` or `<ms>`). */
+const resolveStart = (from: string): string | undefined => {
+  if (from === "$") return undefined
+  if (from === "0") return "0-0"
+  const id = parseEntryId(from)
+  if (id === undefined) {
+    throw new RangeError(`EventReader option from must be "$", "0" or an entry id like 1715680953123-0, got ${from}`)
+  }
+  return `${id.ms}-${id.seq}`
+}
+
+const resolve = <E extends Event.Any>(options: ReadOptions<E>) => {
+  const count = options.count ?? defaults.count
+  if (!Number.isSafeInteger(count) || count < 1) {
+    throw new RangeError(`EventReader option count must be an integer >= 1, got ${count}`)
+  }
+  const block = Duration.decode(options.block ?? defaults.block)
+  const watchdogGrace = Duration.decode(options.watchdogGrace ?? defaults.watchdogGrace)
+  return {
+    stream: options.stream ?? defaults.stream,
+    start: resolveStart(options.from ?? "$"),
+    count,
+    blockMillis: Math.ceil(requirePositive("block", Duration.toMillis(block))),
+    watchdog: Duration.sum(block, watchdogGrace),
+    retrySchedule: options.retrySchedule ?? defaults.retrySchedule,
+    codec: (options.catalog === undefined ? WireCodec.canonical : WireCodec.make(options.catalog)) as WireCodec.WireCodec<E>
+  }
+}
+
+const greater = (a: string | undefined, b: string): boolean => {
+  if (a === undefined) return false
+  const x = parseEntryId(a)
+  const y = parseEntryId(b)
+  return x !== undefined && y !== undefined && compareEntryIds(x, y) > 0
+}
+
+/** @internal */
+export const stream = <E extends Event.Any>(
+  backend: StreamBackendService,
+  options: ReadOptions<E>
+): Stream.Stream<ReadResult.ReadResult<E>, StreamBackendError> =>
+  Stream.unwrapScoped(
+    Effect.gen(function* () {
+      const config = yield* Effect.try({ try: () => resolve(options), catch: (e) => e }).pipe(Effect.orDie)
+      const { codec, count, blockMillis } = config
+      const streamName = config.stream
+      const annotations = { stream: streamName }
+      const tagged = <M extends Metric.Metric<any, any, any>>(metric: M): M =>
+        Metric.tagged(metric, "stream", streamName) as M
+      const readCounter = tagged(ReadMetrics.read)
+      const gapCounter = tagged(ReadMetrics.gaps)
+      const lostCounter = tagged(ReadMetrics.lost)
+      const malformedCounter = tagged(ReadMetrics.malformed)
+      const unknownCounter = tagged(ReadMetrics.unknownKinds)
+      const failureCounter = tagged(ReadMetrics.failures)
+      const failures = FailureStreak.make("EventReader read", annotations)
+
+      // The last id delivered (or the pinned start); `undefined` until a `$` start is pinned.
+      let position: string | undefined = config.start
+      // How many entries were ever added up to `position`, where known: what gap counts are made from.
+      let addedThrough: number | undefined = config.start === "0-0" ? 0 : undefined
+      let current: { readonly scope: Scope.CloseableScope; readonly cursor: StreamCursor } | undefined
+      const warnedKinds = new Set<string>()
+      const malformedSeen = new Map<string, number>()
+
+      const closeCursor = Effect.suspend(() => {
+        const open = current
+        current = undefined
+        return open === undefined ? Effect.void : Scope.close(open.scope, Exit.void)
+      })
+      yield* Effect.addFinalizer(() => closeCursor)
+
+      const cursor: Effect.Effect<StreamCursor, StreamBackendError> = Effect.suspend(() => {
+        if (current !== undefined) return Effect.succeed(current.cursor)
+        return Effect.flatMap(Scope.make(), (scope) =>
+          Scope.extend(backend.openCursor, scope).pipe(
+            Effect.tap((opened) => {
+              current = { scope, cursor: opened }
+            }),
+            Effect.onError(() => Scope.close(scope, Exit.void))
+          )
+        )
+      })
+
+      /** A `$` start becomes the stream's concrete last id before the first read. */
+      const pinned: Effect.Effect<string, StreamBackendError> = Effect.suspend(() =>
+        position !== undefined
+          ? Effect.succeed(position)
+          : Effect.map(backend.info(streamName), (info) => {
+              position = info.lastId
+              addedThrough = info.entriesAdded
+              return info.lastId
+            })
+      )
+
+      const watchdogMillis = Duration.toMillis(config.watchdog)
+      const watchdogTimeout = () =>
+        new StreamBackendError({ reason: "Timeout", message: `no answer within ${watchdogMillis} ms (watchdog)` })
+
+      const noteDecoded = (result: ReadResult.ReadResult<E>): Effect.Effect<void> => {
+        if (result._tag === "UnknownKind") {
+          const first = !warnedKinds.has(result.kind)
+          warnedKinds.add(result.kind)
+          return Effect.zipRight(
+            Metric.increment(Metric.tagged(unknownCounter, "kind", result.kind)),
+            first
+              ? Effect.logWarning(
+                  `EventReader: unknown kind ${JSON.stringify(result.kind)} (read as UnknownKind; further ones of this kind are only counted)`
+                ).pipe(Effect.annotateLogs({ ...annotations, streamId: result.streamId }))
+              : Effect.void
+          )
+        }
+        if (result._tag === "Malformed") {
+          const seen = (malformedSeen.get(result.reason) ?? 0) + 1
+          malformedSeen.set(result.reason, seen)
+          return Effect.zipRight(
+            Metric.increment(Metric.tagged(malformedCounter, "reason", result.reason)),
+            seen === 1 || seen % FailureStreak.logEvery === 0
+              ? Effect.logWarning(
+                  `EventReader: malformed entry (${result.reason}: ${result.message}); ${seen} so far with this reason`
+                ).pipe(Effect.annotateLogs({ ...annotations, streamId: result.streamId }))
+              : Effect.void
+          )
+        }
+        return Effect.void
+      }
+
+      /**
+       * Gap detection. Trimming (`MAXLEN`) removes the oldest entries, so entries after `after` were
+       * removed unread exactly when the greatest removed id is past `after` and the first entry read
+       * is the stream's first (all before it are gone), or the greatest removed id falls between
+       * `after` and the first entry read (a deletion in the middle). `info` was taken just before the
+       * read; if the stream's first entry then was past `after` and the read began later still, it was
+       * removed in between. How many were lost: the entries removed in all (`entries-added - length`)
+       * less those up to `after`, when the reader knows that number and the snapshot holds.
+       */
+      const detectGap = (after: string, batch: ReadBatch): ReadResult.Gap | undefined => {
+        const { info, entries } = batch
+        const first = entries[0]
+        if (first === undefined) return undefined
+        const removedPast = greater(info.maxDeletedEntryId, after)
+        if (removedPast && (first.id === info.firstId || greater(first.id, info.maxDeletedEntryId!))) {
+          const counted =
+            first.id === info.firstId && addedThrough !== undefined && info.entriesAdded !== undefined
+              ? info.entriesAdded - info.length - addedThrough
+              : undefined
+          return ReadResult.gap(first.id, after, counted !== undefined && counted > 0 ? counted : undefined)
+        }
+        if (greater(info.firstId, after) && greater(first.id, info.firstId!)) {
+          return ReadResult.gap(first.id, after, undefined)
+        }
+        return undefined
+      }
+
+      const process = (after: string, batch: ReadBatch): Effect.Effect<Chunk.Chunk<ReadResult.ReadResult<E>>> => {
+        const { entries, info } = batch
+        if (entries.length === 0) return Effect.succeed(Chunk.empty())
+        const results: Array<ReadResult.ReadResult<E>> = []
+        const effects: Array<Effect.Effect<void>> = []
+        const gap = detectGap(after, batch)
+        if (gap !== undefined) {
+          results.push(gap)
+          addedThrough = addedThrough !== undefined && gap.lost !== undefined ? addedThrough + gap.lost : undefined
+          effects.push(
+            Metric.increment(gapCounter),
+            Metric.incrementBy(lostCounter, gap.lost ?? 0),
+            Effect.logWarning(
+              `EventReader: gap after ${gap.after}: ${gap.lost === undefined ? "an unknown number of" : gap.lost} entries were removed (trimmed or deleted) before they were read; reading goes on at ${gap.streamId}`
+            ).pipe(Effect.annotateLogs(annotations))
+          )
+        }
+        for (const entry of entries) {
+          const result = codec.decode(entry.id, entry.fields)
+          results.push(result)
+          if (result._tag !== "KnownEvent") effects.push(noteDecoded(result))
+        }
+        const last = entries[entries.length - 1]!.id
+        position = last
+        if (addedThrough !== undefined) addedThrough += entries.length
+        // Read up to the end as the snapshot saw it: the count is exact again.
+        if (info.lastId === last && info.entriesAdded !== undefined) addedThrough = info.entriesAdded
+        effects.push(Metric.incrementBy(readCounter, entries.length))
+        return Effect.as(Effect.all(effects, { discard: true }), Chunk.unsafeFromArray(results))
+      }
+
+      const readOnce = Effect.gen(function* () {
+        const after = yield* pinned
+        const opened = yield* cursor
+        const batch = yield* opened
+          .read(streamName, after, { count, blockMillis })
+          .pipe(Effect.timeoutFail({ duration: config.watchdog, onTimeout: watchdogTimeout }))
+        return yield* process(after, batch)
+      })
+
+      const pull = readOnce.pipe(
+        Effect.tapError((error) =>
+          Effect.all(
+            [
+              closeCursor,
+              Metric.increment(failureCounter),
+              failures.failure(`${error.reason}: ${error.message}; retrying after ${position ?? "(start)"}`)
+            ],
+            { discard: true }
+          )
+        ),
+        Effect.retry(config.retrySchedule),
+        Effect.tap(() => failures.success)
+      )
+
+      return Stream.repeatEffectChunk(pull)
+    })
+  )

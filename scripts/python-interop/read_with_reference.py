@@ -36,7 +36,8 @@ The output is strict JSON (``allow_nan=False``) and pure ASCII (``ensure_ascii``
 come out as ``\\udXXX`` escapes.
 
 Exit status: 0 when ``--count`` entries were read; 1 when fewer arrived before ``--timeout`` (the
-entries read so far are printed, then an ``{"error": "timeout", ...}`` line); 2 when the reader raised
+entries read so far are printed, then an ``{"error": "timeout", ...}`` line; the fallback does not
+wait and says ``"too few entries"``); 2 when the reader raised
 (an ``{"error": "reader raised: ..."}`` line is printed; the reference's iterator ends on such an
 error); 3 on a setup problem (the reference exists but cannot be imported, or redis-py is missing).
 """
@@ -186,7 +187,7 @@ async def read_with_json_loads(args: argparse.Namespace) -> int:
         sid = entry_id.decode("utf-8") if isinstance(entry_id, bytes) else str(entry_id)
         emit(to_portable(decode_entry(sid, fields)))
     if len(entries) < args.count:
-        emit({"error": "timeout", "read": len(entries), "expected": args.count})
+        emit({"error": "too few entries", "read": len(entries), "expected": args.count})
         return 1
     return 0
 

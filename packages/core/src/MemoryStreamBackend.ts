@@ -46,7 +46,8 @@ class MemoryStream {
   head = 0
   last: EntryId = { ms: 0, seq: 0 }
   entriesAdded = 0
-  maxDeleted: EntryId = { ms: 0, seq: 0 }
+  /** As in Redis 7.0: set by deletions in the middle (`XDEL`, not offered here), left alone by trimming. */
+  readonly maxDeleted: EntryId = { ms: 0, seq: 0 }
   /** Completed, and replaced, at every append: what blocking reads wait on. */
   changed: Deferred.Deferred<void> = Deferred.unsafeMake(FiberId.none)
 
@@ -70,9 +71,6 @@ class MemoryStream {
   removeOldest(n: number): number {
     const count = Math.min(n, this.length)
     if (count <= 0) return 0
-    const lastRemoved = this.entries[this.head + count - 1]!
-    if (compareEntryIds(lastRemoved, this.maxDeleted) > 0)
-      this.maxDeleted = { ms: lastRemoved.ms, seq: lastRemoved.seq }
     this.head += count
     if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head)
@@ -196,7 +194,11 @@ export const make: Effect.Effect<MemoryStreamBackendService> = Effect.sync(() =>
       options.maxlen
     )
 
-  const read = (stream: string, after: string, options: ReadOptions): Effect.Effect<ReadBatch, StreamBackendError> =>
+  const read = (
+    stream: string,
+    after: string,
+    options: ReadOptions
+  ): Effect.Effect<ReadBatch, StreamBackendError> =>
     Effect.suspend(() => {
       const s = streamOf(stream)
       const from = after === "$" ? s.last : parseEntryId(after)

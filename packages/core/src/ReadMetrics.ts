@@ -11,7 +11,10 @@ import * as Metric from "effect/Metric"
  * @since 0.1.0
  * @category metrics
  */
-export const read = Metric.counter("maf_events_read_total", { description: "Entries read", incremental: true })
+export const read = Metric.counter("maf_events_read_total", {
+  description: "Entries read",
+  incremental: true
+})
 
 /**
  * Gap notices: runs of entries removed (trimmed, deleted) before the reader got them.

@@ -114,7 +114,11 @@ export interface StreamCursor {
    * Entries with ids greater than `after` (a concrete id; `"0"` reads from the start), with the
    * stream's info as it was just before the read.
    */
-  readonly read: (stream: string, after: string, options: ReadOptions) => Effect.Effect<ReadBatch, StreamBackendError>
+  readonly read: (
+    stream: string,
+    after: string,
+    options: ReadOptions
+  ) => Effect.Effect<ReadBatch, StreamBackendError>
 }
 
 /**

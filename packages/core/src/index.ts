@@ -9,11 +9,11 @@ export * as Event from "./Event.js"
 /** @since 0.1.0 */
 export * as EventBus from "./EventBus.js"
 /** @since 0.1.0 */
-export * as EventReader from "./EventReader.js"
-/** @since 0.1.0 */
 export * as EventCatalog from "./EventCatalog.js"
 /** @since 0.1.0 */
 export * as EventKind from "./EventKind.js"
+/** @since 0.1.0 */
+export * as EventReader from "./EventReader.js"
 /** @since 0.1.0 */
 export * as MemoryStreamBackend from "./MemoryStreamBackend.js"
 /** @since 0.1.0 */

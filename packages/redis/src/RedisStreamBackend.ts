@@ -108,7 +108,11 @@ const close = (client: Redis): Effect.Effect<void> =>
     Effect.ensuring(Effect.sync(() => client.disconnect(false)))
   )
 
-const acquireClient = (url: string, options: RedisOptions): Effect.Effect<Redis, never, Scope.Scope> =>
+const acquireClient = (
+  url: string,
+  options: RedisOptions,
+  release: (client: Redis) => Effect.Effect<void> = close
+): Effect.Effect<Redis, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const client = new Redis(url, options)
@@ -116,7 +120,7 @@ const acquireClient = (url: string, options: RedisOptions): Effect.Effect<Redis,
       client.on("error", () => {})
       return client
     }),
-    close
+    release
   )
 
 interface ScriptCommand {
@@ -295,7 +299,12 @@ export const make = (
       StreamBackend.StreamBackendError,
       Scope.Scope
     > = Effect.gen(function* () {
-      const cursorClient = yield* acquireClient(url, { ...baseOptions, retryStrategy: () => null })
+      // A cursor's connection is closed at once: a QUIT would wait behind a blocking XREAD.
+      const cursorClient = yield* acquireClient(
+        url,
+        { ...baseOptions, retryStrategy: () => null },
+        (client) => Effect.sync(() => client.disconnect(false))
+      )
       yield* Effect.tryPromise({ try: () => cursorClient.connect(), catch: (error) => toBackendError(error) })
       const read = (
         stream: string,
@@ -309,7 +318,15 @@ export const make = (
             if (readOptions.blockMillis === undefined) {
               pipeline.xread("COUNT", readOptions.count, "STREAMS", stream, after)
             } else {
-              pipeline.xread("COUNT", readOptions.count, "BLOCK", readOptions.blockMillis, "STREAMS", stream, after)
+              pipeline.xread(
+                "COUNT",
+                readOptions.count,
+                "BLOCK",
+                readOptions.blockMillis,
+                "STREAMS",
+                stream,
+                after
+              )
             }
             return pipeline.exec()
           },

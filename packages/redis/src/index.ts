@@ -7,4 +7,6 @@
 /** @since 0.1.0 */
 export * as RedisEventBus from "./RedisEventBus.js"
 /** @since 0.1.0 */
+export * as RedisEventReader from "./RedisEventReader.js"
+/** @since 0.1.0 */
 export * as RedisStreamBackend from "./RedisStreamBackend.js"

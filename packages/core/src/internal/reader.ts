@@ -41,7 +41,9 @@ const resolveStart = (from: string): string | undefined => {
   if (from === "0") return "0-0"
   const id = parseEntryId(from)
   if (id === undefined) {
-    throw new RangeError(`EventReader option from must be "$", "0" or an entry id like 1715680953123-0, got ${from}`)
+    throw new RangeError(
+      `EventReader option from must be "$", "0" or an entry id like 1715680953123-0, got ${from}`
+    )
   }
   return `${id.ms}-${id.seq}`
 }
@@ -60,7 +62,9 @@ const resolve = <E extends Event.Any>(options: ReadOptions<E>) => {
     blockMillis: Math.ceil(requirePositive("block", Duration.toMillis(block))),
     watchdog: Duration.sum(block, watchdogGrace),
     retrySchedule: options.retrySchedule ?? defaults.retrySchedule,
-    codec: (options.catalog === undefined ? WireCodec.canonical : WireCodec.make(options.catalog)) as WireCodec.WireCodec<E>
+    codec: (options.catalog === undefined
+      ? WireCodec.canonical
+      : WireCodec.make(options.catalog)) as WireCodec.WireCodec<E>
   }
 }
 
@@ -132,7 +136,10 @@ export const stream = <E extends Event.Any>(
 
       const watchdogMillis = Duration.toMillis(config.watchdog)
       const watchdogTimeout = () =>
-        new StreamBackendError({ reason: "Timeout", message: `no answer within ${watchdogMillis} ms (watchdog)` })
+        new StreamBackendError({
+          reason: "Timeout",
+          message: `no answer within ${watchdogMillis} ms (watchdog)`
+        })
 
       const noteDecoded = (result: ReadResult.ReadResult<E>): Effect.Effect<void> => {
         if (result._tag === "UnknownKind") {
@@ -164,24 +171,29 @@ export const stream = <E extends Event.Any>(
 
       /**
        * Gap detection. Trimming (`MAXLEN`) removes the oldest entries, so entries after `after` were
-       * removed unread exactly when the greatest removed id is past `after` and the first entry read
-       * is the stream's first (all before it are gone), or the greatest removed id falls between
-       * `after` and the first entry read (a deletion in the middle). `info` was taken just before the
-       * read; if the stream's first entry then was past `after` and the read began later still, it was
-       * removed in between. How many were lost: the entries removed in all (`entries-added - length`)
-       * less those up to `after`, when the reader knows that number and the snapshot holds.
+       * removed unread only if the first entry read is the stream's first: then the entries removed
+       * in all (`entries-added - length`) less those added up to `after` (counted by the reader) are
+       * the ones lost. (Redis 7.0 leaves `max-deleted-entry-id` alone when it trims, so counting is
+       * what tells.) A deletion in the middle (`XDEL`) shows as a `max-deleted-entry-id` between
+       * `after` and the first entry read. `info` was taken just before the read; if the stream's
+       * first entry then was past `after` and the read began later still, it was removed in between.
+       * Where the reader cannot count (a start from an id, until it first reads up to the end), a
+       * trim it cannot see is not reported; what it can see is, with `lost` undefined.
        */
       const detectGap = (after: string, batch: ReadBatch): ReadResult.Gap | undefined => {
         const { info, entries } = batch
         const first = entries[0]
         if (first === undefined) return undefined
-        const removedPast = greater(info.maxDeletedEntryId, after)
-        if (removedPast && (first.id === info.firstId || greater(first.id, info.maxDeletedEntryId!))) {
-          const counted =
-            first.id === info.firstId && addedThrough !== undefined && info.entriesAdded !== undefined
-              ? info.entriesAdded - info.length - addedThrough
-              : undefined
-          return ReadResult.gap(first.id, after, counted !== undefined && counted > 0 ? counted : undefined)
+        if (first.id === info.firstId && greater(first.id, after)) {
+          if (addedThrough !== undefined && info.entriesAdded !== undefined) {
+            const lost = info.entriesAdded - info.length - addedThrough
+            return lost > 0 ? ReadResult.gap(first.id, after, lost) : undefined
+          }
+          if (greater(info.maxDeletedEntryId, after)) return ReadResult.gap(first.id, after, undefined)
+          return undefined
+        }
+        if (greater(info.maxDeletedEntryId, after) && greater(first.id, info.maxDeletedEntryId!)) {
+          return ReadResult.gap(first.id, after, undefined)
         }
         if (greater(info.firstId, after) && greater(first.id, info.firstId!)) {
           return ReadResult.gap(first.id, after, undefined)
@@ -189,7 +201,10 @@ export const stream = <E extends Event.Any>(
         return undefined
       }
 
-      const process = (after: string, batch: ReadBatch): Effect.Effect<Chunk.Chunk<ReadResult.ReadResult<E>>> => {
+      const process = (
+        after: string,
+        batch: ReadBatch
+      ): Effect.Effect<Chunk.Chunk<ReadResult.ReadResult<E>>> => {
         const { entries, info } = batch
         if (entries.length === 0) return Effect.succeed(Chunk.empty())
         const results: Array<ReadResult.ReadResult<E>> = []
@@ -197,7 +212,8 @@ export const stream = <E extends Event.Any>(
         const gap = detectGap(after, batch)
         if (gap !== undefined) {
           results.push(gap)
-          addedThrough = addedThrough !== undefined && gap.lost !== undefined ? addedThrough + gap.lost : undefined
+          addedThrough =
+            addedThrough !== undefined && gap.lost !== undefined ? addedThrough + gap.lost : undefined
           effects.push(
             Metric.increment(gapCounter),
             Metric.incrementBy(lostCounter, gap.lost ?? 0),

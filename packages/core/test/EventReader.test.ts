@@ -1,0 +1,247 @@
+import { describe, expect, it } from "@effect/vitest"
+import { EventBus, EventReader, MemoryStreamBackend, ReadResult, StreamBackend } from "@maf/events"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+
+const memory = EventReader.layer.pipe(Layer.provideMerge(EventBus.layerMemory()))
+
+const ids = (results: Iterable<ReadResult.ReadResult>) => Array.from(results, (r) => r.streamId)
+const payloadIndex = (r: ReadResult.ReadResult) =>
+  r._tag === "KnownEvent" ? (r.event.payload as { i: number }).i : `${r._tag}`
+
+const publishMany = (from: number, to: number) =>
+  Effect.gen(function* () {
+    const bus = yield* EventBus.EventBus
+    for (let i = from; i < to; i++) yield* bus.publishNowait({ kind: "agent.signal", payload: { i } })
+    yield* bus.flush
+  })
+
+/** Waits until a fiber is suspended: a reader blocked in its read, its `$` start pinned. */
+const untilBlocked = (fiber: Fiber.RuntimeFiber<unknown, unknown>) =>
+  Effect.gen(function* () {
+    while ((yield* Fiber.status(fiber))._tag !== "Suspended") yield* Effect.yieldNow()
+  })
+
+/** A backend that records the options of every read and can be made to fail reads. */
+const spyBackend = (state: { reads: Array<StreamBackend.ReadOptions>; failEvery: number }) =>
+  Layer.effect(
+    StreamBackend.StreamBackend,
+    Effect.map(MemoryStreamBackend.MemoryStreamBackend, (mem) => ({
+      ...mem,
+      openCursor: Effect.map(mem.openCursor, (cursor) => ({
+        read: (stream: string, after: string, options: StreamBackend.ReadOptions) =>
+          Effect.suspend(() => {
+            state.reads.push(options)
+            return state.failEvery > 0 && state.reads.length % state.failEvery === 0
+              ? Effect.fail(
+                  new StreamBackend.StreamBackendError({ reason: "Unavailable", message: "connection reset" })
+                )
+              : cursor.read(stream, after, options)
+          })
+      }))
+    }))
+  ).pipe(Layer.provideMerge(MemoryStreamBackend.layer))
+
+describe("EventReader on the memory backend", () => {
+  it.scoped("replays everything from 0, in order, as typed events", () =>
+    Effect.gen(function* () {
+      yield* publishMany(0, 1200)
+      const results = yield* EventReader.stream({ from: "0" }).pipe(Stream.take(1200), Stream.runCollect)
+      expect(Chunk.toReadonlyArray(results).map(payloadIndex)).toEqual(
+        Array.from({ length: 1200 }, (_, i) => i)
+      )
+      const first = Chunk.unsafeHead(results)
+      expect(first._tag).toBe("KnownEvent")
+      if (first._tag === "KnownEvent") expect(first.event.kind).toBe("agent.signal")
+    }).pipe(Effect.provide(memory))
+  )
+
+  it.scoped("a live tail from $ delivers what is written after it started, not before", () =>
+    Effect.gen(function* () {
+      yield* publishMany(0, 10)
+      // The reader pins $ and blocks; the events arrive while it waits.
+      const fiber = yield* Effect.fork(
+        EventReader.stream({ from: "$", block: "50 millis" }).pipe(Stream.take(5), Stream.runCollect)
+      )
+      yield* untilBlocked(fiber)
+      yield* publishMany(10, 15)
+      const results = yield* fiber.await.pipe(Effect.flatten)
+      expect(Chunk.toReadonlyArray(results).map(payloadIndex)).toEqual([10, 11, 12, 13, 14])
+    }).pipe(Effect.provide(memory))
+  )
+
+  it.scoped("starting from an id delivers what comes after it", () =>
+    Effect.gen(function* () {
+      yield* publishMany(0, 5)
+      const all = yield* EventReader.stream({ from: "0" }).pipe(Stream.take(5), Stream.runCollect)
+      const third = Chunk.toReadonlyArray(all)[2]!.streamId
+      const after = yield* EventReader.stream({ from: third }).pipe(Stream.take(2), Stream.runCollect)
+      expect(Chunk.toReadonlyArray(after).map(payloadIndex)).toEqual([3, 4])
+    }).pipe(Effect.provide(memory))
+  )
+
+  it.scoped("reads ask for count entries and block for the block time; one read per pull", () =>
+    Effect.gen(function* () {
+      const state = { reads: [] as Array<StreamBackend.ReadOptions>, failEvery: 0 }
+      yield* Effect.gen(function* () {
+        yield* publishMany(0, 10)
+        const pull = yield* Stream.toPull(EventReader.stream({ from: "0", count: 3, block: "250 millis" }))
+        expect(Chunk.size(yield* pull)).toBe(3)
+        expect(state.reads).toEqual([{ count: 3, blockMillis: 250 }])
+        expect(Chunk.size(yield* pull)).toBe(3)
+        expect(state.reads).toHaveLength(2)
+      }).pipe(
+        Effect.provide(
+          EventReader.layer.pipe(Layer.provideMerge(EventBus.layer()), Layer.provideMerge(spyBackend(state)))
+        )
+      )
+    })
+  )
+
+  it.scoped("after failed reads it resumes right after the last delivered entry: each once, in order", () =>
+    Effect.gen(function* () {
+      const state = { reads: [] as Array<StreamBackend.ReadOptions>, failEvery: 3 }
+      yield* Effect.gen(function* () {
+        yield* publishMany(0, 1000)
+        const results = yield* EventReader.stream({
+          from: "0",
+          count: 7,
+          retrySchedule: Schedule.recurs(5)
+        }).pipe(Stream.take(1000), Stream.runCollect)
+        expect(Chunk.toReadonlyArray(results).map(payloadIndex)).toEqual(
+          Array.from({ length: 1000 }, (_, i) => i)
+        )
+        expect(state.reads.length).toBeGreaterThan(1000 / 7 + 1000 / 7 / 3 - 2)
+      }).pipe(
+        Effect.provide(
+          EventReader.layer.pipe(Layer.provideMerge(EventBus.layer()), Layer.provideMerge(spyBackend(state)))
+        )
+      )
+    })
+  )
+
+  it.scoped("a finite retry schedule that runs out ends the stream with the error", () =>
+    Effect.gen(function* () {
+      const state = { reads: [] as Array<StreamBackend.ReadOptions>, failEvery: 1 }
+      const exit = yield* EventReader.stream({ from: "0", retrySchedule: Schedule.recurs(2) }).pipe(
+        Stream.runCollect,
+        Effect.exit,
+        Effect.provide(EventReader.layer.pipe(Layer.provideMerge(spyBackend(state))))
+      )
+      expect(exit._tag).toBe("Failure")
+      expect(state.reads).toHaveLength(3)
+    })
+  )
+
+  it.scoped("malformed entries and unknown kinds come out as their variants and reading goes on", () =>
+    Effect.gen(function* () {
+      const mem = yield* MemoryStreamBackend.MemoryStreamBackend
+      yield* publishMany(0, 1)
+      yield* mem.appendFields("maf:events", [
+        ["other", "x"],
+        ["data", "{not json"],
+        ["data", "[1, 2]"],
+        ["data", JSON.stringify({ kind: "phase.start", ts: "yesterday" })],
+        [
+          "data",
+          JSON.stringify({ kind: "trade.fill", ts: "2026-05-14T11:22:33.123456+00:00", payload: { q: 1 } })
+        ]
+      ])
+      yield* publishMany(1, 2)
+      const results = Chunk.toReadonlyArray(
+        yield* EventReader.stream({ from: "0" }).pipe(Stream.take(7), Stream.runCollect)
+      )
+      expect(results.map((r) => (r._tag === "Malformed" ? `Malformed:${r.reason}` : r._tag))).toEqual([
+        "KnownEvent",
+        "Malformed:no_data_field",
+        "Malformed:json_decode",
+        "Malformed:schema",
+        "Malformed:schema",
+        "UnknownKind",
+        "KnownEvent"
+      ])
+      expect(results[2]).toMatchObject({ raw: "{not json" })
+      expect(results[5]).toMatchObject({ kind: "trade.fill", body: { payload: { q: 1 } } })
+    }).pipe(Effect.provide(memory))
+  )
+
+  it.scoped(
+    "entries trimmed while the reader is paused come out as one gap with the ids and the count, then the rest",
+    () =>
+      Effect.gen(function* () {
+        const mem = yield* MemoryStreamBackend.MemoryStreamBackend
+        yield* publishMany(0, 10)
+        const pull = yield* Stream.toPull(EventReader.stream({ from: "0", count: 10 }))
+        const firstTen = Chunk.toReadonlyArray(yield* pull)
+        expect(firstTen.map(payloadIndex)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+        // Paused: 30 more are written and all but the last 5 of the stream are trimmed away.
+        yield* publishMany(10, 40)
+        yield* mem.trim("maf:events", 5)
+        const remaining = yield* mem.entries("maf:events")
+        const next = Chunk.toReadonlyArray(yield* pull)
+        expect(next[0]).toEqual(ReadResult.gap(remaining[0]!.id, firstTen[9]!.streamId, 25))
+        expect(next.slice(1).map(payloadIndex)).toEqual([35, 36, 37, 38, 39])
+        expect(ids(next.slice(1))).toEqual(remaining.map((e) => e.id))
+      }).pipe(Effect.provide(memory))
+  )
+
+  it.scoped("a gap is reported for a $ start too, with the count", () =>
+    Effect.gen(function* () {
+      const mem = yield* MemoryStreamBackend.MemoryStreamBackend
+      yield* publishMany(0, 3)
+      const pull = yield* Stream.toPull(EventReader.stream({ from: "$", block: "10 millis" }))
+      const fiber = yield* Effect.fork(pull)
+      yield* untilBlocked(fiber)
+      yield* publishMany(3, 4)
+      const first = Chunk.toReadonlyArray(yield* fiber.await.pipe(Effect.flatten))
+      expect(first.map(payloadIndex)).toEqual([3])
+      yield* publishMany(4, 20)
+      yield* mem.trim("maf:events", 4)
+      const next = Chunk.toReadonlyArray(yield* pull)
+      expect(next[0]).toMatchObject({ _tag: "Gap", after: first[0]!.streamId, lost: 12 })
+      expect(next.slice(1).map(payloadIndex)).toEqual([16, 17, 18, 19])
+    }).pipe(Effect.provide(memory))
+  )
+
+  it.scoped("a replay from 0 of a trimmed stream starts with a gap: the history it cannot give", () =>
+    Effect.gen(function* () {
+      const mem = yield* MemoryStreamBackend.MemoryStreamBackend
+      yield* publishMany(0, 10)
+      yield* mem.trim("maf:events", 4)
+      const results = Chunk.toReadonlyArray(
+        yield* EventReader.stream({ from: "0" }).pipe(Stream.take(5), Stream.runCollect)
+      )
+      expect(results[0]).toMatchObject({ _tag: "Gap", after: "0-0", lost: 6 })
+      expect(results.slice(1).map(payloadIndex)).toEqual([6, 7, 8, 9])
+    }).pipe(Effect.provide(memory))
+  )
+
+  it.effect("an empty read waits for the block time, then reads again (TestClock)", () =>
+    Effect.gen(function* () {
+      const pull = yield* Stream.toPull(EventReader.stream({ from: "$", block: "5 seconds" }))
+      const fiber = yield* Effect.fork(pull)
+      yield* TestClock.adjust("4999 millis")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 millis")
+      const chunk = yield* fiber.await.pipe(Effect.flatten)
+      expect(Chunk.isEmpty(chunk)).toBe(true)
+    }).pipe(Effect.scoped, Effect.provide(memory))
+  )
+
+  it.effect("bad options are clear defects: an id that is not one", () =>
+    Effect.gen(function* () {
+      const exit = yield* EventReader.stream({ from: "yesterday" }).pipe(Stream.runHead, Effect.exit)
+      expect(exit._tag).toBe("Failure")
+      expect(String(exit._tag === "Failure" ? exit.cause : "")).toMatch(
+        /from must be "\$", "0" or an entry id/
+      )
+      expect(Option.isNone(Option.none())).toBe(true)
+    }).pipe(Effect.provide(memory))
+  )
+})

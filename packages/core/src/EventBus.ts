@@ -138,6 +138,9 @@ export interface EventBusService {
  */
 export class EventBus extends Context.Tag("@maf/events/EventBus")<EventBus, EventBusService>() {}
 
+/** `Config.unwrap`, which fails on an empty object: no options at all is a valid wrap. */
+const unwrapOptions = <A extends object>(options: Config.Config.Wrap<A>): Config.Config<A> =>
+  Object.keys(options).length === 0 ? Config.succeed({} as A) : Config.unwrap(options)
 /**
  * Publishes one event with the `EventBus` of the context and waits for its id.
  *
@@ -191,7 +194,7 @@ export const layer = (options: Options = {}): Layer.Layer<EventBus, never, Strea
 export const layerConfig = (
   options: Config.Config.Wrap<Options>
 ): Layer.Layer<EventBus, import("effect/ConfigError").ConfigError, StreamBackend> =>
-  Layer.scoped(EventBus, Effect.flatMap(Config.unwrap(options), make))
+  Layer.scoped(EventBus, Effect.flatMap(unwrapOptions(options), make))
 
 /**
  * The bus on the embedded in-memory backend, which the layer also provides (for readers and tests).

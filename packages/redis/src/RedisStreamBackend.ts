@@ -12,6 +12,7 @@
  * | `maxRetriesPerRequest` | `0` | a command is never sent twice by ioredis: an `XADD` re-sent after a reconnect would duplicate an entry |
  * | `autoResendUnfulfilledCommands` | `false` | same: commands in flight when the connection broke fail, the publisher decides |
  * | `enableReadyCheck` | `false` | no `INFO` at connect, so a user limited to `XADD` on one stream can publish |
+ * | `disableClientInfo` | `true` | no `CLIENT SETINFO` round trip before "ready": a silent (half-open) peer cannot hold a connection in "connecting" |
  * | `retryStrategy` | 25 ms doubling to `maxReconnectDelay` (1 s), forever | the publisher's connection comes back by itself |
  * | `connectTimeout` | 2 s | a black-holed host does not hold a connection attempt for ioredis' 10 s |
  *
@@ -32,6 +33,9 @@ import { Redis, type RedisOptions } from "ioredis"
 import { appendScript } from "./internal/appendScript.js"
 import { refusesScripts, toBackendError } from "./internal/errors.js"
 
+/** `Config.unwrap`, which fails on an empty object: no options at all is a valid wrap. */
+const unwrapOptions = <A extends object>(options: Config.Config.Wrap<A>): Config.Config<A> =>
+  Object.keys(options).length === 0 ? Config.succeed({} as A) : Config.unwrap(options)
 /**
  * How batches are appended: `"script"` runs one server-side script per batch, `"pipeline"` sends
  * pipelined `XADD`s, `"auto"` uses the script and falls back to pipelines by itself where the server
@@ -85,6 +89,7 @@ const clientOptions = (options: ConnectionOptions): RedisOptions => {
     lazyConnect: true,
     enableOfflineQueue: false,
     enableReadyCheck: false,
+    disableClientInfo: true,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     connectTimeout: Duration.toMillis(options.connectTimeout ?? Duration.seconds(2)),
@@ -376,7 +381,7 @@ export const layerConfig = (
 ): Layer.Layer<StreamBackend.StreamBackend, ConfigError.ConfigError> =>
   Layer.scoped(
     StreamBackend.StreamBackend,
-    Effect.flatMap(Config.unwrap(options), (resolved) =>
+    Effect.flatMap(unwrapOptions(options), (resolved) =>
       Effect.flatMap(resolved.url === undefined ? urlConfig : Effect.succeed(resolved.url), (url) =>
         make({ ...resolved, url })
       )

@@ -324,6 +324,3 @@ describe("RedisEventBus when Redis is down, goes away or hangs", () => {
     )
   })
 })
-
-// Keep Layer imported for the type of the shared layers above.
-export type _ = Layer.Layer<never>

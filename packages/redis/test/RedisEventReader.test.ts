@@ -1,11 +1,11 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { EventBus, EventReader, type ReadResult } from "@maf/events"
 import { RedisEventBus, RedisEventReader } from "@maf/events-redis"
-import { RedisTestServer } from "@maf/events-test"
+import { RedisTestServer, TcpProxy } from "@maf/events-test"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import type * as Layer from "effect/Layer"
+import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 
@@ -242,6 +242,50 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })("EventReader on a 
   )
 })
 
+describe("EventReader across a half-open connection", () => {
+  layer(TcpProxy.layerToTestServer().pipe(Layer.provideMerge(RedisTestServer.layer())), {
+    excludeTestServices: true
+  })("through a proxy that stops forwarding without closing", (it) => {
+    it.effect(
+      "the watchdog ends the stalled read; after the proxy forwards again, nothing is lost or repeated",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* RedisTestServer.RedisTestServer
+          const proxy = yield* TcpProxy.TcpProxy
+          const stream = freshStream()
+          yield* xadd(server, stream, 0)
+          const reader = yield* Effect.fork(
+            EventReader.stream({
+              stream,
+              from: "0",
+              block: "200 millis",
+              watchdogGrace: "300 millis",
+              retrySchedule: quickRetry
+            }).pipe(
+              Stream.take(6),
+              Stream.runCollect,
+              Effect.map(Chunk.toReadonlyArray),
+              Effect.provide(RedisEventReader.layer({ url: proxy.url }))
+            )
+          )
+          yield* untilBlockedReaders(server, 1)
+          yield* proxy.stall
+          // Written while the reader's connection is silent: the server has them, the reader cannot see them.
+          for (let i = 1; i < 6; i++) yield* xadd(server, stream, i)
+          yield* Effect.sleep("1500 millis")
+          expect(reader.unsafePoll()).toBeNull()
+          yield* proxy.restore
+          const restored = Date.now()
+          const results = yield* Fiber.join(reader)
+          expect(results.map(payloadIndex)).toEqual([0, 1, 2, 3, 4, 5])
+          expect(results.map((r) => r.streamId)).toEqual(yield* xrangeIds(server, stream))
+          // Within the watchdog's bound (block + grace) and a retry.
+          expect(Date.now() - restored).toBeLessThan(1500)
+        })
+    )
+  })
+})
+
 describe("EventReader across server restarts", () => {
   layer(RedisTestServer.layer(), { excludeTestServices: true })("20,000 entries, two restarts", (it) => {
     it.effect(
@@ -347,5 +391,3 @@ describe("EventReader across server restarts", () => {
     )
   })
 })
-
-export type _ = Layer.Layer<never>

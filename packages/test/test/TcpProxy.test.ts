@@ -49,21 +49,20 @@ interface Raw {
 
 const connectRaw = (port: number): Effect.Effect<Raw, never, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.async<Raw>((resume) => {
-      const socket = Net.connect({ host: "127.0.0.1", port })
-      const received: Array<string> = []
-      const closed = Deferred.unsafeMake<NodeJS.ErrnoException | undefined>(
-        Effect.runSync(Effect.fiberId)
-      )
-      let error: NodeJS.ErrnoException | undefined
-      socket.on("data", (chunk: Buffer) => received.push(chunk.toString("latin1")))
-      socket.on("error", (cause: NodeJS.ErrnoException) => {
-        error = cause
+    Effect.flatMap(Deferred.make<NodeJS.ErrnoException | undefined>(), (closed) =>
+      Effect.async<Raw>((resume) => {
+        const socket = Net.connect({ host: "127.0.0.1", port })
+        const received: Array<string> = []
+        let error: NodeJS.ErrnoException | undefined
+        socket.on("data", (chunk: Buffer) => received.push(chunk.toString("latin1")))
+        socket.on("error", (cause: NodeJS.ErrnoException) => {
+          error = cause
+        })
+        socket.once("close", () => Deferred.unsafeDone(closed, Effect.succeed(error)))
+        socket.once("connect", () => resume(Effect.succeed({ socket, received, closed })))
+        return Effect.sync(() => socket.destroy())
       })
-      socket.once("close", () => Deferred.unsafeDone(closed, Effect.succeed(error)))
-      socket.once("connect", () => resume(Effect.succeed({ socket, received, closed })))
-      return Effect.sync(() => socket.destroy())
-    }),
+    ),
     (raw) => Effect.sync(() => raw.socket.destroy())
   )
 
@@ -89,6 +88,14 @@ const within = <A>(millis: number, promise: Promise<A>): Effect.Effect<Option.Op
 /** Retries a check until it passes (about two seconds at most). */
 const eventually = <A, E, R>(check: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.retry(check, { schedule: Schedule.spaced("20 millis"), times: 100 })
+
+/** Waits until the proxy counts `count` client connections (it sees accepts and closes a moment late). */
+const connectionsAre = (count: number) =>
+  eventually(
+    Effect.flatMap(TcpProxy.TcpProxy, (proxy) =>
+      Effect.filterOrFail(proxy.connections, (current) => current === count)
+    )
+  )
 
 /** Fails until the server has no client connection of that name. */
 const noClientNamed = (name: string) =>
@@ -132,7 +139,7 @@ layer(Env, { excludeTestServices: true })("TcpProxy", (it) => {
       const proxy = yield* TcpProxy.TcpProxy
       const client = yield* connectClient(proxy.url)
       expect(yield* Effect.promise(() => client.redis.ping())).toBe("PONG")
-      const before = yield* proxy.connections
+      yield* connectionsAre(1)
 
       yield* proxy.stall
       yield* proxy.stall // stalling twice is fine
@@ -146,7 +153,7 @@ layer(Env, { excludeTestServices: true })("TcpProxy", (it) => {
       expect(yield* Deferred.isDone(raw.closed)).toBe(false)
       expect(client.redis.status).toBe("ready")
       expect(client.errors).toEqual([])
-      expect(yield* proxy.connections).toBe(before + 1)
+      yield* connectionsAre(2)
 
       yield* proxy.restore
       yield* proxy.restore // restoring twice is fine
@@ -155,7 +162,9 @@ layer(Env, { excludeTestServices: true })("TcpProxy", (it) => {
       expect(yield* Effect.promise(() => fresh.redis.ping())).toBe("PONG")
       // The connection made during the stall forwards what is sent from now on.
       raw.socket.write("PING\r\n")
-      yield* eventually(Effect.suspend(() => (raw.received.join("") === "+PONG\r\n" ? Effect.void : Effect.fail("no PONG"))))
+      yield* eventually(
+        Effect.suspend(() => (raw.received.join("") === "+PONG\r\n" ? Effect.void : Effect.fail("no PONG")))
+      )
       // The old client is still open, but its PING was lost: it is one reply short for good, and
       // takes the reply to its next command for that PING.
       const next = client.redis.echo("after")
@@ -202,6 +211,7 @@ layer(Env, { excludeTestServices: true })("TcpProxy", (it) => {
 
       // Also while stalled; the proxy stays stalled.
       const raw = yield* connectRaw(proxy.port)
+      yield* connectionsAre(1)
       yield* proxy.stall
       expect(yield* proxy.drop).toBe(1)
       expect((yield* Deferred.await(raw.closed))?.code).toBe("ECONNRESET")
@@ -225,7 +235,7 @@ layer(Env, { excludeTestServices: true })("TcpProxy", (it) => {
       const raw = yield* connectRaw(proxy.port)
       yield* proxy.stall
       const stalled = yield* connectRaw(proxy.port)
-      expect(yield* proxy.connections).toBe(3)
+      yield* connectionsAre(3).pipe(Effect.provideService(TcpProxy.TcpProxy, proxy))
 
       yield* Scope.close(proxyScope, Exit.void)
       yield* Deferred.await(client.closed)
@@ -263,7 +273,7 @@ describe("TcpProxy without a target", () => {
       const proxy = yield* TcpProxy.TcpProxy
       const raw = yield* connectRaw(proxy.port)
       expect((yield* Deferred.await(raw.closed))?.code).toBe("ECONNRESET")
-      expect(yield* proxy.connections).toBe(0)
+      yield* connectionsAre(0)
     }).pipe(
       Effect.scoped,
       Effect.provide(TcpProxy.layerTo(Effect.map(unusedPort, (port) => ({ host: "127.0.0.1", port }))))

@@ -238,7 +238,10 @@ export const stream = <E extends Event.Any>(
 
       const readOnce = Effect.gen(function* () {
         const after = yield* pinned
-        const opened = yield* cursor
+        // Opening is bounded too: a connection can be made to a peer that never answers.
+        const opened = yield* cursor.pipe(
+          Effect.timeoutFail({ duration: config.watchdog, onTimeout: watchdogTimeout })
+        )
         const batch = yield* opened
           .read(streamName, after, { count, blockMillis })
           .pipe(Effect.timeoutFail({ duration: config.watchdog, onTimeout: watchdogTimeout }))

@@ -1,0 +1,37 @@
+/**
+ * `null_publish_ns`: the cost of one awaited `publish` on `EventBus.layerNull`, in nanoseconds: the
+ * price a program pays for instrumentation it has switched off. Measured in an `Effect.gen` loop,
+ * as a program calls it.
+ */
+import { EventBus } from "@maf/events"
+import * as Effect from "effect/Effect"
+import { input } from "../body.js"
+import type { BenchContext, Case } from "../case.js"
+import { runRounds, type Side } from "../harness.js"
+
+const round = (calls: number): Side => ({
+  keys: ["null_publish_ns"],
+  run: () =>
+    Effect.runPromise(
+      Effect.gen(function* () {
+        const bus = yield* EventBus.EventBus
+        const start = performance.now()
+        for (let i = 0; i < calls; i++) yield* bus.publish(input)
+        return { null_publish_ns: ((performance.now() - start) * 1e6) / calls }
+      }).pipe(Effect.provide(EventBus.layerNull))
+    )
+})
+
+export const nullPublish: Case = {
+  name: "null",
+  keys: ["null_publish_ns"],
+  run: async (ctx: BenchContext) => {
+    const calls = ctx.quick ? 200_000 : 1_000_000
+    const stats = await runRounds(
+      [round(calls)],
+      ctx.quick ? { warmup: 1, rounds: 3 } : { warmup: 2, rounds: 7 },
+      ctx.log
+    )
+    return { stats, notes: [`null_publish_ns: ${calls.toLocaleString("en-US")} calls a round`] }
+  }
+}

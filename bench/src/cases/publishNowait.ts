@@ -1,0 +1,77 @@
+/**
+ * `publish_nowait`: fire-and-forget publishing of 200k events through `EventBus.publishNowait`, timed
+ * until `flush` says all are in Redis; against `raw_pipeline`: plain ioredis sending the same bodies
+ * in pipelines of 500 `XADD key MAXLEN ~ 100000 * data <body>`, each awaited before the next.
+ *
+ * The bus's buffer holds the whole run (`bufferCapacity`), so that nothing is dropped: the case
+ * measures how fast events reach Redis, not the overflow policy. Both sides are checked afterwards
+ * (`entries-added` of the stream) to have written every event.
+ */
+import { EventBus, StreamBackend } from "@maf/events"
+import { RedisEventBus } from "@maf/events-redis"
+import * as Effect from "effect/Effect"
+import { input, rawBody } from "../body.js"
+import { type BenchContext, type Case, selectedSides } from "../case.js"
+import { runRounds, type Side, secondsSince } from "../harness.js"
+import { checkAndDelete, freshKey, rawClient } from "../redis.js"
+
+const pipelineSize = 500
+const maxlen = 100_000
+
+const library = (url: string, events: number): Side => ({
+  keys: ["publish_nowait"],
+  run: async () => {
+    const key = freshKey("publish_nowait")
+    const rate = await Effect.runPromise(
+      Effect.gen(function* () {
+        const bus = yield* EventBus.EventBus
+        // Connected before the clock starts, as the raw client is.
+        yield* Effect.orDie((yield* StreamBackend.StreamBackend).info(key))
+        const start = performance.now()
+        for (let i = 0; i < events; i++) yield* bus.publishNowait(input)
+        yield* bus.flush
+        return events / secondsSince(start)
+      }).pipe(Effect.provide(RedisEventBus.layer({ url, stream: key, maxlen, bufferCapacity: events })))
+    )
+    await checkAndDelete(url, key, events, "publish_nowait")
+    return { publish_nowait: rate }
+  }
+})
+
+const raw = (url: string, events: number): Side => ({
+  keys: ["raw_pipeline"],
+  run: async () => {
+    const key = freshKey("raw_pipeline")
+    const client = await rawClient(url)
+    const limit = String(maxlen)
+    const start = performance.now()
+    for (let sent = 0; sent < events; sent += pipelineSize) {
+      const pipeline = client.pipeline()
+      for (let i = 0; i < pipelineSize && sent + i < events; i++) {
+        pipeline.xadd(key, "MAXLEN", "~", limit, "*", "data", rawBody)
+      }
+      await pipeline.exec()
+    }
+    const rate = events / secondsSince(start)
+    client.disconnect()
+    await checkAndDelete(url, key, events, "raw_pipeline")
+    return { raw_pipeline: rate }
+  }
+})
+
+export const publishNowait: Case = {
+  name: "publish",
+  keys: ["publish_nowait", "raw_pipeline"],
+  run: async (ctx: BenchContext) => {
+    const events = ctx.quick ? 50_000 : 200_000
+    const stats = await runRounds(
+      selectedSides(ctx, [library(ctx.url, events), raw(ctx.url, events)]),
+      ctx.quick ? { warmup: 1, rounds: 3 } : { warmup: 2, rounds: 7 },
+      ctx.log
+    )
+    return {
+      stats,
+      notes: [`publish_nowait, raw_pipeline: ${events.toLocaleString("en-US")} events a round`]
+    }
+  }
+}

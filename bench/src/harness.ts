@@ -1,0 +1,99 @@
+/**
+ * The harness: warm-up rounds, measured rounds, and the median with its min–max spread.
+ *
+ * The sides of a case (our library and its plain-ioredis baseline) run interleaved, round by round,
+ * and in alternating order, so that a noisy neighbour or a CPU frequency change hits both sides
+ * alike and the ratio between them holds.
+ */
+
+/** The figures the bench reports; the keys of `--json`. */
+export const keys = [
+  "publish_nowait",
+  "raw_pipeline",
+  "publish_awaited",
+  "raw_sequential",
+  "read_decoded",
+  "raw_read",
+  "e2e_p50_ms",
+  "e2e_p99_ms",
+  "null_publish_ns",
+  "memory_publish",
+  "read_rss_growth_mb"
+] as const
+
+export type Key = (typeof keys)[number]
+
+export const isKey = (s: string): s is Key => (keys as ReadonlyArray<string>).includes(s)
+
+/** A figure's unit, by the naming rule of the issue: events per second unless the name says otherwise. */
+export const unitOf = (key: Key): string =>
+  key.endsWith("_ms") ? "ms" : key.endsWith("_ns") ? "ns" : key.endsWith("_mb") ? "MB" : "events/s"
+
+/** One side of a case: a run gives one value for each of its keys. */
+export interface Side {
+  readonly keys: ReadonlyArray<Key>
+  readonly run: () => Promise<Partial<Record<Key, number>>>
+}
+
+export interface Stats {
+  readonly median: number
+  readonly min: number
+  readonly max: number
+  readonly samples: ReadonlyArray<number>
+}
+
+export const stats = (samples: ReadonlyArray<number>): Stats => {
+  const sorted = [...samples].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]!, samples }
+}
+
+/** The `q` quantile (0..1) of sorted values, nearest rank. */
+export const quantile = (sorted: ArrayLike<number>, q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
+
+export interface Rounds {
+  readonly warmup: number
+  readonly rounds: number
+}
+
+/**
+ * Runs `warmup` unrecorded rounds, then `rounds` recorded ones; in each round every side runs once,
+ * in alternating order.
+ */
+export const runRounds = async (
+  sides: ReadonlyArray<Side>,
+  { warmup, rounds }: Rounds,
+  log: (line: string) => void
+): Promise<Map<Key, Stats>> => {
+  const samples = new Map<Key, Array<number>>()
+  for (let round = 0; round < warmup + rounds; round++) {
+    const order = round % 2 === 0 ? sides : [...sides].reverse()
+    const recorded = round >= warmup
+    for (const side of order) {
+      const result = await side.run()
+      const figures = side.keys.map((key) => `${key} ${format(result[key] ?? Number.NaN)}`).join(", ")
+      log(`  ${recorded ? `round ${round - warmup + 1}` : "warm-up"}: ${figures}`)
+      if (!recorded) continue
+      for (const key of side.keys) {
+        const value = result[key]
+        if (value === undefined) continue
+        const list = samples.get(key) ?? []
+        list.push(value)
+        samples.set(key, list)
+      }
+    }
+  }
+  return new Map([...samples].map(([key, list]) => [key, stats(list)]))
+}
+
+/** Seconds since `start` (a `performance.now()`), for rates. */
+export const secondsSince = (start: number): number => (performance.now() - start) / 1000
+
+export const format = (n: number): string => {
+  if (!Number.isFinite(n)) return String(n)
+  if (Math.abs(n) >= 1000) return Math.round(n).toLocaleString("en-US")
+  if (Math.abs(n) >= 10) return n.toFixed(1)
+  return n.toFixed(2)
+}

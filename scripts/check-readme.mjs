@@ -28,4 +28,6 @@ if (problems.length > 0) {
   for (const p of problems) process.stdout.write(`README: ${p}\n`)
   process.exit(1)
 }
-process.stdout.write(`README: ${blocks.length} TypeScript snippets match their type-checked files in examples/src\n`)
+process.stdout.write(
+  `README: ${blocks.length} TypeScript snippets match their type-checked files in examples/src\n`
+)

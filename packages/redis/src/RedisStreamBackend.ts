@@ -129,7 +129,11 @@ const acquireClient = (
   )
 
 interface ScriptCommand {
-  mafEventsAppend(key: string, maxlen: string, ...bodies: ReadonlyArray<string>): Promise<Array<string>>
+  mafEventsAppend(
+    key: string,
+    maxlen: string,
+    ...bodies: ReadonlyArray<string>
+  ): Promise<[error: string, ids: string]>
 }
 
 const parseInfo = (reply: unknown): StreamBackend.StreamInfo => {
@@ -188,18 +192,23 @@ export const make = (
      * waited for, so that a program publishing at start does not lose its first events. A connection
      * known to be down (`reconnecting`) is not waited for. The caller's bound still applies.
      */
+    // One wait per connection attempt, shared by every command that arrives during it (a listener per
+    // command would pile up past Node's listener limit under concurrent publishers).
+    let attempt: Promise<void> | undefined
     const connecting = (): Promise<void> | undefined => {
       const status = client.status
       if (status !== "wait" && status !== "connecting" && status !== "connect") return undefined
-      return new Promise((resolve) => {
+      attempt ??= new Promise<void>((resolve) => {
         const done = () => {
           client.off("ready", done)
           client.off("close", done)
+          attempt = undefined
           resolve()
         }
         client.once("ready", done)
         client.once("close", done)
       })
+      return attempt
     }
     const whenConnected = <A>(command: () => Promise<A>): Promise<A> => {
       const pending = connecting()
@@ -253,9 +262,10 @@ export const make = (
         catch: (error) => error
       }).pipe(
         Effect.flatMap((reply) => {
-          const [error, ...ids] = reply
+          const [error, joined] = reply
+          const ids = typeof joined === "string" && joined !== "" ? joined.split(" ") : []
           return error === "" || error === undefined
-            ? Effect.succeed(ids.map(String))
+            ? Effect.succeed(ids)
             : Effect.fail(
                 toBackendError(Object.assign(new Error(String(error)), { name: "ReplyError" }), ids.length)
               )

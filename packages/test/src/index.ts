@@ -1,9 +1,18 @@
 /**
+ * `@maf/events-test`: the test kit of `@maf/events` — a recording bus and a fed reader for testing
+ * code that publishes or reads events, a real `redis-server` launcher, the conformance suite every
+ * backend passes, and fault tools.
+ *
  * @since 0.1.0
  */
-export * as RedisTestServer from "./RedisTestServer.js"
 
-/**
- * @since 0.1.0
- */
+/** @since 0.1.0 */
+export * as Conformance from "./Conformance.js"
+/** @since 0.1.0 */
+export * as EventFeed from "./EventFeed.js"
+/** @since 0.1.0 */
+export * as RecordingEventBus from "./RecordingEventBus.js"
+/** @since 0.1.0 */
+export * as RedisTestServer from "./RedisTestServer.js"
+/** @since 0.1.0 */
 export * as TcpProxy from "./TcpProxy.js"

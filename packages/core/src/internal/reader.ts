@@ -203,8 +203,11 @@ export const stream = <E extends Event.Any>(
 
       const process = (
         after: string,
-        batch: ReadBatch
+        read: ReadBatch
       ): Effect.Effect<Chunk.Chunk<ReadResult.ReadResult<E>>> => {
+        // Never deliver an entry at or before the position, whatever a backend answers.
+        const stale = read.entries.length > 0 && !greater(read.entries[0]!.id, after)
+        const batch = stale ? { ...read, entries: read.entries.filter((e) => greater(e.id, after)) } : read
         const { entries, info } = batch
         if (entries.length === 0) return Effect.succeed(Chunk.empty())
         const results: Array<ReadResult.ReadResult<E>> = []

@@ -21,7 +21,9 @@ const redisUrlDescription =
  * @category options
  */
 export const redisUrl: Options.Options<Redacted.Redacted<string>> = Options.redacted("redis-url").pipe(
-  Options.withDescription(`${redisUrlDescription} Default: REDIS_URL, else ${RedisStreamBackend.defaultUrl}.`),
+  Options.withDescription(
+    `${redisUrlDescription} Default: REDIS_URL, else ${RedisStreamBackend.defaultUrl}.`
+  ),
   Options.withFallbackConfig(RedisStreamBackend.urlConfig)
 )
 

@@ -169,6 +169,7 @@ const plainValue = /^[\w.\-:/@+]+$/
 const previewValue = (value: unknown): string => {
   if (typeof value === "string") return plainValue.test(value) ? value : JSON.stringify(value)
   if (value === undefined) return "undefined"
+  if (typeof value === "number" && !Number.isFinite(value)) return String(value)
   try {
     return JSON.stringify(value) ?? String(value)
   } catch {
@@ -206,8 +207,10 @@ export const timeOfDay = (ts: string): string =>
 
 const text = (u: unknown): string => (typeof u === "string" ? u : u === undefined ? "" : String(u))
 
-const columns = { id: 16, time: 12, kind: 16, arena: 12, phase: 10 } as const
-const prefixWidth = columns.id + columns.time + columns.kind + columns.arena + columns.phase + 5
+const columns = { id: 15, time: 12, kind: 15, arena: 12, phase: 10 } as const
+const gutter = "  "
+const prefixWidth =
+  columns.id + columns.time + columns.kind + columns.arena + columns.phase + 5 * gutter.length
 const defaultPreviewWidth = 240
 
 const eventLine = (
@@ -226,13 +229,15 @@ const eventLine = (
   const previewWidth =
     options.width === undefined ? defaultPreviewWidth : Math.max(20, options.width - prefixWidth)
   return [
-    paint(color, "2", fit(streamId, columns.id)),
-    fit(timeOfDay(fields.ts), columns.time),
+    paint(color, "2", streamId.padEnd(columns.id)),
+    timeOfDay(fields.ts).padEnd(columns.time),
     paint(color, fields.kindCode, fit(fields.kind, columns.kind)),
     fit(fields.arena, columns.arena),
     paint(color, "2", fit(fields.phase, columns.phase)),
     cut(payloadPreview(fields.payload), previewWidth)
-  ].join(" ")
+  ]
+    .join(gutter)
+    .trimEnd()
 }
 
 /**
@@ -272,10 +277,10 @@ export const pretty = (result: ReadResult.ReadResult, options: PrettyOptions): s
       const raw = result.raw === undefined ? "(no data field)" : `raw=${JSON.stringify(result.raw)}`
       const width = options.width === undefined ? defaultPreviewWidth : Math.max(20, options.width)
       return [
-        paint(color, "2", fit(result.streamId, columns.id)),
+        paint(color, "2", result.streamId.padEnd(columns.id)),
         paint(color, "1;31", `!! malformed (${result.reason}):`),
         cut(`${result.message}  ${raw}`, width)
-      ].join(" ")
+      ].join(gutter)
     }
     case "Gap": {
       const lost = result.lost === undefined ? "an unknown number of" : String(result.lost)

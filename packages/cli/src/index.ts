@@ -1,2 +1,33 @@
+/**
+ * `@maf/events-cli`: the `maf-events` command (tail, publish, demo, serve) and its parts, for
+ * programs that embed them (the dashboard as a layer, the JSON line format, kind globs).
+ *
+ * @since 0.1.0
+ */
+
 /** @since 0.1.0 */
-export {}
+export * as Cli from "./Cli.js"
+/** @since 0.1.0 */
+export * as CliError from "./CliError.js"
+/** @since 0.1.0 */
+export * as CommonOptions from "./CommonOptions.js"
+/** @since 0.1.0 */
+export * as Dashboard from "./Dashboard.js"
+/** @since 0.1.0 */
+export * as DemoCommand from "./DemoCommand.js"
+/** @since 0.1.0 */
+export * as Feed from "./Feed.js"
+/** @since 0.1.0 */
+export * as Format from "./Format.js"
+/** @since 0.1.0 */
+export * as KindGlob from "./KindGlob.js"
+/** @since 0.1.0 */
+export * as PublishCommand from "./PublishCommand.js"
+/** @since 0.1.0 */
+export * as RedisUrl from "./RedisUrl.js"
+/** @since 0.1.0 */
+export * as ServeCommand from "./ServeCommand.js"
+/** @since 0.1.0 */
+export * as Simulation from "./Simulation.js"
+/** @since 0.1.0 */
+export * as TailCommand from "./TailCommand.js"

@@ -47,6 +47,7 @@ button { background: var(--line); color: var(--text); border: 0; border-radius: 
 .chip { border: 1px solid var(--line); border-radius: 10px; padding: 1px 8px; cursor: pointer;
   font: 12px ui-monospace, monospace; background: var(--panel); }
 .chip b { color: var(--text); margin-left: 4px; } .chip.active { border-color: var(--text); }
+.chip.unknown .k { color: var(--unknown); }
 table { width: 100%; border-collapse: collapse; table-layout: fixed; font: 12px/1.45 ui-monospace, monospace; }
 th { text-align: left; color: var(--dim); font-weight: 500; padding: 6px 8px; border-bottom: 1px solid var(--line); }
 td { padding: 3px 8px; border-bottom: 1px solid #1d2028; vertical-align: top; overflow: hidden;
@@ -84,10 +85,10 @@ const script = `
   var rows = el("rows"), countsEl = el("counts"), shownEl = el("shown"), statusEl = el("status");
   var kindInput = el("kind-filter"), arenaInput = el("arena-filter");
 
-  var state = { lastId: null, lines: [], counts: {} };
+  var state = { lastId: null, lines: [], counts: {}, unknown: {} };
   try {
     var saved = JSON.parse(sessionStorage.getItem(storageKey) || "null");
-    if (saved && Array.isArray(saved.lines) && saved.counts) state = saved;
+    if (saved && Array.isArray(saved.lines) && saved.counts && saved.unknown) state = saved;
   } catch (e) { /* a fresh start */ }
 
   function globTest(text) {
@@ -181,7 +182,11 @@ const script = `
     flushTimer = null;
     var batch = pending; pending = [];
     if (batch.length === 0) return;
-    batch.forEach(function (line) { var key = countKey(line); state.counts[key] = (state.counts[key] || 0) + 1; });
+    batch.forEach(function (line) {
+      var key = countKey(line);
+      state.counts[key] = (state.counts[key] || 0) + 1;
+      if (line.variant === "unknown") state.unknown[key] = true;
+    });
     state.lines = state.lines.concat(batch).slice(-MAX_STORED);
     insert(batch);
     renderCounts(); renderShown(); scheduleSave();
@@ -190,7 +195,8 @@ const script = `
     countsEl.textContent = "";
     Object.keys(state.counts).sort().forEach(function (key) {
       var chip = document.createElement("span");
-      chip.className = "chip fam-" + family(key) + (kindInput.value.trim() === key ? " active" : "");
+      chip.className = "chip fam-" + family(key) + (state.unknown[key] ? " unknown" : "") +
+        (kindInput.value.trim() === key ? " active" : "");
       chip.dataset.kind = key;
       var k = document.createElement("span"); k.className = "k"; k.textContent = key; chip.appendChild(k);
       var n = document.createElement("b"); n.textContent = state.counts[key]; chip.appendChild(n);
@@ -238,8 +244,7 @@ const script = `
 const escapeJson = (value: unknown): string =>
   JSON.stringify(value).replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026")
 
-const escapeHtml = (text: string): string =>
-  text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
 /**
  * The page's HTML.

@@ -1,0 +1,193 @@
+/**
+ * The live dashboard: an HTTP server on `@effect/platform` with two routes.
+ *
+ * - `GET /`: the page (see `dashboard/page.ts`).
+ * - `GET /events`: the event feed as Server-Sent Events. Each result is one message, `data:` its
+ *   JSON line (the `tail --format json` line) and, except for gaps, `id:` its stream id. The feed
+ *   starts after the `Last-Event-ID` header when there is one (what `EventSource` sends when it
+ *   reconnects), else at the `from` query parameter (`$` default, `0`, or an id). Query `kind`
+ *   (kind globs, repeatable or comma-separated) and `arena` filter on the server. A comment line is
+ *   sent every 15 s to keep the connection open.
+ *
+ * Each feed is a reader `Stream` of its own (a Redis connection of its own), interrupted when the
+ * client goes away; closing the layer closes every connection.
+ *
+ * @since 0.1.0
+ */
+
+import * as Http from "node:http"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServer from "@effect/platform/HttpServer"
+import type * as HttpServerError from "@effect/platform/HttpServerError"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { StreamBackend } from "@maf/events"
+import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import * as Page from "./dashboard/page.js"
+import * as Feed from "./Feed.js"
+import * as Format from "./Format.js"
+
+/**
+ * Options of the dashboard.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The stream's key. */
+  readonly stream: string
+  /** Where the stream lives, shown on the page (`localhost:6379`, `in-memory`); never credentials. */
+  readonly source: string
+  /** The address to listen on. Default `127.0.0.1`. */
+  readonly host?: string | undefined
+  /** The port; 0 picks a free one. Default 8080. */
+  readonly port?: number | undefined
+  /** How often an idle feed sends a keep-alive comment. Default 15 s. */
+  readonly heartbeat?: Duration.DurationInput | undefined
+  /** Reader options of every feed (tests make reads short). */
+  readonly read?: Feed.Options["read"]
+}
+
+/**
+ * One Server-Sent Events message of a feed item: `id:` (not for gaps: their id is the next entry's,
+ * which a reconnect must not skip) and `data:` the JSON line.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const message = (item: Feed.Item): string => {
+  const data = `data: ${Format.jsonLine(item.result, item.body)}\n\n`
+  return item.result._tag === "Gap" ? data : `id: ${item.result.streamId}\n${data}`
+}
+
+const kindsOf = (params: URLSearchParams): Array<string> =>
+  params
+    .getAll("kind")
+    .flatMap((k) => k.split(","))
+    .map((k) => k.trim())
+    .filter((k) => k !== "")
+
+const feed = (options: Options) =>
+  Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const backend = yield* StreamBackend.StreamBackend
+    const params = new URL(request.url, "http://localhost").searchParams
+    const lastEventId = request.headers["last-event-id"]?.trim()
+    const from = lastEventId !== undefined && lastEventId !== "" ? lastEventId : (params.get("from") ?? "$")
+    const problem = Feed.checkFrom(from)
+    if (problem !== undefined) return HttpServerResponse.text(`from ${problem}\n`, { status: 400 })
+    const arena = params.get("arena") ?? ""
+    const items = Feed.make(backend, {
+      stream: options.stream,
+      from,
+      kinds: kindsOf(params),
+      arena: arena === "" ? undefined : arena,
+      read: options.read
+    }).pipe(Stream.map(message))
+    const heartbeat = Stream.tick(options.heartbeat ?? Duration.seconds(15)).pipe(
+      Stream.drop(1),
+      Stream.as(": keep-alive\n\n")
+    )
+    const body = Stream.make(`retry: 2000\n: ${options.stream}\n\n`).pipe(
+      Stream.concat(Stream.merge(items, heartbeat, { haltStrategy: "left" })),
+      Stream.mapChunks((chunk) => Chunk.of(Chunk.join(chunk, ""))),
+      Stream.encodeText
+    )
+    return HttpServerResponse.stream(body, {
+      contentType: "text/event-stream",
+      headers: { "cache-control": "no-cache, no-transform", "x-accel-buffering": "no" }
+    })
+  })
+
+/**
+ * The dashboard's routes, reading from the `StreamBackend` of the context.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const router = (options: Options): HttpRouter.HttpRouter<never, StreamBackend.StreamBackend> => {
+  const page = Page.render({ stream: options.stream, source: options.source })
+  return HttpRouter.empty.pipe(
+    HttpRouter.get(
+      "/",
+      Effect.succeed(HttpServerResponse.text(page, { contentType: "text/html; charset=utf-8" }))
+    ),
+    HttpRouter.get("/events", feed(options)),
+    HttpRouter.get("/favicon.ico", Effect.succeed(HttpServerResponse.empty({ status: 204 })))
+  )
+}
+
+/**
+ * The dashboard served on Node's HTTP server; the layer provides the `HttpServer` (for its address).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options
+): Layer.Layer<HttpServer.HttpServer, HttpServerError.ServeError, StreamBackend.StreamBackend> =>
+  Layer.unwrapEffect(
+    Effect.sync(() => {
+      const server = Http.createServer()
+      const serve = Layer.scopedDiscard(
+        Effect.gen(function* () {
+          yield* HttpServer.serveEffect(router(options))
+          // Open feeds would hold the server's close: stop listening, then cut every connection
+          // (their fibers are interrupted, their readers closed).
+          yield* Effect.addFinalizer(() =>
+            Effect.sync(() => {
+              server.close()
+              server.closeAllConnections()
+            })
+          )
+        })
+      )
+      return serve.pipe(
+        Layer.provideMerge(
+          NodeHttpServer.layer(() => server, {
+            host: options.host ?? "127.0.0.1",
+            port: options.port ?? 8080
+          })
+        )
+      )
+    })
+  )
+
+/**
+ * The page's address for a server address (`http://127.0.0.1:8080/`); an any-address bind is shown
+ * as `127.0.0.1`.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const urlOf = (address: HttpServer.Address): string => {
+  if (address._tag === "UnixAddress") return `unix:${address.path}`
+  const host = address.hostname === "0.0.0.0" || address.hostname === "::" ? "127.0.0.1" : address.hostname
+  return `http://${host.includes(":") ? `[${host}]` : host}:${address.port}/`
+}
+
+/**
+ * The address of the dashboard's server.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const url: Effect.Effect<string, never, HttpServer.HttpServer> = HttpServer.addressWith((address) =>
+  Effect.succeed(urlOf(address))
+)
+
+/**
+ * A server that cannot listen (port taken, address refused) as a one-line reason.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const describeServeError = (error: HttpServerError.ServeError): string => {
+  const cause = error.cause
+  return `cannot serve the dashboard: ${cause instanceof Error ? cause.message : String(cause)}`
+}

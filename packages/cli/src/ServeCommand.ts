@@ -1,0 +1,46 @@
+/**
+ * `maf-events serve`: the live dashboard on its own, over Redis.
+ *
+ * @since 0.1.0
+ */
+import * as Command from "@effect/cli/Command"
+import { RedisStreamBackend } from "@maf/events-redis"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as CliError from "./CliError.js"
+import * as CommonOptions from "./CommonOptions.js"
+import * as Dashboard from "./Dashboard.js"
+import * as RedisUrl from "./RedisUrl.js"
+
+/**
+ * The `serve` command: prints `Dashboard: <url>` and serves until interrupted.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const command = Command.make(
+  "serve",
+  {
+    redisUrl: CommonOptions.redisUrl,
+    stream: CommonOptions.stream,
+    host: CommonOptions.host,
+    port: CommonOptions.port(8080, "The dashboard's port (0: a free one).")
+  },
+  (config) =>
+    Effect.gen(function* () {
+      yield* CommonOptions.validateUrl(config.redisUrl)
+      const port = yield* CommonOptions.validatePort(config.port)
+      const source = RedisUrl.describe(config.redisUrl)
+      const dashboard = Dashboard.layer({ stream: config.stream, source, host: config.host, port }).pipe(
+        Layer.provide(RedisStreamBackend.layer({ url: config.redisUrl, clientName: "maf-events-serve" }))
+      )
+      yield* Effect.gen(function* () {
+        process.stdout.write(`Dashboard: ${yield* Dashboard.url}\n`)
+        process.stderr.write(`serving ${config.stream} on ${source} (Ctrl+C to stop)\n`)
+        return yield* Effect.never
+      }).pipe(
+        Effect.provide(dashboard),
+        Effect.catchTag("ServeError", (e) => CliError.failed(Dashboard.describeServeError(e)))
+      )
+    })
+).pipe(Command.withDescription("Serve the live dashboard over Redis."))

@@ -1,0 +1,129 @@
+/**
+ * `maf-events tail`: follows the stream and prints one line per read result, `pretty` for people or
+ * `json` for tools (see `Format`). It survives Redis restarts as the library's reader does.
+ *
+ * @since 0.1.0
+ */
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import { RedisStreamBackend } from "@maf/events-redis"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as CliError from "./CliError.js"
+import * as CommonOptions from "./CommonOptions.js"
+import * as Feed from "./Feed.js"
+import * as Format from "./Format.js"
+import * as RedisUrl from "./RedisUrl.js"
+
+/**
+ * The output formats.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type OutputFormat = "pretty" | "json"
+
+/**
+ * The line of a feed item in a format, for standard output (colour and width from the terminal).
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const renderer = (format: OutputFormat): ((item: Feed.Item) => string) => {
+  if (format === "json") return (item) => Format.jsonLine(item.result, item.body)
+  const tty = process.stdout.isTTY === true
+  const options: Format.PrettyOptions = {
+    color: Format.useColor(process.env, tty),
+    width: tty ? process.stdout.columns : undefined
+  }
+  return (item) => Format.pretty(item.result, options)
+}
+
+/**
+ * Prints a feed to standard output, a write per chunk.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const print = <E, R>(
+  items: Stream.Stream<Feed.Item, E, R>,
+  format: OutputFormat
+): Effect.Effect<void, E, R> => {
+  const render = renderer(format)
+  return Stream.runForEachChunk(items, (chunk) =>
+    Effect.sync(() => {
+      if (Chunk.isNonEmpty(chunk)) process.stdout.write(`${Chunk.join(Chunk.map(chunk, render), "\n")}\n`)
+    })
+  )
+}
+
+/**
+ * Checks `--from`, failing with a usage error.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validateFrom = (from: string): Effect.Effect<void, CliError.CliError> => {
+  const problem = Feed.checkFrom(from)
+  return problem === undefined ? Effect.void : Effect.fail(CliError.usage(`--from ${problem}`))
+}
+
+const from = Options.text("from").pipe(
+  Options.withDescription(
+    "Where to start: $ (what is written from now on), 0 (everything kept), or after an entry id."
+  ),
+  Options.withDefault("$")
+)
+const limit = Options.integer("limit").pipe(
+  Options.withDescription("Exit after this many results."),
+  Options.optional
+)
+const format = Options.choice("format", ["pretty", "json"]).pipe(
+  Options.withDescription(
+    "pretty: aligned and coloured, for people; json: one JSON object per line, for tools."
+  ),
+  Options.withDefault("pretty" as const)
+)
+
+/**
+ * The `tail` command.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const command = Command.make(
+  "tail",
+  {
+    redisUrl: CommonOptions.redisUrl,
+    stream: CommonOptions.stream,
+    from,
+    limit,
+    kinds: CommonOptions.kinds,
+    arena: CommonOptions.arena,
+    format
+  },
+  (config) =>
+    Effect.gen(function* () {
+      yield* CommonOptions.validateUrl(config.redisUrl)
+      yield* validateFrom(config.from)
+      const limit = Option.getOrUndefined(config.limit)
+      if (limit !== undefined && limit < 0)
+        return yield* CliError.usage(`--limit must be 0 or more, got ${limit}`)
+      if (config.format === "pretty") {
+        process.stderr.write(
+          `tailing ${config.stream} on ${RedisUrl.describe(config.redisUrl)} from ${config.from} (Ctrl+C to stop)\n`
+        )
+      }
+      const items = Feed.stream({
+        stream: config.stream,
+        from: config.from,
+        kinds: config.kinds,
+        arena: Option.getOrUndefined(config.arena)
+      })
+      yield* print(limit === undefined ? items : Stream.take(items, limit), config.format).pipe(
+        Effect.provide(RedisStreamBackend.layer({ url: config.redisUrl, clientName: "maf-events-tail" }))
+      )
+    })
+).pipe(Command.withDescription("Follow the stream: one line per event, gap or bad entry."))

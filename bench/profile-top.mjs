@@ -21,8 +21,27 @@ for (const id of profile.samples) {
   self.set(where, (self.get(where) ?? 0) + 1)
 }
 const total = profile.samples.length
+const byFile = new Map()
+for (const [where, n] of self) {
+  const file = where.includes("(idle)")
+    ? "(idle)"
+    : where.includes("(garbage collector)")
+      ? "(gc)"
+      : where
+          .replace(/^\S+ /, "")
+          .replace(/:\d+$/, "")
+          .replace(/^effect\/dist\/esm\/.*/, "effect")
+          .replace(/^ioredis\/.*/, "ioredis")
+          .replace(/^node:.*|^$/, "node/native")
+  byFile.set(file, (byFile.get(file) ?? 0) + n)
+}
 const rows = [...self].sort((a, b) => b[1] - a[1]).slice(0, top)
 process.stdout.write(`${total} samples, ${((total * interval) / 1000).toFixed(0)} ms\n`)
+process.stdout.write("by file:\n")
+for (const [file, n] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+  process.stdout.write(`${((100 * n) / total).toFixed(1).padStart(5)}%  ${file}\n`)
+}
+process.stdout.write("by function:\n")
 for (const [where, n] of rows) {
   process.stdout.write(`${((100 * n) / total).toFixed(1).padStart(5)}%  ${where}\n`)
 }

@@ -1,14 +1,15 @@
 /**
- * `pnpm bench [--quick] [--json] [--only <key>[,<key>…]]`: the library against plain ioredis, on the
- * same redis-server in the same run.
+ * `pnpm bench [--quick] [--json] [--no-pin] [--only <key>[,<key>…]]`: the library against plain
+ * ioredis, on the same redis-server in the same run (results and method: `docs/benchmarks.md`).
  *
- * - Starts a redis-server of its own (`RedisTestServer`), unless `REDIS_URL` names one.
+ * - Starts a redis-server of its own (`RedisTestServer`), unless `REDIS_URL` names one, and pins it
+ *   and this process's main thread to different cores (`pin.ts`; `--no-pin` to leave them free).
  * - Prints a table (median and min–max over the rounds) and the ratios against the targets of the
  *   issue; with `--json`, stdout holds only one JSON object of the medians (keys: `harness.keys`)
- *   and the table goes to stderr.
- * - `--quick`: smaller sizes and fewer rounds (under a minute); the table says which sizes ran.
+ *   and the table goes to stderr. Progress goes to stderr.
+ * - `--quick`: smaller sizes and fewer rounds (under a minute); the notes say which sizes ran.
  * - `--only`: the figures to measure (for profiling: `node --cpu-prof bench/dist/main.js --only
- *   publish_nowait`).
+ *   publish_nowait`, then `node bench/profile-top.mjs CPU.*.cpuprofile`).
  */
 import { readFileSync } from "node:fs"
 import * as Os from "node:os"
@@ -28,7 +29,8 @@ import { publishNowait } from "./cases/publishNowait.js"
 import { readDecoded } from "./cases/readDecoded.js"
 import { readRss } from "./cases/readRss.js"
 import { format, isKey, type Key, keys, type Stats, unitOf } from "./harness.js"
-import { serverVersion } from "./redis.js"
+import { pinCores } from "./pin.js"
+import { serverInfo } from "./redis.js"
 
 const cases: ReadonlyArray<Case> = [
   publishNowait,
@@ -82,19 +84,21 @@ const targets: ReadonlyArray<Target> = [
   }
 ]
 
-const usage = `usage: node bench/dist/main.js [--quick] [--json] [--only <key>[,<key>...]]
+const usage = `usage: node bench/dist/main.js [--quick] [--json] [--no-pin] [--only <key>[,<key>...]]
 keys: ${keys.join(", ")}
 REDIS_URL=redis://host:port/db uses that server instead of starting one.`
 
 const parseArgs = (argv: ReadonlyArray<string>) => {
   let json = false
   let quick = false
+  let pin = true
   let only: Set<Key> | undefined
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     if (arg === "--") continue // `pnpm bench -- --json` passes the `--` on
     if (arg === "--json") json = true
     else if (arg === "--quick") quick = true
+    else if (arg === "--no-pin") pin = false
     else if (arg === "--only" || arg.startsWith("--only=")) {
       const list = arg === "--only" ? argv[++i] : arg.slice("--only=".length)
       only = new Set()
@@ -107,7 +111,7 @@ const parseArgs = (argv: ReadonlyArray<string>) => {
       process.exit(0)
     } else throw new Error(`unknown argument ${arg}\n${usage}`)
   }
-  return { json, quick, only }
+  return { json, quick, pin, only }
 }
 
 const cpuModel = (): string => {
@@ -153,6 +157,8 @@ const targetTable = (stats: ReadonlyMap<Key, Stats>): string => {
 
 const main = async () => {
   const options = parseArgs(process.argv.slice(2))
+  // Before any pinning, which narrows what the process may use.
+  const cores = Os.availableParallelism()
   const out = (text: string) => (options.json ? process.stderr : process.stdout).write(`${text}\n`)
   const log = (line: string) => process.stderr.write(`${line}\n`)
 
@@ -163,7 +169,8 @@ const main = async () => {
   })
   try {
     let url = process.env.REDIS_URL ?? ""
-    if (url === "") {
+    const ownServer = url === ""
+    if (ownServer) {
       const context = await Effect.runPromise(Layer.buildWithScope(RedisTestServer.layer(), scope))
       url = Context.get(context, RedisTestServer).url
     }
@@ -174,11 +181,16 @@ const main = async () => {
       selected: (key) => only === undefined || only.has(key),
       log
     }
-    const redis = await serverVersion(url)
+    const redis = await serverInfo(url)
+    const pinning = ownServer
+      ? options.pin
+        ? pinCores(redis.pid)
+        : "not pinned (--no-pin)"
+      : "not pinned (REDIS_URL)"
     const started = performance.now()
     out(
       [
-        `@maf/events bench${options.quick ? " --quick" : ""}: ${Os.availableParallelism()} cores (${cpuModel()}), node ${process.version}, redis ${redis}${process.env.REDIS_URL ? " (REDIS_URL)" : " (own redis-server)"}`,
+        `@maf/events bench${options.quick ? " --quick" : ""}: ${cores} cores (${cpuModel()}), node ${process.version}, redis ${redis.version} (${ownServer ? "its own redis-server" : "REDIS_URL"}), ${pinning}`,
         `body: ${bodyBytes} bytes of JSON in field data, the same text on both sides`
       ].join("\n")
     )

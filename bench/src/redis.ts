@@ -65,9 +65,12 @@ export const deleteKey = (url: string, key: string): Promise<void> =>
     await client.del(key)
   })
 
-/** The server's `redis_version`. */
-export const serverVersion = (url: string): Promise<string> =>
+/** The server's `redis_version` and `process_id`. */
+export const serverInfo = (url: string): Promise<{ readonly version: string; readonly pid: number }> =>
   withRawClient(url, async (client) => {
     const info = await client.info("server")
-    return /redis_version:(\S+)/.exec(info)?.[1] ?? "unknown"
+    return {
+      version: /redis_version:(\S+)/.exec(info)?.[1] ?? "unknown",
+      pid: Number(/process_id:(\d+)/.exec(info)?.[1])
+    }
   })

@@ -31,7 +31,16 @@ const library = (url: string, events: number): Side => ({
         for (let i = 0; i < events; i++) yield* bus.publishNowait(input)
         yield* bus.flush
         return events / secondsSince(start)
-      }).pipe(Effect.provide(RedisEventBus.layer({ url, stream: key, maxlen, bufferCapacity: events })))
+      }).pipe(
+        Effect.provide(
+          RedisEventBus.layer({
+            url,
+            stream: key,
+            maxlen,
+            bufferCapacity: events
+          })
+        )
+      )
     )
     await checkAndDelete(url, key, events, "publish_nowait")
     return { publish_nowait: rate }

@@ -48,7 +48,10 @@ export interface Options {
   readonly stream?: string | undefined
   /** Approximate cap on the stream's length (`MAXLEN ~`); 0 turns trimming off. Default 100000. */
   readonly maxlen?: number | undefined
-  /** Events the fire-and-forget buffer holds. Default 10000. */
+  /**
+   * Events the fire-and-forget buffer holds, counting those in flight beyond the first batch (so the
+   * memory bound is a buffer's worth plus one batch). Default 10000.
+   */
   readonly bufferCapacity?: number | undefined
   /** Events written per batch at most. Default 500. */
   readonly batchSize?: number | undefined

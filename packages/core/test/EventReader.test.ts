@@ -245,3 +245,21 @@ describe("EventReader on the memory backend", () => {
     }).pipe(Effect.provide(memory))
   )
 })
+
+describe("EventReader gaps on an emptied stream", () => {
+  it.scoped("a replay from 0 of a stream trimmed to nothing reports the gap when the next entry comes", () =>
+    Effect.gen(function* () {
+      const mem = yield* MemoryStreamBackend.MemoryStreamBackend
+      yield* publishMany(0, 3)
+      yield* mem.trim("maf:events", 0)
+      const fiber = yield* Effect.fork(
+        EventReader.stream({ from: "0", block: "1 second" }).pipe(Stream.take(2), Stream.runCollect)
+      )
+      yield* untilBlocked(fiber)
+      yield* publishMany(3, 4)
+      const results = Chunk.toReadonlyArray(yield* Fiber.join(fiber))
+      expect(results[0]).toMatchObject({ _tag: "Gap", after: "0-0", lost: 3 })
+      expect(payloadIndex(results[1]!)).toBe(3)
+    }).pipe(Effect.provide(memory))
+  )
+})

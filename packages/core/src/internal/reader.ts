@@ -6,10 +6,12 @@
  * @internal
  */
 import * as Chunk from "effect/Chunk"
+import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Event from "../Event.js"
@@ -27,6 +29,7 @@ import {
 } from "../StreamBackend.js"
 import * as WireCodec from "../WireCodec.js"
 import * as FailureStreak from "./failureStreak.js"
+import * as Timeout from "./timeout.js"
 
 const requirePositive = (name: string, value: number): number => {
   if (!Number.isFinite(value) || value <= 0) {
@@ -83,6 +86,7 @@ export const stream = <E extends Event.Any>(
   Stream.unwrapScoped(
     Effect.gen(function* () {
       const config = yield* Effect.try({ try: () => resolve(options), catch: (e) => e }).pipe(Effect.orDie)
+      const runtime = yield* Effect.runtime<never>()
       const { codec, count, blockMillis } = config
       const streamName = config.stream
       const annotations = { stream: streamName }
@@ -115,6 +119,9 @@ export const stream = <E extends Event.Any>(
         if (current !== undefined) return Effect.succeed(current.cursor)
         return Effect.flatMap(Scope.make(), (scope) =>
           Scope.extend(backend.openCursor, scope).pipe(
+            // Opening is bounded too: a connection can be made to a peer that never answers. (Only
+            // opening: a time-out around every read's `cursor` cost two fibers a read.)
+            Effect.timeoutFail({ duration: config.watchdog, onTimeout: watchdogTimeout }),
             Effect.tap((opened) => {
               current = { scope, cursor: opened }
             }),
@@ -184,6 +191,12 @@ export const stream = <E extends Event.Any>(
         const { info, entries } = batch
         const first = entries[0]
         if (first === undefined) return undefined
+        // Empty when the snapshot was taken (a blocking read then waited): whatever had been added
+        // after `after` by then was removed unread.
+        if (info.length === 0 && addedThrough !== undefined && info.entriesAdded !== undefined) {
+          const lost = info.entriesAdded - addedThrough
+          return lost > 0 ? ReadResult.gap(first.id, after, lost) : undefined
+        }
         if (first.id === info.firstId && greater(first.id, after)) {
           if (addedThrough !== undefined && info.entriesAdded !== undefined) {
             const lost = info.entriesAdded - info.length - addedThrough
@@ -235,23 +248,31 @@ export const stream = <E extends Event.Any>(
         if (addedThrough !== undefined) addedThrough += entries.length
         // Read up to the end as the snapshot saw it: the count is exact again.
         if (info.lastId === last && info.entriesAdded !== undefined) addedThrough = info.entriesAdded
-        effects.push(Metric.incrementBy(readCounter, entries.length))
-        return Effect.as(Effect.all(effects, { discard: true }), Chunk.unsafeFromArray(results))
+        const counted = Metric.incrementBy(readCounter, entries.length)
+        return Effect.as(
+          effects.length === 0 ? counted : Effect.all([...effects, counted], { discard: true }),
+          Chunk.unsafeFromArray(results)
+        )
       }
 
-      const readOnce = Effect.gen(function* () {
-        const after = yield* pinned
-        // Opening is bounded too: a connection can be made to a peer that never answers.
-        const opened = yield* cursor.pipe(
-          Effect.timeoutFail({ duration: config.watchdog, onTimeout: watchdogTimeout })
+      const readFrom = (after: string, opened: StreamCursor, clock: Clock.Clock) =>
+        Effect.flatMap(
+          Timeout.timeoutOption(
+            runtime,
+            clock,
+            opened.read(streamName, after, { count, blockMillis }),
+            config.watchdog,
+            watchdogMillis
+          ),
+          (batch) => (Option.isNone(batch) ? Effect.fail(watchdogTimeout()) : process(after, batch.value))
         )
-        const batch = yield* opened
-          .read(streamName, after, { count, blockMillis })
-          .pipe(Effect.timeoutFail({ duration: config.watchdog, onTimeout: watchdogTimeout }))
-        return yield* process(after, batch)
-      })
 
-      const pull = readOnce.pipe(
+      // `flatMap`s, not `Effect.gen`: this runs for every read of a live tail.
+      const readOnce = Effect.flatMap(pinned, (after) =>
+        Effect.flatMap(cursor, (opened) => Effect.clockWith((clock) => readFrom(after, opened, clock)))
+      )
+
+      const attempt = readOnce.pipe(
         Effect.tapError((error) =>
           Effect.all(
             [
@@ -261,8 +282,25 @@ export const stream = <E extends Event.Any>(
             ],
             { discard: true }
           )
-        ),
-        Effect.retry(config.retrySchedule),
+        )
+      )
+
+      // `Effect.retry(attempt, schedule)`, with the schedule's driver made only once a read has
+      // failed (the first failure counts as the schedule's first): making it for every read cost 14 KB
+      // a read on the bench machine, much of what a live tail allocates.
+      const pull = attempt.pipe(
+        Effect.catchAll((error) => {
+          let first: StreamBackendError | undefined = error
+          return Effect.retry(
+            Effect.suspend(() => {
+              if (first === undefined) return attempt
+              const failure = first
+              first = undefined
+              return Effect.fail(failure)
+            }),
+            config.retrySchedule
+          )
+        }),
         Effect.tap(() => failures.success)
       )
 

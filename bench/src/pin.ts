@@ -1,0 +1,33 @@
+/**
+ * CPU pinning of a run on its own redis-server: the bench's main thread on one core, redis-server (all
+ * its threads) on another, with `taskset`.
+ *
+ * Why: on the 2-core VM this bench was written on, an unpinned run lands in one of two modes, at the
+ * scheduler's whim, sometimes switching mid-run: redis-server on the bench's core (a round trip of
+ * ~20 µs, but Redis and the client share one core) or on the other (a round trip of ~110 µs, wake-ups
+ * across cores being slow on this VM). `raw_sequential` swung between 10,000 and 50,000 events/s from
+ * one round to the next. Pinned, every round runs in the second mode, the one of a Redis on another
+ * core or host. The bench's other threads (V8's GC helpers, libuv) are left free. `--no-pin` turns it
+ * off; a server given by `REDIS_URL` is never pinned.
+ */
+import { execFileSync } from "node:child_process"
+import * as Os from "node:os"
+
+const taskset = (args: ReadonlyArray<string>): boolean => {
+  try {
+    execFileSync("taskset", args, { stdio: "ignore" })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Pins and says what was done (or why not), for the run's header. */
+export const pinCores = (redisPid: number): string => {
+  if (Os.availableParallelism() < 2) return "not pinned (one core)"
+  if (!Number.isSafeInteger(redisPid) || redisPid <= 0) return "not pinned (redis-server's pid unknown)"
+  const pinned = taskset(["-pc", "0", String(process.pid)]) && taskset(["-a", "-pc", "1", String(redisPid)])
+  return pinned
+    ? "pinned: the bench's main thread on CPU 0, redis-server on CPU 1 (see bench/src/pin.ts)"
+    : "not pinned (taskset failed or is missing)"
+}

@@ -91,6 +91,20 @@ describe("EventBus on the memory backend", () => {
     }).pipe(Effect.provide(EventBus.layerMemory({ batchSize: 100 })))
   )
 
+  it.scoped("an awaited publish lands after the events published before it without waiting", () =>
+    Effect.gen(function* () {
+      const bus = yield* EventBus.EventBus
+      const memory = yield* MemoryStreamBackend.MemoryStreamBackend
+      for (let i = 0; i < 120; i++) yield* bus.publishNowait({ kind: "agent.signal", payload: { i } })
+      const result = yield* bus.publish({ kind: "phase.complete", payload: { i: 120 } })
+      const entries = yield* memory.entries("maf:events")
+      expect(entries.map((e) => (wireOf(e).payload as { i: number }).i)).toEqual(
+        Array.from({ length: 121 }, (_, i) => i)
+      )
+      expect(result).toEqual(PublishResult.Written({ id: entries[120]!.id }))
+    }).pipe(Effect.provide(EventBus.layerMemory({ batchSize: 50 })))
+  )
+
   it.effect("closing the scope drains the buffered events into the stream", () =>
     Effect.gen(function* () {
       const memory = yield* MemoryStreamBackend.make

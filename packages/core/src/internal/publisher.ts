@@ -165,12 +165,12 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
           : Effect.succeed(PublishResult.Written({ id }))
       )
 
-    const write = (body: string): Effect.Effect<PublishResult.PublishResult> =>
+    const write = (body: string, boundMillis: number): Effect.Effect<PublishResult.PublishResult> =>
       Effect.clockWith((clock) => {
         const start = clock.unsafeCurrentTimeNanos()
         const append = backend.append(stream, [body], appendOptions)
         return Effect.matchCauseEffect(
-          Timeout.timeoutOption(runtime, clock, append, config.publishTimeout, publishTimeoutMillis),
+          Timeout.timeoutOption(runtime, clock, append, Duration.millis(boundMillis), boundMillis),
           {
             onSuccess: (ids) =>
               Option.isNone(ids)
@@ -188,10 +188,30 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
         )
       })
 
+    /**
+     * Program order across the two paths: events taken by `publishNowait` before this publish are
+     * written first. When none is waiting (the common case) this costs one comparison; otherwise the
+     * wait for them counts against the same bound.
+     */
     const publish = <K extends string, P>(
       input: Event.Input<K, P>
     ): Effect.Effect<PublishResult.PublishResult> =>
-      Effect.flatMap(Event.make(input), (event) => write(codec.encode(event)))
+      Effect.flatMap(Event.make(input), (event) => {
+        const body = codec.encode(event)
+        if (settled >= taken) return write(body, publishTimeoutMillis)
+        return Effect.clockWith((clock) => {
+          const start = clock.unsafeCurrentTimeMillis()
+          return Effect.flatMap(Effect.timeoutOption(flushUpTo(taken), config.publishTimeout), (done) => {
+            const left = publishTimeoutMillis - (clock.unsafeCurrentTimeMillis() - start)
+            return Option.isNone(done) || left <= 0
+              ? notWritten(
+                  "Timeout",
+                  `events published before it without waiting were not all written within ${publishTimeoutMillis} ms`
+                )
+              : write(body, left)
+          })
+        })
+      })
 
     // ---- fire-and-forget ---------------------------------------------------------------------
 
@@ -247,12 +267,16 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
     const publishNowait = <K extends string, P>(input: Event.Input<K, P>): Effect.Effect<boolean> =>
       Effect.flatMap(Event.make(input), (event) => offer(codec.encode(event)))
 
-    const flush: Effect.Effect<void> = Effect.suspend(() => {
-      if (settled >= taken) return Effect.void
-      const done = Deferred.unsafeMake<void>(FiberId.none)
-      flushWaiters.push({ target: taken, done })
-      return Deferred.await(done)
-    })
+    const flush: Effect.Effect<void> = Effect.suspend(() => flushUpTo(taken))
+
+    /** Waits until the first `target` events taken are written or given up. */
+    const flushUpTo = (target: number): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (settled >= target) return Effect.void
+        const done = Deferred.unsafeMake<void>(FiberId.none)
+        flushWaiters.push({ target, done })
+        return Deferred.await(done)
+      })
 
     const batchTimeoutMillis = Duration.toMillis(config.batchTimeout)
     const batchTimeout = () =>

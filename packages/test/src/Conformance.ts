@@ -1094,8 +1094,8 @@ export const conformance: {
   }
   vitest.layer(environment, { excludeTestServices: true })(name, (it) => {
     for (const check of checks) it.effect(check.name, () => check.run, timeout)
+    // The restart check needs a server to restart: it is registered only with `Faults`.
     if (options.faults === true) it.effect(serverRestart.name, () => serverRestart.run, 2 * timeout)
-    else it.effect.skip(`${serverRestart.name} (needs Faults)`, () => serverRestart.run)
   })
 }
 

@@ -27,6 +27,23 @@ import * as ReadResult from "./ReadResult.js"
 export const dataField = "data"
 
 /**
+ * The keys of a body, in the order the reference writes them (and this codec too).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const bodyKeys = [
+  "schema_version",
+  "kind",
+  "arena",
+  "arena_id",
+  "phase",
+  "ts",
+  "correlation_id",
+  "payload"
+] as const
+
+/**
  * The `schema_version` written in every body.
  *
  * @since 0.1.0

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
-import { EventBus, MemoryStreamBackend, PublishMetrics, PublishResult, StreamBackend } from "@maf/events"
+import {
+  EventBus,
+  MemoryStreamBackend,
+  PublishMetrics,
+  PublishResult,
+  StreamBackend,
+  WireCodec
+} from "@maf/events"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -53,16 +60,7 @@ describe("EventBus on the memory backend", () => {
       expect(result).toEqual(PublishResult.Written({ id: entries[0]!.id }))
       expect(entries[0]!.fields[0]).toBe("data")
       const body = wireOf(entries[0]!)
-      expect(Object.keys(body)).toEqual([
-        "schema_version",
-        "kind",
-        "arena",
-        "arena_id",
-        "phase",
-        "ts",
-        "correlation_id",
-        "payload"
-      ])
+      expect(Object.keys(body)).toEqual([...WireCodec.bodyKeys])
       expect(body).toMatchObject({
         schema_version: "1",
         kind: "phase.complete",

@@ -8,16 +8,7 @@ import { Event, EventCatalog, EventKind, ReadResult, WireCodec } from "@maf/even
 import { Arbitrary, FastCheck as fc, Schema } from "effect"
 
 const streamId = "1778757753123-0"
-const envelopeKeys = [
-  "schema_version",
-  "kind",
-  "arena",
-  "arena_id",
-  "phase",
-  "ts",
-  "correlation_id",
-  "payload"
-]
+const envelopeKeys = [...WireCodec.bodyKeys]
 const resultTags: ReadonlyArray<ReadResult.ReadResult["_tag"]> = [
   "KnownEvent",
   "UnknownKind",

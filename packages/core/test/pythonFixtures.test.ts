@@ -90,16 +90,7 @@ const expectedEvent = (e: EventExpect): Event.Any => ({
   payload: reviveFloats(e.payload)
 })
 
-const envelopeKeys = [
-  "schema_version",
-  "kind",
-  "arena",
-  "arena_id",
-  "phase",
-  "ts",
-  "correlation_id",
-  "payload"
-]
+const envelopeKeys = [...WireCodec.bodyKeys]
 
 /** Entries shaped as the reference's `publish` writes them: one `data` field, all 8 keys in its order. */
 const isReferenceShaped = (c: FixtureCase): boolean => {

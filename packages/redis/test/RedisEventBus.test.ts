@@ -1,5 +1,5 @@
 import { describe, expect, layer } from "@effect/vitest"
-import { EventBus, PublishMetrics, PublishResult } from "@maf/events"
+import { EventBus, PublishMetrics, PublishResult, WireCodec } from "@maf/events"
 import { RedisEventBus } from "@maf/events-redis"
 import { RedisTestServer } from "@maf/events-test"
 import * as Effect from "effect/Effect"
@@ -55,16 +55,7 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })(
           expect(fields).toHaveLength(2)
           expect(fields[0]).toBe("data")
           const body = JSON.parse(fields[1]!)
-          expect(Object.keys(body)).toEqual([
-            "schema_version",
-            "kind",
-            "arena",
-            "arena_id",
-            "phase",
-            "ts",
-            "correlation_id",
-            "payload"
-          ])
+          expect(Object.keys(body)).toEqual([...WireCodec.bodyKeys])
           expect(body).toMatchObject({
             schema_version: "1",
             kind: "phase.complete",

@@ -341,16 +341,7 @@ const revive = (value: unknown): unknown => {
 
 // -- our side ---------------------------------------------------------------------------------------
 
-const envelopeKeys = [
-  "schema_version",
-  "kind",
-  "arena",
-  "arena_id",
-  "phase",
-  "ts",
-  "correlation_id",
-  "payload"
-] as const
+const envelopeKeys = [...WireCodec.bodyKeys] as const
 
 /** The body on the wire, as our decoder reads it back. */
 const wireView = (result: ReadResult.ReadResult): Record<string, unknown> => {

@@ -221,9 +221,14 @@ export const make = <E extends Event.Any>(catalog: EventCatalog.EventCatalog<E>)
   const encodePayload = (kind: string, payload: unknown): unknown => {
     const encoder = payloadEncoders.get(kind)
     if (encoder !== undefined) {
-      const encoded = encoder(payload)
-      // A payload its own Schema cannot encode is still published, made JSON-safe as it is.
-      if (Either.isRight(encoded)) return encoded.right
+      // A payload its own Schema cannot encode (a Left, or a transform that throws) is still
+      // published, made JSON-safe as it is.
+      try {
+        const encoded = encoder(payload)
+        if (Either.isRight(encoded)) return encoded.right
+      } catch {
+        return payload
+      }
     }
     return payload
   }

@@ -318,3 +318,52 @@ describe("EventBus.layerNull", () => {
     }).pipe(Effect.provide(EventBus.layerNull))
   )
 })
+
+describe("EventBus on hostile input and a faulty backend", () => {
+  it.scoped(
+    "an input whose getters throw: publish answers NotWritten, publishNowait false; nothing throws",
+    () =>
+      Effect.gen(function* () {
+        const bus = yield* EventBus.EventBus
+        const hostile = {
+          kind: "arena.start",
+          get ts(): string {
+            throw new Error("no time for you")
+          }
+        }
+        expect(yield* bus.publish(hostile)).toMatchObject({ _tag: "NotWritten", reason: "Rejected" })
+        expect(yield* bus.publishNowait(hostile)).toBe(false)
+        expect(PublishResult.isWritten(yield* bus.publish({ kind: "arena.start" }))).toBe(true)
+      }).pipe(Effect.provide(EventBus.layerMemory()))
+  )
+
+  it.live("a backend defect does not stop the writer: the batch is retried and written", () =>
+    Effect.gen(function* () {
+      let defects = 1
+      const dying = Layer.effect(
+        StreamBackend.StreamBackend,
+        Effect.map(MemoryStreamBackend.MemoryStreamBackend, (memory) => ({
+          ...memory,
+          append: (stream: string, bodies: ReadonlyArray<string>, options: StreamBackend.AppendOptions) =>
+            defects-- > 0
+              ? Effect.die(new TypeError("reply of an unexpected shape"))
+              : memory.append(stream, bodies, options)
+        }))
+      ).pipe(Layer.provideMerge(MemoryStreamBackend.layer))
+      yield* Effect.gen(function* () {
+        const bus = yield* EventBus.EventBus
+        const memory = yield* MemoryStreamBackend.MemoryStreamBackend
+        for (let i = 0; i < 10; i++) yield* bus.publishNowait({ kind: "llm.call", payload: { i } })
+        yield* bus.flush
+        expect(
+          (yield* memory.entries("maf:events")).map((e) => (wireOf(e).payload as { i: number }).i)
+        ).toEqual(Array.from({ length: 10 }, (_, i) => i))
+      }).pipe(
+        Effect.provide(
+          EventBus.layer({ retrySchedule: Schedule.spaced("5 millis") }).pipe(Layer.provideMerge(dying))
+        ),
+        Effect.scoped
+      )
+    })
+  )
+})

@@ -263,3 +263,39 @@ describe("EventReader gaps on an emptied stream", () => {
     }).pipe(Effect.provide(memory))
   )
 })
+
+describe("EventReader pinning a $ start", () => {
+  it.live("a stream info that never answers is cut by the watchdog, and the reader tries again", () =>
+    Effect.gen(function* () {
+      let hangs = 1
+      const hangingInfo = Layer.effect(
+        StreamBackend.StreamBackend,
+        Effect.map(MemoryStreamBackend.MemoryStreamBackend, (mem) => ({
+          ...mem,
+          info: (stream: string) => (hangs-- > 0 ? Effect.never : mem.info(stream))
+        }))
+      ).pipe(Layer.provideMerge(MemoryStreamBackend.layer))
+      yield* Effect.gen(function* () {
+        const fiber = yield* Effect.fork(
+          EventReader.stream({
+            from: "$",
+            block: "20 millis",
+            watchdogGrace: "30 millis",
+            retrySchedule: Schedule.spaced("5 millis")
+          }).pipe(Stream.take(1), Stream.runCollect)
+        )
+        // Published until the pinned reader sees one: the first pin hangs until the watchdog ends it.
+        while (fiber.unsafePoll() === null) {
+          yield* publishMany(0, 1)
+          yield* Effect.sleep("10 millis")
+        }
+        expect(Chunk.size(yield* Fiber.join(fiber))).toBe(1)
+        expect(hangs).toBeLessThan(0)
+      }).pipe(
+        Effect.provide(
+          EventReader.layer.pipe(Layer.provideMerge(EventBus.layer()), Layer.provideMerge(hangingInfo))
+        )
+      )
+    })
+  )
+})

@@ -226,9 +226,17 @@ export const make = (
       })
       return attempt
     }
-    const whenConnected = <A>(command: () => Promise<A>): Promise<A> => {
+    /**
+     * Runs a command now, or once the connection being made is up; a caller that gave up meanwhile
+     * (its bound passed: the `signal` is aborted) sends nothing, so that a publish answered "not
+     * written" is not written after all.
+     */
+    const whenConnected = <A>(signal: AbortSignal, command: () => Promise<A>): Promise<A> => {
       const pending = connecting()
-      return pending === undefined ? command() : pending.then(command)
+      if (pending === undefined) return command()
+      return pending.then(() =>
+        signal.aborted ? Promise.reject(new Error("abandoned before the connection was made")) : command()
+      )
     }
 
     const xadd = (stream: string, body: string, trim: string | undefined): Promise<string | null> =>
@@ -238,14 +246,15 @@ export const make = (
 
     const appendOne = (stream: string, body: string, maxlen: number) =>
       Effect.tryPromise({
-        try: () => whenConnected(() => xadd(stream, body, maxlen > 0 ? String(maxlen) : undefined)),
+        try: (signal) =>
+          whenConnected(signal, () => xadd(stream, body, maxlen > 0 ? String(maxlen) : undefined)),
         catch: (error) => toBackendError(explain(error), 0)
       }).pipe(Effect.map((id) => [String(id)]))
 
     const appendByPipeline = (stream: string, bodies: ReadonlyArray<string>, maxlen: number) =>
       Effect.tryPromise({
-        try: () =>
-          whenConnected(() => {
+        try: (signal) =>
+          whenConnected(signal, () => {
             const pipeline = client.pipeline()
             const last = bodies.length - 1
             bodies.forEach((body, i) => {
@@ -271,13 +280,18 @@ export const make = (
 
     const appendByScript = (stream: string, bodies: ReadonlyArray<string>, maxlen: number) =>
       Effect.tryPromise({
-        try: () =>
-          whenConnected(() =>
+        try: (signal) =>
+          whenConnected(signal, () =>
             (client as unknown as ScriptCommand).mafEventsAppend(stream, String(maxlen), ...bodies)
           ),
         catch: (error) => error
       }).pipe(
         Effect.flatMap((reply) => {
+          if (!Array.isArray(reply)) {
+            return Effect.fail(
+              toBackendError(new Error(`unexpected reply of the append script: ${String(reply)}`), 0)
+            )
+          }
           const [error, joined] = reply
           const ids = typeof joined === "string" && joined !== "" ? joined.split(" ") : []
           return error === "" || error === undefined
@@ -314,7 +328,7 @@ export const make = (
       stream: string
     ): Effect.Effect<StreamBackend.StreamInfo, StreamBackend.StreamBackendError> =>
       Effect.tryPromise({
-        try: () => whenConnected(() => client.xinfo("STREAM", stream)),
+        try: (signal) => whenConnected(signal, () => client.xinfo("STREAM", stream)),
         catch: (error) => error
       }).pipe(
         Effect.map(parseInfo),

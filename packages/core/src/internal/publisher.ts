@@ -193,24 +193,40 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
      * written first. When none is waiting (the common case) this costs one comparison; otherwise the
      * wait for them counts against the same bound.
      */
+    /**
+     * The body of an input, or why there is none: `Event.make` reads the input and the codec its
+     * payload's Schema, and a hostile input (a getter that throws, a Proxy, a Schema transform that
+     * throws) must not make a publish throw or die.
+     */
+    const encodeInput = <K extends string, P>(input: Event.Input<K, P>): Effect.Effect<string, string> =>
+      Effect.suspend(() => Effect.map(Event.make(input), (event) => codec.encode(event))).pipe(
+        Effect.catchAllDefect((defect) =>
+          Effect.fail(
+            `the event could not be encoded: ${defect instanceof Error ? defect.message : String(defect)}`
+          )
+        )
+      )
+
     const publish = <K extends string, P>(
       input: Event.Input<K, P>
     ): Effect.Effect<PublishResult.PublishResult> =>
-      Effect.flatMap(Event.make(input), (event) => {
-        const body = codec.encode(event)
-        if (settled >= taken) return write(body, publishTimeoutMillis)
-        return Effect.clockWith((clock) => {
-          const start = clock.unsafeCurrentTimeMillis()
-          return Effect.flatMap(Effect.timeoutOption(flushUpTo(taken), config.publishTimeout), (done) => {
-            const left = publishTimeoutMillis - (clock.unsafeCurrentTimeMillis() - start)
-            return Option.isNone(done) || left <= 0
-              ? notWritten(
-                  "Timeout",
-                  `events published before it without waiting were not all written within ${publishTimeoutMillis} ms`
-                )
-              : write(body, left)
+      Effect.matchEffect(encodeInput(input), {
+        onFailure: (why) => notWritten("Rejected", why),
+        onSuccess: (body) => {
+          if (settled >= taken) return write(body, publishTimeoutMillis)
+          return Effect.clockWith((clock) => {
+            const start = clock.unsafeCurrentTimeMillis()
+            return Effect.flatMap(Effect.timeoutOption(flushUpTo(taken), config.publishTimeout), (done) => {
+              const left = publishTimeoutMillis - (clock.unsafeCurrentTimeMillis() - start)
+              return Option.isNone(done) || left <= 0
+                ? notWritten(
+                    "Timeout",
+                    `events published before it without waiting were not all written within ${publishTimeoutMillis} ms`
+                  )
+                : write(body, left)
+            })
           })
-        })
+        }
       })
 
     // ---- fire-and-forget ---------------------------------------------------------------------
@@ -228,9 +244,10 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
     let settled = 0
     let flushWaiters: Array<{ readonly target: number; readonly done: Deferred.Deferred<void> }> = []
 
-    const settle = (n: number): void => {
+    /** `n` events written or given up; `inFlight`: they had been taken from the buffer to be sent. */
+    const settle = (n: number, inFlight = true): void => {
       settled += n
-      unsettled = Math.max(0, unsettled - n)
+      if (inFlight) unsettled = Math.max(0, unsettled - n)
       if (flushWaiters.length === 0) return
       const waiting: typeof flushWaiters = []
       for (const waiter of flushWaiters) {
@@ -256,7 +273,7 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
       if (full) {
         // dropOldest: the oldest event waiting goes to make room.
         buffer.dropOldest()
-        settle(1)
+        settle(1, false)
         buffer.push(body)
         return Effect.as(drop(1, `buffer full (${config.bufferCapacity} events), oldest dropped`), true)
       }
@@ -265,7 +282,10 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
     }
 
     const publishNowait = <K extends string, P>(input: Event.Input<K, P>): Effect.Effect<boolean> =>
-      Effect.flatMap(Event.make(input), (event) => offer(codec.encode(event)))
+      Effect.matchEffect(encodeInput(input), {
+        onFailure: (why) => Effect.as(drop(1, why), false),
+        onSuccess: offer
+      })
 
     const flush: Effect.Effect<void> = Effect.suspend(() => flushUpTo(taken))
 
@@ -304,9 +324,15 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
     const finish = (batch: Batch, exit: Exit.Exit<unknown, StreamBackendError>): Effect.Effect<void> => {
       if (Exit.isSuccess(exit)) return batchWritten(batch)
       const error = Cause.failureOption(exit.cause)
-      // A defect of the backend stops the writer, as it would in a plain `Effect.retry`.
-      if (Option.isNone(error)) return Effect.orDie(Effect.failCause(exit.cause))
-      let first: StreamBackendError | undefined = error.value
+      if (Option.isNone(error) && Cause.isInterruptedOnly(exit.cause)) return Effect.interrupt
+      // A defect of the backend (a bug, a reply of an unexpected shape) is a failed attempt like any
+      // other: the writer must outlive it, or every later event would wait for nothing.
+      let first: StreamBackendError | undefined = Option.isSome(error)
+        ? error.value
+        : new StreamBackendError({
+            reason: "Rejected",
+            message: `backend defect: ${Cause.pretty(exit.cause)}`
+          })
       const attempt = Effect.suspend(() => {
         if (first !== undefined) {
           const failure = first
@@ -314,6 +340,11 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
           return Effect.zipRight(attemptFailed(batch, failure), Effect.fail(failure))
         }
         return backend.append(stream, batch.pending, appendOptions).pipe(
+          Effect.catchAllDefect((defect) =>
+            Effect.fail(
+              new StreamBackendError({ reason: "Rejected", message: `backend defect: ${String(defect)}` })
+            )
+          ),
           Effect.timeoutFail({ duration: config.batchTimeout, onTimeout: batchTimeout }),
           Effect.tapError((error) => attemptFailed(batch, error))
         )
@@ -413,6 +444,12 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
           config.drainTimeout
         )
         closed = true
+        // Taken after the writer ended (between its return and `closed`): given up, and counted.
+        if (Option.isSome(drained) && buffer.size > 0) {
+          const late = buffer.take(buffer.size).length
+          settle(late, false)
+          yield* drop(late, "the bus closed before they could be written")
+        }
         if (Option.isNone(drained)) {
           yield* Fiber.interrupt(writerFiber)
           for (const entry of sending.splice(0)) entry.started?.interrupt()

@@ -134,11 +134,17 @@ export const stream = <E extends Event.Any>(
       const pinned: Effect.Effect<string, StreamBackendError> = Effect.suspend(() =>
         position !== undefined
           ? Effect.succeed(position)
-          : Effect.map(backend.info(streamName), (info) => {
-              position = info.lastId
-              addedThrough = info.entriesAdded
-              return info.lastId
-            })
+          : // Bounded like a read: the server can hang, or the connection be half-open.
+            Effect.map(
+              backend
+                .info(streamName)
+                .pipe(Effect.timeoutFail({ duration: config.watchdog, onTimeout: watchdogTimeout })),
+              (info) => {
+                position = info.lastId
+                addedThrough = info.entriesAdded
+                return info.lastId
+              }
+            )
       )
 
       const watchdogMillis = Duration.toMillis(config.watchdog)

@@ -367,3 +367,23 @@ describe("EventBus on hostile input and a faulty backend", () => {
     })
   )
 })
+
+describe("EventBus with very long bounds", () => {
+  it.live("a publish timeout beyond what a host timer can wait (30 days) is not cut short", () =>
+    Effect.gen(function* () {
+      // A backend that takes 30 ms: a bound clamped to 1 ms by the host timer would answer Timeout.
+      const slow = Layer.effect(
+        StreamBackend.StreamBackend,
+        Effect.map(MemoryStreamBackend.MemoryStreamBackend, (memory) => ({
+          ...memory,
+          append: (stream: string, bodies: ReadonlyArray<string>, options: StreamBackend.AppendOptions) =>
+            Effect.zipRight(Effect.sleep("30 millis"), memory.append(stream, bodies, options))
+        }))
+      ).pipe(Layer.provideMerge(MemoryStreamBackend.layer))
+      const result = yield* EventBus.publish({ kind: "arena.start" }).pipe(
+        Effect.provide(EventBus.layer({ publishTimeout: "30 days" }).pipe(Layer.provide(slow)))
+      )
+      expect(PublishResult.isWritten(result)).toBe(true)
+    })
+  )
+})

@@ -30,6 +30,12 @@ import * as Runtime from "effect/Runtime"
  */
 export const liveClock: Clock.Clock = Context.get(DefaultServices.liveServices, Clock.Clock)
 
+/**
+ * Whether a host timer can wait `millis`: `setTimeout` takes at most 2^31 - 1 ms (about 24.8 days) and
+ * fires at once past it; longer (or infinite) bounds take Effect's own combinators, which handle them.
+ */
+const fitsTimer = (millis: number): boolean => Number.isFinite(millis) && millis <= 2_147_483_647
+
 /** The host's timers, which the live `Clock` sleeps on (this package is typed without DOM or Node). */
 const timers = globalThis as unknown as {
   setTimeout(task: () => void, millis: number): unknown
@@ -81,7 +87,9 @@ export const timeoutOption = <A, E>(
   duration: Duration.Duration,
   millis: number
 ): Effect.Effect<Option.Option<A>, E> =>
-  clock === liveClock ? onLiveClock(runtime, self, millis) : Effect.timeoutOption(self, duration)
+  clock === liveClock && fitsTimer(millis)
+    ? onLiveClock(runtime, self, millis)
+    : Effect.timeoutOption(self, duration)
 
 /**
  * A running bounded effect, as {@link startBounded} gives it.
@@ -112,7 +120,7 @@ export const startBounded = <A, E>(options: {
   readonly onExit: (exit: Exit.Exit<A, E>) => void
 }): Started => {
   const { runtime, self, onTimeout, onExit } = options
-  if (options.clock !== liveClock) {
+  if (options.clock !== liveClock || !fitsTimer(options.millis)) {
     const fiber = Runtime.runFork(runtime)(
       Effect.interruptible(Effect.timeoutFail(self, { duration: options.duration, onTimeout }))
     )

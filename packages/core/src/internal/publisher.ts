@@ -295,7 +295,14 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
         if (settled >= target) return Effect.void
         const done = Deferred.unsafeMake<void>(FiberId.none)
         flushWaiters.push({ target, done })
-        return Deferred.await(done)
+        // A waiter given up (an awaited publish past its bound during an outage) leaves the list.
+        return Deferred.await(done).pipe(
+          Effect.onInterrupt(() =>
+            Effect.sync(() => {
+              flushWaiters = flushWaiters.filter((waiter) => waiter.done !== done)
+            })
+          )
+        )
       })
 
     const batchTimeoutMillis = Duration.toMillis(config.batchTimeout)

@@ -5,8 +5,8 @@
 import { EventBus } from "@maf/events"
 import * as Effect from "effect/Effect"
 import { input } from "../body.js"
-import type { BenchContext, Case } from "../case.js"
-import { runRounds, type Side, secondsSince } from "../harness.js"
+import { type Case, sizedCase } from "../case.js"
+import { type Side, secondsSince } from "../harness.js"
 
 const round = (events: number): Side => ({
   keys: ["memory_publish"],
@@ -22,16 +22,10 @@ const round = (events: number): Side => ({
     )
 })
 
-export const memoryPublish: Case = {
+export const memoryPublish: Case = sizedCase({
   name: "memory",
   keys: ["memory_publish"],
-  run: async (ctx: BenchContext) => {
-    const events = ctx.quick ? 50_000 : 200_000
-    const stats = await runRounds(
-      [round(events)],
-      ctx.quick ? { warmup: 1, rounds: 3 } : { warmup: 2, rounds: 7 },
-      ctx.log
-    )
-    return { stats, notes: [`memory_publish: ${events.toLocaleString("en-US")} events a round`] }
-  }
-}
+  sizes: { quick: 50_000, full: 200_000 },
+  unit: "events",
+  sides: (_url, events) => [round(events)]
+})

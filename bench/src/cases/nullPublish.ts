@@ -6,8 +6,8 @@
 import { EventBus } from "@maf/events"
 import * as Effect from "effect/Effect"
 import { input } from "../body.js"
-import type { BenchContext, Case } from "../case.js"
-import { runRounds, type Side } from "../harness.js"
+import { type Case, sizedCase } from "../case.js"
+import type { Side } from "../harness.js"
 
 const round = (calls: number): Side => ({
   keys: ["null_publish_ns"],
@@ -22,16 +22,10 @@ const round = (calls: number): Side => ({
     )
 })
 
-export const nullPublish: Case = {
+export const nullPublish: Case = sizedCase({
   name: "null",
   keys: ["null_publish_ns"],
-  run: async (ctx: BenchContext) => {
-    const calls = ctx.quick ? 200_000 : 1_000_000
-    const stats = await runRounds(
-      [round(calls)],
-      ctx.quick ? { warmup: 1, rounds: 3 } : { warmup: 2, rounds: 7 },
-      ctx.log
-    )
-    return { stats, notes: [`null_publish_ns: ${calls.toLocaleString("en-US")} calls a round`] }
-  }
-}
+  sizes: { quick: 200_000, full: 1_000_000 },
+  unit: "calls",
+  sides: (_url, calls) => [round(calls)]
+})

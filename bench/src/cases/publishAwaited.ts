@@ -7,8 +7,8 @@ import { EventBus, StreamBackend } from "@maf/events"
 import { RedisEventBus } from "@maf/events-redis"
 import * as Effect from "effect/Effect"
 import { input, rawBody } from "../body.js"
-import { type BenchContext, type Case, selectedSides } from "../case.js"
-import { runRounds, type Side, secondsSince } from "../harness.js"
+import { type Case, sizedCase } from "../case.js"
+import { type Side, secondsSince } from "../harness.js"
 import { checkAndDelete, freshKey, rawClient } from "../redis.js"
 
 const maxlen = 100_000
@@ -52,19 +52,10 @@ const raw = (url: string, events: number): Side => ({
   }
 })
 
-export const publishAwaited: Case = {
+export const publishAwaited: Case = sizedCase({
   name: "awaited",
   keys: ["publish_awaited", "raw_sequential"],
-  run: async (ctx: BenchContext) => {
-    const events = ctx.quick ? 5_000 : 20_000
-    const stats = await runRounds(
-      selectedSides(ctx, [library(ctx.url, events), raw(ctx.url, events)]),
-      ctx.quick ? { warmup: 1, rounds: 3 } : { warmup: 2, rounds: 7 },
-      ctx.log
-    )
-    return {
-      stats,
-      notes: [`publish_awaited, raw_sequential: ${events.toLocaleString("en-US")} events a round`]
-    }
-  }
-}
+  sizes: { quick: 5_000, full: 20_000 },
+  unit: "events",
+  sides: (url, events) => [library(url, events), raw(url, events)]
+})

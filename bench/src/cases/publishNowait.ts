@@ -11,8 +11,8 @@ import { EventBus, StreamBackend } from "@maf/events"
 import { RedisEventBus } from "@maf/events-redis"
 import * as Effect from "effect/Effect"
 import { input, rawBody } from "../body.js"
-import { type BenchContext, type Case, selectedSides } from "../case.js"
-import { runRounds, type Side, secondsSince } from "../harness.js"
+import { type Case, sizedCase } from "../case.js"
+import { type Side, secondsSince } from "../harness.js"
 import { checkAndDelete, freshKey, rawClient } from "../redis.js"
 
 const pipelineSize = 500
@@ -68,19 +68,10 @@ const raw = (url: string, events: number): Side => ({
   }
 })
 
-export const publishNowait: Case = {
+export const publishNowait: Case = sizedCase({
   name: "publish",
   keys: ["publish_nowait", "raw_pipeline"],
-  run: async (ctx: BenchContext) => {
-    const events = ctx.quick ? 50_000 : 200_000
-    const stats = await runRounds(
-      selectedSides(ctx, [library(ctx.url, events), raw(ctx.url, events)]),
-      ctx.quick ? { warmup: 1, rounds: 3 } : { warmup: 2, rounds: 7 },
-      ctx.log
-    )
-    return {
-      stats,
-      notes: [`publish_nowait, raw_pipeline: ${events.toLocaleString("en-US")} events a round`]
-    }
-  }
-}
+  sizes: { quick: 50_000, full: 200_000 },
+  unit: "events",
+  sides: (url, events) => [library(url, events), raw(url, events)]
+})

@@ -25,6 +25,7 @@ import * as PublishResult from "../PublishResult.js"
 import { StreamBackend, StreamBackendError } from "../StreamBackend.js"
 import * as WireCodec from "../WireCodec.js"
 import * as FailureStreak from "./failureStreak.js"
+import { taggerFor } from "./streamMetric.js"
 import * as Timeout from "./timeout.js"
 
 /**
@@ -134,8 +135,7 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
     const appendOptions = { maxlen: config.maxlen }
     const publishTimeoutMillis = Duration.toMillis(config.publishTimeout)
 
-    const tagged = <M extends Metric.Metric<any, any, any>>(metric: M): M =>
-      Metric.tagged(metric, "stream", stream) as M
+    const tagged = taggerFor(stream)
     const published = tagged(PublishMetrics.published)
     const failed = tagged(PublishMetrics.failed)
     const dropped = tagged(PublishMetrics.dropped)

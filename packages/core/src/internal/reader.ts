@@ -29,6 +29,7 @@ import {
 } from "../StreamBackend.js"
 import * as WireCodec from "../WireCodec.js"
 import * as FailureStreak from "./failureStreak.js"
+import { taggerFor } from "./streamMetric.js"
 import * as Timeout from "./timeout.js"
 
 const requirePositive = (name: string, value: number): number => {
@@ -90,8 +91,7 @@ export const stream = <E extends Event.Any>(
       const { codec, count, blockMillis } = config
       const streamName = config.stream
       const annotations = { stream: streamName }
-      const tagged = <M extends Metric.Metric<any, any, any>>(metric: M): M =>
-        Metric.tagged(metric, "stream", streamName) as M
+      const tagged = taggerFor(streamName)
       const readCounter = tagged(ReadMetrics.read)
       const gapCounter = tagged(ReadMetrics.gaps)
       const lostCounter = tagged(ReadMetrics.lost)

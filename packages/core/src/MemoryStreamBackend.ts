@@ -213,6 +213,8 @@ export const make: Effect.Effect<MemoryStreamBackendService> = Effect.sync(() =>
 
   const service: MemoryStreamBackendService = {
     append,
+    // An append answers at once.
+    boundsAppends: true,
     info: (stream) => Effect.sync(() => streamOf(stream).info()),
     openCursor: Effect.succeed({ read }),
     appendFields: (stream, entries) => addAll(stream, entries, 0),

@@ -70,12 +70,15 @@ export class StreamBackendError extends Data.TaggedError("StreamBackendError")<{
 
 /**
  * Options of an append: `maxlen` caps the stream approximately (`MAXLEN ~`); 0 turns trimming off.
+ * `timeoutMillis`, given only to a backend that {@link StreamBackendService.boundsAppends bounds its
+ * appends}, is how long it may take.
  *
  * @since 0.1.0
  * @category models
  */
 export interface AppendOptions {
   readonly maxlen: number
+  readonly timeoutMillis?: number | undefined
 }
 
 /**
@@ -137,6 +140,15 @@ export interface StreamBackendService {
     bodies: ReadonlyArray<string>,
     options: AppendOptions
   ) => Effect.Effect<ReadonlyArray<string>, StreamBackendError>
+  /**
+   * `true` when `append` keeps to `options.timeoutMillis` by itself (under the live `Clock`): it
+   * answers within it, failing with reason `"Timeout"` when the time runs out, and sends nothing it
+   * had not sent by then. The bus then runs an awaited publish's append in the caller's own fiber.
+   * Otherwise (unset) the bus bounds every append with a fiber and a timer of its own, which is as
+   * safe and costs more: on Redis, about a third of an awaited publish's time on the bench machine
+   * (`docs/benchmarks.md`). `Conformance` checks the promise of a backend that makes it.
+   */
+  readonly boundsAppends?: boolean | undefined
   /** What the backend knows of the stream; a stream that does not exist is empty, with last id `"0-0"`. */
   readonly info: (stream: string) => Effect.Effect<StreamInfo, StreamBackendError>
   /** Opens a cursor for reading, closed when the scope closes. */

@@ -38,6 +38,7 @@ import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -127,6 +128,11 @@ export class Faults extends Context.Tag("@maf/events-test/Conformance/Faults")<
   {
     /** Stops the server and starts it again with its data; every connection breaks. */
     readonly restart: Effect.Effect<void, unknown>
+    /**
+     * Makes the server stop answering for `duration` (its connections stay open), returning once
+     * it has stopped; it answers again after about `duration`.
+     */
+    readonly hang: (duration: Duration.Duration) => Effect.Effect<void, unknown>
   }
 >() {}
 
@@ -156,7 +162,9 @@ export interface Check<R = never> {
 // ---------------------------------------------------------------------------------------------------
 
 let streamCount = 0
-const liveClock = Clock.make()
+// The default services' own `Clock`, not `Clock.make()`: the bus takes its fastest paths on the
+// very clock every fiber has unless another is provided.
+const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
 
 const makeCheck = <R>(
   name: string,
@@ -1021,6 +1029,89 @@ export const serverRestart: Check<Faults> = makeCheck(
 )
 
 /**
+ * A hung server (no answer for 1.5 s: {@link Faults} `hang`, connections left open). An awaited
+ * publish bounded to 300 ms answers `NotWritten` with reason `Timeout` within 700 ms; a backend that
+ * says it bounds its appends (`boundsAppends`) fails an append given `timeoutMillis: 200` with reason
+ * `Timeout` within 600 ms. Once the server answers again, a publish is written, and a replay holds
+ * the events written before and after, in order (and, at most, the one answered `NotWritten`
+ * between them: it had been sent, and the server took it when it woke).
+ *
+ * @since 0.1.0
+ * @category checks
+ */
+export const hungServer: Check<Faults> = makeCheck(
+  "a hung server: an awaited publish and a bounded append answer within their bounds; then all goes on",
+  "hang",
+  (probe) =>
+    Effect.gen(function* () {
+      const faults = yield* Faults
+      const stream = yield* probe.freshStream("events")
+      const bus = yield* publisher(stream, { publishTimeout: Duration.millis(300) })
+      const input = (i: number) => ({ kind: "source.fetch" as const, payload: { i } })
+      const before = yield* Effect.flatMap(
+        bus.publish(input(0)),
+        written(probe, "the publish before the hang")
+      )
+      yield* faults
+        .hang(Duration.millis(1500))
+        .pipe(Effect.mapError((e) => probe.error(`the hang failed: ${show(String(e))}`)))
+      const [took, during] = yield* Effect.timed(bus.publish(input(1)))
+      yield* probe.require(
+        during._tag === "NotWritten" && during.reason === "Timeout",
+        () => `the publish during the hang answered ${show(during)}, not NotWritten with reason Timeout`
+      )
+      yield* probe.require(
+        Duration.toMillis(took) < 700,
+        () => `the publish bounded to 300 ms answered after ${Duration.format(took)}`
+      )
+      if (probe.backend.boundsAppends === true) {
+        const body = WireCodec.encode(roundTripInput(2))
+        const [appendTook, appended] = yield* Effect.timed(
+          Effect.either(probe.backend.append(stream, [body], { maxlen: 0, timeoutMillis: 200 }))
+        )
+        yield* probe.require(
+          appended._tag === "Left" && appended.left.reason === "Timeout",
+          () =>
+            `an append given timeoutMillis 200 during the hang answered ${show(appended)}, not reason Timeout`
+        )
+        yield* probe.require(
+          Duration.toMillis(appendTook) < 600,
+          () => `an append given timeoutMillis 200 answered after ${Duration.format(appendTook)}`
+        )
+      }
+      let after: string | undefined
+      const recovered = yield* Effect.gen(function* () {
+        while (after === undefined) {
+          const result = yield* bus.publish(input(3))
+          if (result._tag === "Written") after = result.id
+          else yield* Effect.sleep(Duration.millis(50))
+        }
+      }).pipe(Effect.timeoutOption(patience))
+      yield* probe.require(
+        recovered._tag === "Some" && after !== undefined,
+        () => `no publish was written within ${Duration.format(patience)} of the hang`
+      )
+      const replay = yield* readThrough(probe, "a replay", { stream, from: "0" }, after!)
+      const ids = idsOf(replay)
+      const payloads = replay.map((r) =>
+        r._tag === "KnownEvent" ? (r.event.payload as { i?: number }).i : r._tag
+      )
+      yield* probe.require(
+        ids[0] === before && ids[ids.length - 1] === after,
+        () => `the replay runs ${show(ids)}, not from ${before} to ${after}`
+      )
+      yield* probe.require(
+        payloads.every((i) => i === 0 || i === 1 || i === 2 || i === 3) &&
+          payloads.filter((i) => i === 1).length <= 1 &&
+          payloads.filter((i) => i === 2).length <= 1 &&
+          payloads.filter((i) => i === 3).length >= 1,
+        () =>
+          `the replay holds ${show(payloads)}: 0, then at most one 1 and one 2 (answered as not written, but sent), then 3s were published`
+      )
+    })
+)
+
+/**
  * Every check that needs no {@link Faults}, in the order the suite runs them.
  *
  * @since 0.1.0
@@ -1094,8 +1185,11 @@ export const conformance: {
   }
   vitest.layer(environment, { excludeTestServices: true })(name, (it) => {
     for (const check of checks) it.effect(check.name, () => check.run, timeout)
-    // The restart check needs a server to restart: it is registered only with `Faults`.
-    if (options.faults === true) it.effect(serverRestart.name, () => serverRestart.run, 2 * timeout)
+    // These checks need a server to restart or hang: they are registered only with `Faults`.
+    if (options.faults === true) {
+      it.effect(hungServer.name, () => hungServer.run, timeout)
+      it.effect(serverRestart.name, () => serverRestart.run, 2 * timeout)
+    }
   })
 }
 
@@ -1133,14 +1227,15 @@ export const rawEntriesOfTestServer: Layer.Layer<RawEntries, never, RedisTestSer
 
 /**
  * The faults of the {@link RedisTestServer.RedisTestServer} of the environment: `restart` is its
- * `restart` (`SHUTDOWN SAVE`, then a start on the same port with the saved data).
+ * `restart` (`SHUTDOWN SAVE`, then a start on the same port with the saved data), `hang` its `hang`
+ * (`DEBUG SLEEP`).
  *
  * @since 0.1.0
  * @category layers
  */
 export const faultsOfTestServer: Layer.Layer<Faults, never, RedisTestServer.RedisTestServer> = Layer.effect(
   Faults,
-  Effect.map(RedisTestServer.RedisTestServer, (server) => ({ restart: server.restart }))
+  Effect.map(RedisTestServer.RedisTestServer, (server) => ({ restart: server.restart, hang: server.hang }))
 )
 
 /**

@@ -75,8 +75,22 @@ const hidesTrimming = brokenBackend((memory) => {
   }
 })
 
+/**
+ * A Redis backend that says it bounds its appends (`boundsAppends`) and does not: `timeoutMillis` is
+ * dropped on the way, so that an append waits for as long as the server does.
+ */
+const claimsBoundedAppends = Layer.effect(
+  StreamBackend.StreamBackend,
+  Effect.map(StreamBackend.StreamBackend, (redis) => ({
+    ...redis,
+    boundsAppends: true,
+    append: (stream: string, bodies: ReadonlyArray<string>, options: StreamBackend.AppendOptions) =>
+      redis.append(stream, bodies, { maxlen: options.maxlen })
+  }))
+).pipe(Layer.provideMerge(Conformance.layerRedis()))
+
 /** Runs a check and returns its failure's message (fails the test when the check passes). */
-const failureOf = (check: Conformance.Check<Conformance.RawEntries>) =>
+const failureOf = <R>(check: Conformance.Check<R>) =>
   Effect.map(Effect.flip(check.run), (error) => {
     expect(error._tag).toBe("ConformanceError")
     expect(error.check).toBe(check.name)
@@ -147,6 +161,16 @@ describe("the suite catches other broken backends", () => {
     Effect.gen(function* () {
       expect(yield* failureOf(Conformance.trimmingGaps)).toMatch(/the first result after the trim/)
     }).pipe(Effect.provide(hidesTrimming))
+  )
+
+  it.effect(
+    "a Redis backend that says it bounds its appends and does not: a publish waits out the hang",
+    () =>
+      Effect.gen(function* () {
+        expect(yield* failureOf(Conformance.hungServer)).toMatch(
+          /the publish during the hang answered .*"_tag":"Written".*, not NotWritten with reason Timeout/
+        )
+      }).pipe(Effect.provide(claimsBoundedAppends))
   )
 
   it.effect("the same checks pass on the in-memory backend as it is", () =>

@@ -7,13 +7,16 @@
  * @internal
  */
 import * as Cause from "effect/Cause"
-import type * as Clock from "effect/Clock"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
@@ -157,76 +160,137 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
         Effect.succeed(PublishResult.NotWritten({ reason, message }))
       )
 
-    const written = (id: string, nanos: bigint): Effect.Effect<PublishResult.PublishResult> =>
-      Effect.zipRight(
-        Effect.zipRight(Metric.update(latency, Number(nanos) / 1e6), Metric.increment(published)),
-        writeFailures.current() > 0
-          ? Effect.as(writeFailures.success, PublishResult.Written({ id }))
-          : Effect.succeed(PublishResult.Written({ id }))
-      )
+    const noAnswer = () =>
+      new StreamBackendError({ reason: "Timeout", message: `no answer within ${publishTimeoutMillis} ms` })
 
-    const write = (body: string, boundMillis: number): Effect.Effect<PublishResult.PublishResult> =>
-      Effect.clockWith((clock) => {
-        const start = clock.unsafeCurrentTimeNanos()
-        const append = backend.append(stream, [body], appendOptions)
-        return Effect.matchCauseEffect(
-          Timeout.timeoutOption(runtime, clock, append, Duration.millis(boundMillis), boundMillis),
-          {
-            onSuccess: (ids) =>
-              Option.isNone(ids)
-                ? notWritten("Timeout", `no answer within ${publishTimeoutMillis} ms`)
-                : written(ids.value[0] ?? "", clock.unsafeCurrentTimeNanos() - start),
-            onFailure: (cause): Effect.Effect<PublishResult.PublishResult> => {
-              const error = Cause.failureOption(cause)
-              return Option.isSome(error)
-                ? notWritten(error.value.reason, error.value.message)
-                : Cause.isInterruptedOnly(cause)
-                  ? Effect.interrupt
-                  : notWritten("Rejected", `backend defect: ${Cause.pretty(cause)}`)
-            }
-          }
+    /**
+     * Appends one body within `boundMillis` and says how it went. A backend that bounds its appends
+     * (`boundsAppends`) runs in the caller's fiber; any other in a fiber of its own under a timer
+     * (`Timeout.startBounded`), as every backend does under a clock other than the live one.
+     */
+    const appendWithin = (
+      body: string,
+      boundMillis: number,
+      clock: Clock.Clock
+    ): Effect.Effect<Exit.Exit<ReadonlyArray<string>, StreamBackendError>> => {
+      if (backend.boundsAppends === true && clock === Timeout.liveClock) {
+        return Effect.exit(
+          Effect.suspend(() =>
+            backend.append(stream, [body], { maxlen: config.maxlen, timeoutMillis: boundMillis })
+          )
         )
+      }
+      return Effect.async((resume) => {
+        const started = Timeout.startBounded({
+          runtime,
+          clock,
+          self: Effect.suspend(() => backend.append(stream, [body], appendOptions)),
+          duration: Duration.millis(boundMillis),
+          millis: boundMillis,
+          onTimeout: noAnswer,
+          onExit: (exit) => resume(Effect.succeed(exit))
+        })
+        return Effect.sync(started.interrupt)
       })
+    }
+
+    /**
+     * An awaited publish's write and its answer. The caller's fiber does the whole publish in a few
+     * steps (the event made and encoded in one, the metrics updated in the step that answers, no
+     * fiber of its own where the backend bounds its appends): a publish is one round trip, and the
+     * CPU spent on top of it adds to it in full, more so on a machine whose cores idle between round
+     * trips. Awaited publishes on Redis, bench machine: 160 µs each with a fiber and timer of the
+     * bus's own, 115 µs without (plain ioredis: 105 µs).
+     */
+    const write = (
+      body: string,
+      boundMillis: number,
+      fiber: Fiber.RuntimeFiber<unknown, unknown>
+    ): Effect.Effect<PublishResult.PublishResult> => {
+      const clock = Context.get(fiber.getFiberRef(DefaultServices.currentServices), Clock.Clock)
+      const start = clock.unsafeCurrentTimeNanos()
+      return Effect.flatMap(
+        appendWithin(body, boundMillis, clock),
+        (exit): Effect.Effect<PublishResult.PublishResult> => {
+          if (Exit.isSuccess(exit)) {
+            const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
+            latency.unsafeUpdate(Number(clock.unsafeCurrentTimeNanos() - start) / 1e6, labels)
+            published.unsafeUpdate(1, labels)
+            const result = PublishResult.Written({ id: exit.value[0] ?? "" })
+            return writeFailures.current() > 0
+              ? Effect.as(writeFailures.success, result)
+              : Effect.succeed(result)
+          }
+          const error = Cause.failureOption(exit.cause)
+          return Option.isSome(error)
+            ? notWritten(error.value.reason, error.value.message)
+            : Cause.isInterruptedOnly(exit.cause)
+              ? Effect.interrupt
+              : notWritten("Rejected", `backend defect: ${Cause.pretty(exit.cause)}`)
+        }
+      )
+    }
+
+    const unencodable = (defect: unknown): string =>
+      `the event could not be encoded: ${defect instanceof Error ? defect.message : String(defect)}`
+
+    /**
+     * The body of an input, made in the caller's step with its fiber's `Clock` and `Random`: the text,
+     * or an `Effect` of it where the event needs effects (a `Random` other than the default one),
+     * failing with why there is none. Never throws: `Event.make` reads the input and the codec its
+     * payload's Schema, and a hostile input (a getter that throws, a Proxy, a Schema transform that
+     * throws) must not make a publish throw or die.
+     */
+    const encodeIn = <K extends string, P>(
+      input: Event.Input<K, P>,
+      fiber: Fiber.RuntimeFiber<unknown, unknown>
+    ): string | Effect.Effect<string, string> => {
+      try {
+        const made = Event.makeIn(input, fiber.getFiberRef(DefaultServices.currentServices))
+        if (!Effect.isEffect(made)) return codec.encode(made)
+        return Effect.map(made, (event) => codec.encode(event)).pipe(
+          Effect.catchAllDefect((defect) => Effect.fail(unencodable(defect)))
+        )
+      } catch (defect) {
+        return Effect.fail(unencodable(defect))
+      }
+    }
 
     /**
      * Program order across the two paths: events taken by `publishNowait` before this publish are
      * written first. When none is waiting (the common case) this costs one comparison; otherwise the
      * wait for them counts against the same bound.
      */
-    /**
-     * The body of an input, or why there is none: `Event.make` reads the input and the codec its
-     * payload's Schema, and a hostile input (a getter that throws, a Proxy, a Schema transform that
-     * throws) must not make a publish throw or die.
-     */
-    const encodeInput = <K extends string, P>(input: Event.Input<K, P>): Effect.Effect<string, string> =>
-      Effect.suspend(() => Effect.map(Event.make(input), (event) => codec.encode(event))).pipe(
-        Effect.catchAllDefect((defect) =>
-          Effect.fail(
-            `the event could not be encoded: ${defect instanceof Error ? defect.message : String(defect)}`
-          )
-        )
-      )
+    const writeInOrder = (
+      body: string,
+      fiber: Fiber.RuntimeFiber<unknown, unknown>
+    ): Effect.Effect<PublishResult.PublishResult> => {
+      if (settled >= taken) return write(body, publishTimeoutMillis, fiber)
+      return Effect.clockWith((clock) => {
+        const start = clock.unsafeCurrentTimeMillis()
+        return Effect.flatMap(Effect.timeoutOption(flushUpTo(taken), config.publishTimeout), (done) => {
+          const left = publishTimeoutMillis - (clock.unsafeCurrentTimeMillis() - start)
+          return Option.isNone(done) || left <= 0
+            ? notWritten(
+                "Timeout",
+                `events published before it without waiting were not all written within ${publishTimeoutMillis} ms`
+              )
+            : write(body, left, fiber)
+        })
+      })
+    }
 
     const publish = <K extends string, P>(
       input: Event.Input<K, P>
     ): Effect.Effect<PublishResult.PublishResult> =>
-      Effect.matchEffect(encodeInput(input), {
-        onFailure: (why) => notWritten("Rejected", why),
-        onSuccess: (body) => {
-          if (settled >= taken) return write(body, publishTimeoutMillis)
-          return Effect.clockWith((clock) => {
-            const start = clock.unsafeCurrentTimeMillis()
-            return Effect.flatMap(Effect.timeoutOption(flushUpTo(taken), config.publishTimeout), (done) => {
-              const left = publishTimeoutMillis - (clock.unsafeCurrentTimeMillis() - start)
-              return Option.isNone(done) || left <= 0
-                ? notWritten(
-                    "Timeout",
-                    `events published before it without waiting were not all written within ${publishTimeoutMillis} ms`
-                  )
-                : write(body, left)
+      Effect.withFiberRuntime((fiber) => {
+        const body = encodeIn(input, fiber)
+        return typeof body === "string"
+          ? writeInOrder(body, fiber)
+          : Effect.matchEffect(body, {
+              onFailure: (why) => notWritten("Rejected", why),
+              onSuccess: (text) => writeInOrder(text, fiber)
             })
-          })
-        }
       })
 
     // ---- fire-and-forget ---------------------------------------------------------------------
@@ -282,9 +346,11 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
     }
 
     const publishNowait = <K extends string, P>(input: Event.Input<K, P>): Effect.Effect<boolean> =>
-      Effect.matchEffect(encodeInput(input), {
-        onFailure: (why) => Effect.as(drop(1, why), false),
-        onSuccess: offer
+      Effect.withFiberRuntime((fiber) => {
+        const body = encodeIn(input, fiber)
+        return typeof body === "string"
+          ? offer(body)
+          : Effect.matchEffect(body, { onFailure: (why) => Effect.as(drop(1, why), false), onSuccess: offer })
       })
 
     const flush: Effect.Effect<void> = Effect.suspend(() => flushUpTo(taken))

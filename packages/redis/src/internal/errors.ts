@@ -17,7 +17,7 @@ export const reasonOf = (error: unknown): StreamBackend.StreamBackendErrorReason
   const name = error instanceof Error ? error.name : ""
   const message = messageOf(error)
   if (name === "ReplyError") return message.startsWith("LOADING") ? "Unavailable" : "Rejected"
-  if (/timed out/i.test(message)) return "Timeout"
+  if (name === "TimeoutError" || /timed out/i.test(message)) return "Timeout"
   return "Unavailable"
 }
 

@@ -83,7 +83,9 @@ export interface AppendOptions {
 
 /**
  * Options of a read: at most `count` entries; when none is there, wait up to `blockMillis`
- * (`undefined`: do not wait; 0: wait without limit, as Redis' `BLOCK 0`).
+ * (`undefined`: do not wait; 0: wait without limit, as Redis' `BLOCK 0`). `timeoutMillis`, given
+ * only to a cursor that {@link StreamCursor.boundsReads bounds its reads}, is how long the read may
+ * take in all.
  *
  * @since 0.1.0
  * @category models
@@ -91,6 +93,7 @@ export interface AppendOptions {
 export interface ReadOptions {
   readonly count: number
   readonly blockMillis: number | undefined
+  readonly timeoutMillis?: number | undefined
 }
 
 /**
@@ -122,6 +125,15 @@ export interface StreamCursor {
     after: string,
     options: ReadOptions
   ) => Effect.Effect<ReadBatch, StreamBackendError>
+  /**
+   * `true` when `read` keeps to `options.timeoutMillis` by itself (under the live `Clock`): it
+   * answers within it, failing with reason `"Timeout"` when the time runs out (a silent, half-open
+   * connection included). The reader then runs each read in its own fiber; otherwise (unset) it
+   * bounds every read with a watchdog fiber and timer of its own, which is as safe and allocates
+   * about 10 KB more a read (a live tail makes hundreds of reads a second, and what they allocate
+   * shows in its GC pauses). `Conformance` checks the promise of a cursor that makes it.
+   */
+  readonly boundsReads?: boolean | undefined
 }
 
 /**

@@ -424,7 +424,8 @@ export const make = (
                     stream,
                     after
                   )
-            return Promise.all([info, read])
+            const both = Promise.all([info, read])
+            return readOptions.timeoutMillis === undefined ? both : within(readOptions.timeoutMillis, both)
           },
           catch: (error) => toBackendError(error)
         }).pipe(
@@ -442,7 +443,7 @@ export const make = (
             return Effect.succeed({ entries: entries.map(([id, fields]) => ({ id, fields })), info })
           })
         )
-      return { read }
+      return { read, boundsReads: true }
     })
 
     return { append, boundsAppends: true, info, openCursor }

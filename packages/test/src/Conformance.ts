@@ -1032,7 +1032,8 @@ export const serverRestart: Check<Faults> = makeCheck(
  * A hung server (no answer for 1.5 s: {@link Faults} `hang`, connections left open). An awaited
  * publish bounded to 300 ms answers `NotWritten` with reason `Timeout` within 700 ms; a backend that
  * says it bounds its appends (`boundsAppends`) fails an append given `timeoutMillis: 200` with reason
- * `Timeout` within 600 ms. Once the server answers again, a publish is written, and a replay holds
+ * `Timeout` within 600 ms, and a cursor that says it bounds its reads (`boundsReads`) a read the same
+ * way (a cursor that cannot be opened during the hang is not held against it). Once the server answers again, a publish is written, and a replay holds
  * the events written before and after, in order (and, at most, the one answered `NotWritten`
  * between them: it had been sent, and the server took it when it woke).
  *
@@ -1040,7 +1041,7 @@ export const serverRestart: Check<Faults> = makeCheck(
  * @category checks
  */
 export const hungServer: Check<Faults> = makeCheck(
-  "a hung server: an awaited publish and a bounded append answer within their bounds; then all goes on",
+  "a hung server: an awaited publish, a bounded append and a bounded read answer within their bounds; then all goes on",
   "hang",
   (probe) =>
     Effect.gen(function* () {
@@ -1077,6 +1078,25 @@ export const hungServer: Check<Faults> = makeCheck(
         yield* probe.require(
           Duration.toMillis(appendTook) < 600,
           () => `an append given timeoutMillis 200 answered after ${Duration.format(appendTook)}`
+        )
+      }
+      const cursor = yield* probe.backend.openCursor.pipe(
+        Effect.mapError((e) => probe.error(`opening a cursor during the hang failed: ${e.message}`)),
+        Effect.either
+      )
+      if (cursor._tag === "Right" && cursor.right.boundsReads === true) {
+        const [readTook, read] = yield* Effect.timed(
+          Effect.either(
+            cursor.right.read(stream, "0-0", { count: 10, blockMillis: undefined, timeoutMillis: 200 })
+          )
+        )
+        yield* probe.require(
+          read._tag === "Left" && read.left.reason === "Timeout",
+          () => `a read given timeoutMillis 200 during the hang answered ${show(read)}, not reason Timeout`
+        )
+        yield* probe.require(
+          Duration.toMillis(readTook) < 600,
+          () => `a read given timeoutMillis 200 answered after ${Duration.format(readTook)}`
         )
       }
       let after: string | undefined

@@ -261,17 +261,24 @@ export const stream = <E extends Event.Any>(
         )
       }
 
+      // A cursor that bounds its reads is given the watchdog's bound and read in this fiber; any
+      // other (and any under a clock other than the live one) is bounded by the watchdog's fiber.
       const readFrom = (after: string, opened: StreamCursor, clock: Clock.Clock) =>
-        Effect.flatMap(
-          Timeout.timeoutOption(
-            runtime,
-            clock,
-            opened.read(streamName, after, { count, blockMillis }),
-            config.watchdog,
-            watchdogMillis
-          ),
-          (batch) => (Option.isNone(batch) ? Effect.fail(watchdogTimeout()) : process(after, batch.value))
-        )
+        opened.boundsReads === true && clock === Timeout.liveClock
+          ? Effect.flatMap(
+              opened.read(streamName, after, { count, blockMillis, timeoutMillis: watchdogMillis }),
+              (batch) => process(after, batch)
+            )
+          : Effect.flatMap(
+              Timeout.timeoutOption(
+                runtime,
+                clock,
+                opened.read(streamName, after, { count, blockMillis }),
+                config.watchdog,
+                watchdogMillis
+              ),
+              (batch) => (Option.isNone(batch) ? Effect.fail(watchdogTimeout()) : process(after, batch.value))
+            )
 
       // `flatMap`s, not `Effect.gen`: this runs for every read of a live tail.
       const readOnce = Effect.flatMap(pinned, (after) =>

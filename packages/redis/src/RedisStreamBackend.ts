@@ -439,8 +439,13 @@ export const make = (
             } else {
               info = parseInfo(infoResult.reply)
             }
-            const entries = (readReply as XReadReply)?.[0]?.[1] ?? []
-            return Effect.succeed({ entries: entries.map(([id, fields]) => ({ id, fields })), info })
+            const replied = (readReply as XReadReply)?.[0]?.[1] ?? []
+            const entries = new Array<StreamBackend.StreamEntry>(replied.length)
+            for (let i = 0; i < replied.length; i++) {
+              const entry = replied[i]!
+              entries[i] = { id: entry[0], fields: entry[1] }
+            }
+            return Effect.succeed({ entries, info })
           })
         )
       return { read, boundsReads: true }

@@ -62,6 +62,11 @@ export interface Rounds {
  * Runs `warmup` unrecorded rounds, then `rounds` recorded ones; in each round every side runs once,
  * in alternating order.
  */
+/** A full GC where `--expose-gc` made it callable; nothing otherwise. */
+export const collectGarbage = (): void => {
+  ;(globalThis as { gc?: () => void }).gc?.()
+}
+
 export const runRounds = async (
   sides: ReadonlyArray<Side>,
   { warmup, rounds }: Rounds,
@@ -72,6 +77,9 @@ export const runRounds = async (
     const order = round % 2 === 0 ? sides : [...sides].reverse()
     const recorded = round >= warmup
     for (const side of order) {
+      // Each side starts from a collected heap (the bench runs with `--expose-gc`), so that no side
+      // pays for the garbage of the one before it, or of an earlier case.
+      collectGarbage()
       const result = await side.run()
       const figures = side.keys.map((key) => `${key} ${format(result[key] ?? Number.NaN)}`).join(", ")
       log(`  ${recorded ? `round ${round - warmup + 1}` : "warm-up"}: ${figures}`)

@@ -73,13 +73,13 @@ export const runRounds = async (
   log: (line: string) => void
 ): Promise<Map<Key, Stats>> => {
   const samples = new Map<Key, Array<number>>()
+  // A case starts from a collected heap (the bench runs with `--expose-gc`): it does not pay for the
+  // garbage of the cases before it. Within a case the sides alternate in the same, warmed-up heap.
+  collectGarbage()
   for (let round = 0; round < warmup + rounds; round++) {
     const order = round % 2 === 0 ? sides : [...sides].reverse()
     const recorded = round >= warmup
     for (const side of order) {
-      // Each side starts from a collected heap (the bench runs with `--expose-gc`), so that no side
-      // pays for the garbage of the one before it, or of an earlier case.
-      collectGarbage()
       const result = await side.run()
       const figures = side.keys.map((key) => `${key} ${format(result[key] ?? Number.NaN)}`).join(", ")
       log(`  ${recorded ? `round ${round - warmup + 1}` : "warm-up"}: ${figures}`)

@@ -81,8 +81,6 @@ const envelopeText = (value: unknown): string => {
 const isObject = (u: unknown): u is { readonly [key: string]: unknown } =>
   typeof u === "object" && u !== null && !Array.isArray(u)
 
-const hasOwn = (o: object, key: string): boolean => Object.hasOwn(o, key)
-
 const isDigits = (text: string, from: number, to: number): boolean => {
   for (let i = from; i < to; i++) {
     const c = text.charCodeAt(i)
@@ -152,19 +150,23 @@ const isTimestamp = (ts: string): boolean => {
  * bench machine: `JSON.parse` and the Schema 4.8 µs, `JSON.parse` and this 1.2 µs.
  */
 const decodeCanonical = (kind: string, body: { readonly [key: string]: unknown }): Event.Any | undefined => {
-  const arena = hasOwn(body, "arena") ? body.arena : ""
-  const arenaId = hasOwn(body, "arena_id") ? body.arena_id : ""
-  const phase = hasOwn(body, "phase") ? body.phase : ""
-  const ts = body.ts
-  const correlationId = hasOwn(body, "correlation_id") ? body.correlation_id : ""
-  const payload = hasOwn(body, "payload") ? body.payload : {}
+  // A body is what `JSON.parse` made: a key it lacks reads as `undefined` (no JSON value is), so the
+  // defaults apply exactly where the Schema's do. (Read so rather than through six `Object.hasOwn`:
+  // 1 % of a read of the bench.)
+  const {
+    arena = "",
+    arena_id: arenaId = "",
+    phase = "",
+    ts,
+    correlation_id: correlationId = "",
+    payload = {}
+  } = body
   if (
     typeof arena !== "string" ||
     typeof arenaId !== "string" ||
     typeof phase !== "string" ||
     typeof correlationId !== "string" ||
     typeof ts !== "string" ||
-    !hasOwn(body, "ts") ||
     !isObject(payload) ||
     !isTimestamp(ts)
   ) {

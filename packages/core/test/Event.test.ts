@@ -4,7 +4,8 @@
  */
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Event, EventCatalog, EventKind, ReadResult, WireCodec } from "@maf/events"
-import { DateTime, Effect, Either, Match, Option, Random, Schema, TestClock } from "effect"
+import { Clock, DateTime, Effect, Either, Match, Option, Random, Schema, TestClock } from "effect"
+import { formatMicros } from "../src/internal/timestamp.js"
 
 const ts = "2026-05-14T11:22:33.123456+00:00"
 const correlationId = "0123456789abcdef0123456789abcdef"
@@ -33,6 +34,28 @@ describe("Event.make", () => {
         yield* TestClock.setTime(0)
         expect((yield* Event.make({ kind: "phase.start" })).ts).toBe("1970-01-01T00:00:00.000000+00:00")
       })
+  )
+
+  it.effect("writes what the Clock says before 1970 and past 2255 (beyond safe-integer microseconds)", () =>
+    Effect.gen(function* () {
+      for (const millis of [
+        Date.UTC(1969, 11, 31, 23, 59, 59, 1),
+        Date.UTC(2026, 4, 14, 11, 22, 33, 1),
+        // 2255-06-05T23:47:34.740991Z is the last safe integer in microseconds.
+        Date.UTC(2255, 5, 5, 23, 47, 34, 740),
+        Date.UTC(2255, 5, 5, 23, 47, 34, 742),
+        Date.UTC(9999, 11, 31, 23, 59, 59, 999)
+      ]) {
+        yield* TestClock.setTime(millis)
+        const nanos = yield* Clock.currentTimeNanos
+        const { ts } = yield* Event.make({ kind: "phase.start" })
+        // The TestClock's nanoseconds are its milliseconds times 10^6 as a float: past 2^53 they
+        // are rounded, so the text is compared with the Clock's own figure, and the date and time up
+        // to the second with the milliseconds'.
+        expect(ts).toBe(formatMicros(nanos / 1000n))
+        expect(ts.slice(0, 19)).toBe(new Date(millis).toISOString().slice(0, 19))
+      }
+    })
   )
 
   it.effect("follows the Clock as it moves", () =>

@@ -191,6 +191,32 @@ describe("EventBus never breaks the program", () => {
     })
   )
 
+  for (const [clock, run] of [
+    ["the live clock (the caller's fiber)", it.live],
+    ["the TestClock (a fiber of the bus's own)", it.effect]
+  ] as const) {
+    run(
+      `an awaited publish counts in the stream's total and latency, with the fiber's labels: ${clock}`,
+      () =>
+        Effect.gen(function* () {
+          const stream = `metrics-awaited-${clock.length}`
+          const bus = yield* EventBus.EventBus
+          const ofStream = <M extends Metric.Metric<any, any, any>>(metric: M) =>
+            metric.pipe(Metric.tagged("stream", stream)) as M
+          const published = ofStream(PublishMetrics.published)
+          const latency = ofStream(PublishMetrics.publishLatency)
+          const labelled = ofStream(PublishMetrics.published).pipe(Metric.tagged("team", "risk"))
+          expect((yield* bus.publish({ kind: "phase.start" }))._tag).toBe("Written")
+          expect(
+            (yield* bus.publish({ kind: "phase.start" }).pipe(Effect.tagMetrics("team", "risk")))._tag
+          ).toBe("Written")
+          expect((yield* Metric.value(published)).count).toBe(1)
+          expect((yield* Metric.value(labelled)).count).toBe(1)
+          expect((yield* Metric.value(latency)).count).toBe(1)
+        }).pipe(Effect.provide(EventBus.layerMemory({ stream: `metrics-awaited-${clock.length}` })))
+    )
+  }
+
   it.live("a full buffer drops the newest events, counts them, and never blocks", () =>
     Effect.gen(function* () {
       const bus = yield* EventBus.EventBus

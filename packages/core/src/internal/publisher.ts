@@ -6,6 +6,7 @@
  *
  * @internal
  */
+import * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -18,6 +19,7 @@ import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
+import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Event from "../Event.js"
@@ -143,7 +145,7 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
     const failed = tagged(PublishMetrics.failed)
     const dropped = tagged(PublishMetrics.dropped)
     const buffered = tagged(PublishMetrics.buffered)
-    const latency = tagged(PublishMetrics.publishLatency)
+    const streamLabels = [MetricLabel.make("stream", stream)]
 
     const annotations = { stream }
     const writeFailures = FailureStreak.make("EventBus publish", annotations)
@@ -213,9 +215,16 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
         appendWithin(body, boundMillis, clock),
         (exit): Effect.Effect<PublishResult.PublishResult> => {
           if (Exit.isSuccess(exit)) {
-            const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
-            latency.unsafeUpdate(Number(clock.unsafeCurrentTimeNanos() - start) / 1e6, labels)
-            published.unsafeUpdate(1, labels)
+            // The untagged metrics updated with one array of labels kept for the stream (what
+            // `Metric.update` of the tagged ones does, but the tagged ones make a new array of labels
+            // an update, and so a registry lookup: 0.4 µs each on the bench machine).
+            const fiberLabels = fiber.getFiberRef(FiberRef.currentMetricLabels)
+            const labels = fiberLabels.length === 0 ? streamLabels : Arr.union(streamLabels, fiberLabels)
+            PublishMetrics.publishLatency.unsafeUpdate(
+              Number(clock.unsafeCurrentTimeNanos() - start) / 1e6,
+              labels
+            )
+            PublishMetrics.published.unsafeUpdate(1, labels)
             const result = PublishResult.Written({ id: exit.value[0] ?? "" })
             return writeFailures.current() > 0
               ? Effect.as(writeFailures.success, result)

@@ -8,11 +8,14 @@
  *   issue; with `--json`, stdout holds only one JSON object of the medians (keys: `harness.keys`)
  *   and the table goes to stderr. Progress goes to stderr.
  * - `--quick`: smaller sizes and fewer rounds (under a minute); the notes say which sizes ran.
- * - `--only`: the figures to measure (for profiling: `node --cpu-prof bench/dist/main.js --only
- *   publish_nowait`, then `node bench/profile-top.mjs CPU.*.cpuprofile`).
+ * - Each case runs in a process of its own (`caseChild.ts`); `--in-process` runs them in this one.
+ * - `--only`: the figures to measure (for profiling: `node --cpu-prof bench/dist/main.js --in-process
+ *   --only publish_nowait`, then `node bench/profile-top.mjs CPU.*.cpuprofile`).
  */
+import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import * as Os from "node:os"
+import { fileURLToPath } from "node:url"
 import { RedisTestServer } from "@maf/events-test/RedisTestServer"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -20,27 +23,11 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import { bodyBytes } from "./body.js"
-import type { BenchContext, Case } from "./case.js"
-import { e2e } from "./cases/e2e.js"
-import { memoryPublish } from "./cases/memoryPublish.js"
-import { nullPublish } from "./cases/nullPublish.js"
-import { publishAwaited } from "./cases/publishAwaited.js"
-import { publishNowait } from "./cases/publishNowait.js"
-import { readDecoded } from "./cases/readDecoded.js"
-import { readRss } from "./cases/readRss.js"
+import type { Case, CaseResult } from "./case.js"
+import { cases } from "./cases/index.js"
 import { format, isKey, type Key, keys, type Stats, unitOf } from "./harness.js"
-import { pinCores } from "./pin.js"
+import { pinCores, pinMainThread } from "./pin.js"
 import { serverInfo } from "./redis.js"
-
-const cases: ReadonlyArray<Case> = [
-  publishNowait,
-  publishAwaited,
-  readDecoded,
-  e2e,
-  nullPublish,
-  memoryPublish,
-  readRss
-]
 
 interface Target {
   readonly name: string
@@ -84,7 +71,7 @@ const targets: ReadonlyArray<Target> = [
   }
 ]
 
-const usage = `usage: node bench/dist/main.js [--quick] [--json] [--no-pin] [--only <key>[,<key>...]]
+const usage = `usage: node bench/dist/main.js [--quick] [--json] [--no-pin] [--in-process] [--only <key>[,<key>...]]
 keys: ${keys.join(", ")}
 REDIS_URL=redis://host:port/db uses that server instead of starting one.`
 
@@ -92,6 +79,7 @@ const parseArgs = (argv: ReadonlyArray<string>) => {
   let json = false
   let quick = false
   let pin = true
+  let inProcess = false
   let only: Set<Key> | undefined
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
@@ -99,6 +87,7 @@ const parseArgs = (argv: ReadonlyArray<string>) => {
     if (arg === "--json") json = true
     else if (arg === "--quick") quick = true
     else if (arg === "--no-pin") pin = false
+    else if (arg === "--in-process") inProcess = true
     else if (arg === "--only" || arg.startsWith("--only=")) {
       const list = arg === "--only" ? argv[++i] : arg.slice("--only=".length)
       only = new Set()
@@ -111,7 +100,7 @@ const parseArgs = (argv: ReadonlyArray<string>) => {
       process.exit(0)
     } else throw new Error(`unknown argument ${arg}\n${usage}`)
   }
-  return { json, quick, pin, only }
+  return { json, quick, pin, inProcess, only }
 }
 
 const cpuModel = (): string => {
@@ -155,6 +144,45 @@ const targetTable = (stats: ReadonlyMap<Key, Stats>): string => {
   return rows.length === 0 ? "" : ["| target | value | wanted | |", "|---|---:|---|---|", ...rows].join("\n")
 }
 
+const child = fileURLToPath(new URL("./caseChild.js", import.meta.url))
+
+/**
+ * Runs a case in a process of its own (`caseChild.ts`), its progress passed on to stderr, and reads
+ * its result.
+ */
+const runCase = (
+  c: Case,
+  options: { readonly url: string; readonly quick: boolean; readonly only: string; readonly pin: boolean }
+): Promise<CaseResult> =>
+  new Promise((resolve, reject) => {
+    const proc = spawn(
+      process.execPath,
+      ["--expose-gc", child, c.name, options.url, options.quick ? "1" : "0", options.only],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+        env: { ...process.env, MAF_BENCH_PIN: options.pin ? "1" : "0" }
+      }
+    )
+    let stdout = ""
+    proc.stdout.setEncoding("utf8")
+    proc.stdout.on("data", (chunk: string) => {
+      stdout += chunk
+    })
+    proc.on("error", reject)
+    proc.on("close", (code) => {
+      if (code !== 0) return reject(new Error(`case ${c.name} failed (exit ${code})`))
+      try {
+        const parsed = JSON.parse(stdout) as {
+          stats: Array<[Key, Stats]>
+          notes: Array<string>
+        }
+        resolve({ stats: new Map(parsed.stats), notes: parsed.notes })
+      } catch (error) {
+        reject(new Error(`case ${c.name} wrote no result: ${String(error)}`))
+      }
+    })
+  })
+
 const main = async () => {
   const options = parseArgs(process.argv.slice(2))
   // Before any pinning, which narrows what the process may use.
@@ -175,22 +203,19 @@ const main = async () => {
       url = Context.get(context, RedisTestServer).url
     }
     const only = options.only
-    const ctx: BenchContext = {
-      url,
-      quick: options.quick,
-      selected: (key) => only === undefined || only.has(key),
-      log
-    }
+    const selected = (key: Key) => only === undefined || only.has(key)
     const redis = await serverInfo(url)
     const pinning = ownServer
       ? options.pin
         ? pinCores(redis.pid)
-        : "not pinned (--no-pin)"
-      : "not pinned (REDIS_URL)"
+        : { pinned: false, description: "not pinned (--no-pin)" }
+      : { pinned: false, description: "not pinned (REDIS_URL)" }
+    // In process (for profiling), this process's main thread is the one to pin.
+    if (options.inProcess && pinning.pinned) pinMainThread()
     const started = performance.now()
     out(
       [
-        `@maf/events bench${options.quick ? " --quick" : ""}: ${cores} cores (${cpuModel()}), node ${process.version}, redis ${redis.version} (${ownServer ? "its own redis-server" : "REDIS_URL"}), ${pinning}`,
+        `@maf/events bench${options.quick ? " --quick" : ""}: ${cores} cores (${cpuModel()}), node ${process.version}, redis ${redis.version} (${ownServer ? "its own redis-server" : "REDIS_URL"}), ${pinning.description}, each case in a process of its own`,
         `body: ${bodyBytes} bytes of JSON in field data, the same text on both sides`
       ].join("\n")
     )
@@ -198,9 +223,16 @@ const main = async () => {
     const stats = new Map<Key, Stats>()
     const notes: Array<string> = []
     for (const c of cases) {
-      if (!c.keys.some(ctx.selected)) continue
+      if (!c.keys.some(selected)) continue
       log(`${c.name}:`)
-      const result = await c.run(ctx)
+      const result = options.inProcess
+        ? await c.run({ url, quick: options.quick, selected, log })
+        : await runCase(c, {
+            url,
+            quick: options.quick,
+            only: only === undefined ? "-" : [...only].join(","),
+            pin: pinning.pinned
+          })
       for (const [key, s] of result.stats) stats.set(key, s)
       notes.push(...result.notes)
     }

@@ -22,12 +22,24 @@ const taskset = (args: ReadonlyArray<string>): boolean => {
   }
 }
 
-/** Pins and says what was done (or why not), for the run's header. */
-export const pinCores = (redisPid: number): string => {
-  if (Os.availableParallelism() < 2) return "not pinned (one core)"
-  if (!Number.isSafeInteger(redisPid) || redisPid <= 0) return "not pinned (redis-server's pid unknown)"
-  const pinned = taskset(["-pc", "0", String(process.pid)]) && taskset(["-a", "-pc", "1", String(redisPid)])
-  return pinned
-    ? "pinned: the bench's main thread on CPU 0, redis-server on CPU 1 (see bench/src/pin.ts)"
-    : "not pinned (taskset failed or is missing)"
+/**
+ * Pins redis-server (all its threads) to CPU 1 and says what was done (or why not), for the run's
+ * header. The cases run in processes of their own (`caseChild.ts`), each pinning its own main thread
+ * to CPU 0 ({@link pinMainThread}); this process, which only starts them, is left free, so that their
+ * other threads (V8's GC helpers, libuv) are free too.
+ */
+export const pinCores = (redisPid: number): { readonly pinned: boolean; readonly description: string } => {
+  if (Os.availableParallelism() < 2) return { pinned: false, description: "not pinned (one core)" }
+  if (!Number.isSafeInteger(redisPid) || redisPid <= 0) {
+    return { pinned: false, description: "not pinned (redis-server's pid unknown)" }
+  }
+  return taskset(["-a", "-pc", "1", String(redisPid)])
+    ? {
+        pinned: true,
+        description: "pinned: each case's main thread on CPU 0, redis-server on CPU 1 (see bench/src/pin.ts)"
+      }
+    : { pinned: false, description: "not pinned (taskset failed or is missing)" }
 }
+
+/** Pins this process's main thread (only) to CPU 0. */
+export const pinMainThread = (): boolean => taskset(["-pc", "0", String(process.pid)])

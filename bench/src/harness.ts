@@ -62,20 +62,12 @@ export interface Rounds {
  * Runs `warmup` unrecorded rounds, then `rounds` recorded ones; in each round every side runs once,
  * in alternating order.
  */
-/** A full GC where `--expose-gc` made it callable; nothing otherwise. */
-export const collectGarbage = (): void => {
-  ;(globalThis as { gc?: () => void }).gc?.()
-}
-
 export const runRounds = async (
   sides: ReadonlyArray<Side>,
   { warmup, rounds }: Rounds,
   log: (line: string) => void
 ): Promise<Map<Key, Stats>> => {
   const samples = new Map<Key, Array<number>>()
-  // A case starts from a collected heap (the bench runs with `--expose-gc`): it does not pay for the
-  // garbage of the cases before it. Within a case the sides alternate in the same, warmed-up heap.
-  collectGarbage()
   for (let round = 0; round < warmup + rounds; round++) {
     const order = round % 2 === 0 ? sides : [...sides].reverse()
     const recorded = round >= warmup

@@ -157,7 +157,7 @@ const runCase = (
   new Promise((resolve, reject) => {
     const proc = spawn(
       process.execPath,
-      ["--expose-gc", child, c.name, options.url, options.quick ? "1" : "0", options.only],
+      [child, c.name, options.url, options.quick ? "1" : "0", options.only],
       {
         stdio: ["ignore", "pipe", "inherit"],
         env: { ...process.env, MAF_BENCH_PIN: options.pin ? "1" : "0" }

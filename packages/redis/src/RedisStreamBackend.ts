@@ -166,6 +166,9 @@ const emptyInfo: StreamBackend.StreamInfo = {
   maxDeletedEntryId: "0-0"
 }
 
+const timeoutError = (millis: number): Error =>
+  Object.assign(new Error(`no answer within ${millis} ms`), { name: "TimeoutError" })
+
 /**
  * `promise`, or a rejection with a `TimeoutError` (reason `Timeout`) when `millis` pass first;
  * `onExpiry` is told. The timer is cleared as soon as `promise` settles.
@@ -174,7 +177,7 @@ const within = <A>(millis: number, promise: Promise<A>, onExpiry?: () => void): 
   new Promise<A>((resolve, reject) => {
     const timer = setTimeout(() => {
       onExpiry?.()
-      reject(Object.assign(new Error(`no answer within ${millis} ms`), { name: "TimeoutError" }))
+      reject(timeoutError(millis))
     }, millis)
     promise.then(
       (value) => {
@@ -186,6 +189,38 @@ const within = <A>(millis: number, promise: Promise<A>, onExpiry?: () => void): 
         reject(error)
       }
     )
+  })
+
+/**
+ * `command()`'s answer, or a `TimeoutError` (reason `Timeout`) when `millis` pass first: `within` as
+ * one `Effect.async` with its timer, without a promise of its own around the command's (one promise
+ * and one microtask less an awaited publish). No canceler: a fiber interrupted meanwhile leaves the
+ * timer to run out (at most `millis`; its answer is then ignored), as `Effect.tryPromise` leaves the
+ * command; a canceler costs the `onInterrupt` wrapper at every call (awaited publishes on Redis:
+ * 0.82 of plain ioredis with it, 0.87 to 0.89 without).
+ */
+const answerWithin = <A, E>(
+  millis: number,
+  command: () => Promise<A>,
+  onError: (error: unknown) => E
+): Effect.Effect<A, E> =>
+  Effect.async<A, E>((resume) => {
+    const timer = setTimeout(() => resume(Effect.fail(onError(timeoutError(millis)))), millis)
+    try {
+      command().then(
+        (value) => {
+          clearTimeout(timer)
+          resume(Effect.succeed(value))
+        },
+        (error: unknown) => {
+          clearTimeout(timer)
+          resume(Effect.fail(onError(error)))
+        }
+      )
+    } catch (error) {
+      clearTimeout(timer)
+      resume(Effect.fail(onError(error)))
+    }
   })
 
 type XReadReply = Array<[string, Array<[string, Array<string>]>]> | null
@@ -266,10 +301,9 @@ export const make = (
       Effect.suspend(() => {
         const pending = connecting()
         if (pending === undefined) {
-          return Effect.tryPromise({
-            try: timeoutMillis === undefined ? command : () => within(timeoutMillis, command()),
-            catch: onError
-          })
+          return timeoutMillis === undefined
+            ? Effect.tryPromise({ try: command, catch: onError })
+            : answerWithin(timeoutMillis, command, onError)
         }
         return Effect.tryPromise({
           try: (signal) => {
@@ -294,10 +328,13 @@ export const make = (
         : client.xadd(stream, "MAXLEN", "~", trim, "*", "data", body)
 
     const appendOne = (stream: string, body: string, maxlen: number, timeoutMillis: number | undefined) =>
-      whenConnected(
-        () => xadd(stream, body, maxlen > 0 ? String(maxlen) : undefined).then((id) => [String(id)]),
-        (error) => toBackendError(explain(error), 0),
-        timeoutMillis
+      Effect.map(
+        whenConnected(
+          () => xadd(stream, body, maxlen > 0 ? String(maxlen) : undefined),
+          (error) => toBackendError(explain(error), 0),
+          timeoutMillis
+        ),
+        (id) => [String(id)]
       )
 
     const appendByPipeline = (stream: string, bodies: ReadonlyArray<string>, maxlen: number) =>

@@ -176,11 +176,14 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
       clock: Clock.Clock
     ): Effect.Effect<Exit.Exit<ReadonlyArray<string>, StreamBackendError>> => {
       if (backend.boundsAppends === true && clock === Timeout.liveClock) {
-        return Effect.exit(
-          Effect.suspend(() =>
+        // Called here, in the step that runs it; a backend that throws is a defect like one it raises.
+        try {
+          return Effect.exit(
             backend.append(stream, [body], { maxlen: config.maxlen, timeoutMillis: boundMillis })
           )
-        )
+        } catch (defect) {
+          return Effect.succeed(Exit.die(defect))
+        }
       }
       return Effect.async((resume) => {
         const started = Timeout.startBounded({

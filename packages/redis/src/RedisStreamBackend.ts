@@ -337,7 +337,12 @@ export const make = (
         (id) => [String(id)]
       )
 
-    const appendByPipeline = (stream: string, bodies: ReadonlyArray<string>, maxlen: number) =>
+    const appendByPipeline = (
+      stream: string,
+      bodies: ReadonlyArray<string>,
+      maxlen: number,
+      timeoutMillis: number | undefined
+    ) =>
       whenConnected(
         () => {
           const pipeline = client.pipeline()
@@ -349,7 +354,8 @@ export const make = (
           })
           return pipeline.exec()
         },
-        (error) => toBackendError(explain(error), 0)
+        (error) => toBackendError(explain(error), 0),
+        timeoutMillis
       ).pipe(
         Effect.flatMap((results) => {
           const ids: Array<string> = []
@@ -363,10 +369,16 @@ export const make = (
         })
       )
 
-    const appendByScript = (stream: string, bodies: ReadonlyArray<string>, maxlen: number) =>
+    const appendByScript = (
+      stream: string,
+      bodies: ReadonlyArray<string>,
+      maxlen: number,
+      timeoutMillis: number | undefined
+    ) =>
       whenConnected(
         () => (client as unknown as ScriptCommand).mafEventsAppend(stream, String(maxlen), ...bodies),
-        (error) => error
+        (error) => error,
+        timeoutMillis
       ).pipe(
         Effect.flatMap((reply) => {
           if (!Array.isArray(reply)) {
@@ -388,7 +400,7 @@ export const make = (
             mode = "pipeline"
             return Effect.logInfo(
               "Redis refuses scripts for this user: appending batches with pipelined XADD from now on"
-            ).pipe(Effect.zipRight(appendByPipeline(stream, bodies, maxlen)))
+            ).pipe(Effect.zipRight(appendByPipeline(stream, bodies, maxlen, timeoutMillis)))
           }
           return Effect.fail(toBackendError(explain(error), 0))
         })
@@ -403,8 +415,8 @@ export const make = (
       if (bodies.length === 1)
         return appendOne(stream, bodies[0]!, appendOptions.maxlen, appendOptions.timeoutMillis)
       return mode === "pipeline"
-        ? appendByPipeline(stream, bodies, appendOptions.maxlen)
-        : appendByScript(stream, bodies, appendOptions.maxlen)
+        ? appendByPipeline(stream, bodies, appendOptions.maxlen, appendOptions.timeoutMillis)
+        : appendByScript(stream, bodies, appendOptions.maxlen, appendOptions.timeoutMillis)
     }
 
     const info = (

@@ -166,6 +166,9 @@ const emptyInfo: StreamBackend.StreamInfo = {
   maxDeletedEntryId: "0-0"
 }
 
+/** Bounded commands timed out in a row after which a connection is made anew (see `unanswered`). */
+const unansweredBeforeReconnect = 3
+
 const timeoutError = (millis: number): Error =>
   Object.assign(new Error(`no answer within ${millis} ms`), { name: "TimeoutError" })
 
@@ -192,7 +195,8 @@ const within = <A>(millis: number, promise: Promise<A>, onExpiry?: () => void): 
   })
 
 /**
- * `command()`'s answer, or a `TimeoutError` (reason `Timeout`) when `millis` pass first: `within` as
+ * `command()`'s answer, or a `TimeoutError` (reason `Timeout`) when `millis` pass first (`onExpiry`
+ * is told; `onAnswer` when an answer, a reply or a failure, comes in time): `within` as
  * one `Effect.async` with its timer, without a promise of its own around the command's (one promise
  * and one microtask less an awaited publish). No canceler: a fiber interrupted meanwhile leaves the
  * timer to run out (at most `millis`; its answer is then ignored), as `Effect.tryPromise` leaves the
@@ -202,18 +206,27 @@ const within = <A>(millis: number, promise: Promise<A>, onExpiry?: () => void): 
 const answerWithin = <A, E>(
   millis: number,
   command: () => Promise<A>,
-  onError: (error: unknown) => E
+  onError: (error: unknown) => E,
+  onExpiry: () => void,
+  onAnswer: () => void
 ): Effect.Effect<A, E> =>
   Effect.async<A, E>((resume) => {
-    const timer = setTimeout(() => resume(Effect.fail(onError(timeoutError(millis)))), millis)
+    let expired = false
+    const timer = setTimeout(() => {
+      expired = true
+      onExpiry()
+      resume(Effect.fail(onError(timeoutError(millis))))
+    }, millis)
     try {
       command().then(
         (value) => {
           clearTimeout(timer)
+          if (!expired) onAnswer()
           resume(Effect.succeed(value))
         },
         (error: unknown) => {
           clearTimeout(timer)
+          if (!expired) onAnswer()
           resume(Effect.fail(onError(error)))
         }
       )
@@ -284,6 +297,28 @@ export const make = (
       return attempt
     }
     /**
+     * A connection that stops answering in time is made anew. Bounded commands that time out in a
+     * row, with no answer in time between them, mean a connection that will not serve again: a
+     * network that dropped bytes leaves a TCP connection open but out of step (the server then reads
+     * a command's rest from the next one, so every reply comes one command late), and ioredis, which
+     * cannot tell, would go on with it until TCP gives up (minutes). After `unansweredBeforeReconnect`
+     * of them the connection is closed and ioredis makes a new one (its `retryStrategy`); the
+     * commands in flight on the old one fail, and the publisher retries or answers as for any lost
+     * connection. (A server that is only slow, as under `DEBUG SLEEP`, gets a new connection too.)
+     */
+    let unansweredInARow = 0
+    const unanswered = (): void => {
+      unansweredInARow++
+      if (unansweredInARow >= unansweredBeforeReconnect) {
+        unansweredInARow = 0
+        client.disconnect(true)
+      }
+    }
+    const answer = (): void => {
+      unansweredInARow = 0
+    }
+
+    /**
      * Runs a command now, or once the connection being made is up; a caller that gave up meanwhile
      * (its bound passed, or its fiber interrupted) sends nothing, so that a publish answered "not
      * written" is not written after all. With `timeoutMillis`, the answer comes within it: a
@@ -303,7 +338,7 @@ export const make = (
         if (pending === undefined) {
           return timeoutMillis === undefined
             ? Effect.tryPromise({ try: command, catch: onError })
-            : answerWithin(timeoutMillis, command, onError)
+            : answerWithin(timeoutMillis, command, onError, unanswered, answer)
         }
         return Effect.tryPromise({
           try: (signal) => {
@@ -311,11 +346,14 @@ export const make = (
             const sent = pending.then(() =>
               signal.aborted || expired
                 ? Promise.reject(new Error("abandoned before the connection was made"))
-                : command()
+                : command().finally(() => {
+                    if (!expired) answer()
+                  })
             )
             if (timeoutMillis === undefined) return sent
             return within(timeoutMillis, sent, () => {
               expired = true
+              unanswered()
             })
           },
           catch: onError

@@ -1,8 +1,9 @@
 import { describe, expect, layer } from "@effect/vitest"
-import { EventBus, PublishMetrics, PublishResult, WireCodec } from "@maf/events"
-import { RedisEventBus } from "@maf/events-redis"
-import { RedisTestServer } from "@maf/events-test"
+import { EventBus, PublishMetrics, PublishResult, StreamBackend, WireCodec } from "@maf/events"
+import { RedisEventBus, RedisStreamBackend } from "@maf/events-redis"
+import { RedisTestServer, TcpProxy } from "@maf/events-test"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Metric from "effect/Metric"
 import * as Redacted from "effect/Redacted"
@@ -311,6 +312,60 @@ describe("RedisEventBus when Redis is down, goes away or hangs", () => {
         // The timed-out publish may still land when the server wakes: the bus cannot know, and says Timeout.
         expect(kinds.filter((k) => k !== "arena.error")).toEqual(["arena.start", "agent.signal"])
       })
+    )
+  })
+
+  layer(TcpProxy.layerToTestServer().pipe(Layer.provideMerge(RedisTestServer.layer())), {
+    excludeTestServices: true
+  })("a connection left out of step by a network that dropped bytes", (it) => {
+    it.scoped(
+      "publishes time out in their bound; after a few, the connection is made anew, publishing goes on and the buffered events arrive",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* RedisTestServer.RedisTestServer
+          const proxy = yield* TcpProxy.TcpProxy
+          const stream = freshStream()
+          const backend = yield* RedisStreamBackend.make({ url: proxy.url })
+          // Connected before the first publish.
+          yield* Effect.orDie(backend.info(stream))
+          const bus = yield* EventBus.make({
+            stream,
+            publishTimeout: "200 millis",
+            batchTimeout: "300 millis",
+            retrySchedule: Schedule.spaced("100 millis")
+          }).pipe(Effect.provideService(StreamBackend.StreamBackend, backend))
+          expect(PublishResult.isWritten(yield* bus.publish({ kind: "arena.start" }))).toBe(true)
+          yield* proxy.stall
+          // Buffered during the stall: lost on the wire, then retried on the new connection.
+          for (let i = 0; i < 5; i++) {
+            expect(yield* bus.publishNowait({ kind: "agent.signal", payload: { i } })).toBe(true)
+          }
+          // Sent into the void: the bytes are lost, so the connection is out of step for good.
+          for (let i = 0; i < 3; i++) {
+            const [result, ms] = yield* elapsed(bus.publish({ kind: "arena.error", payload: { i } }))
+            expect(result).toMatchObject({ _tag: "NotWritten", reason: "Timeout" })
+            expect(ms).toBeLessThan(600)
+          }
+          yield* proxy.restore
+          // Within a few seconds (reconnection's back-off), a publish is written again.
+          let written = false
+          for (let attempt = 0; attempt < 40 && !written; attempt++) {
+            written = PublishResult.isWritten(yield* bus.publish({ kind: "arena.complete" }))
+            if (!written) yield* Effect.sleep("100 millis")
+          }
+          expect(written).toBe(true)
+          yield* bus.flush
+          const entries = yield* entriesOf(server, stream)
+          const kinds = entries.map(([, fields]) => JSON.parse(fields[1]!).kind)
+          expect(kinds[0]).toBe("arena.start")
+          expect(kinds).toContain("arena.complete")
+          // At least once: a batch whose reply was lost with the old connection can be written again.
+          const signals = payloadIndexes(
+            entries.filter(([, fields]) => fields[1]!.includes('"agent.signal"'))
+          )
+          expect([...new Set(signals)]).toEqual([0, 1, 2, 3, 4])
+          expect(signals.length).toBeLessThanOrEqual(10)
+        })
     )
   })
 })

@@ -384,6 +384,13 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
       })
 
     const batchTimeoutMillis = Duration.toMillis(config.batchTimeout)
+    // A backend that bounds its appends is given the batches' bound too (the writer's own timer
+    // stays), so that it sees the batches that go unanswered (the Redis backend makes its connection
+    // anew after a few).
+    const batchAppendOptions =
+      backend.boundsAppends === true
+        ? { maxlen: config.maxlen, timeoutMillis: batchTimeoutMillis }
+        : appendOptions
     const batchTimeout = () =>
       new StreamBackendError({ reason: "Timeout", message: `no answer within ${batchTimeoutMillis} ms` })
 
@@ -424,7 +431,7 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
           first = undefined
           return Effect.zipRight(attemptFailed(batch, failure), Effect.fail(failure))
         }
-        return backend.append(stream, batch.pending, appendOptions).pipe(
+        return backend.append(stream, batch.pending, batchAppendOptions).pipe(
           Effect.catchAllDefect((defect) =>
             Effect.fail(
               new StreamBackendError({ reason: "Rejected", message: `backend defect: ${String(defect)}` })
@@ -470,7 +477,7 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
       entry.started = Timeout.startBounded({
         runtime,
         clock,
-        self: backend.append(stream, batch.pending, appendOptions),
+        self: backend.append(stream, batch.pending, batchAppendOptions),
         duration: config.batchTimeout,
         millis: batchTimeoutMillis,
         onTimeout: batchTimeout,

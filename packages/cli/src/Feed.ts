@@ -116,7 +116,9 @@ export const make = (
     const bodies = new Map<string, string | undefined>()
     const teed: StreamBackend.StreamBackendService = {
       ...backend,
+      // The cursor's own properties (`boundsReads`) stay: the wrapper only looks at what it reads.
       openCursor: Effect.map(backend.openCursor, (cursor) => ({
+        ...cursor,
         read: (stream, after, readOptions) =>
           Effect.tap(cursor.read(stream, after, readOptions), (batch) => {
             for (const entry of batch.entries) bodies.set(entry.id, dataOf(entry.fields))

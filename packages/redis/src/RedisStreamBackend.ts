@@ -343,17 +343,22 @@ export const make = (
         return Effect.tryPromise({
           try: (signal) => {
             let expired = false
-            const sent = pending.then(() =>
-              signal.aborted || expired
-                ? Promise.reject(new Error("abandoned before the connection was made"))
-                : command().finally(() => {
-                    if (!expired) answer()
-                  })
-            )
+            let commandSent = false
+            const sent = pending.then(() => {
+              if (signal.aborted || expired) {
+                return Promise.reject(new Error("abandoned before the connection was made"))
+              }
+              commandSent = true
+              return command().finally(() => {
+                if (!expired) answer()
+              })
+            })
             if (timeoutMillis === undefined) return sent
             return within(timeoutMillis, sent, () => {
               expired = true
-              unanswered()
+              // Only a command that went out and got no answer says the connection is bad: a wait
+              // for a connection being made (a slow handshake) must not have it made anew.
+              if (commandSent) unanswered()
             })
           },
           catch: onError

@@ -213,8 +213,6 @@ export const make: Effect.Effect<MemoryStreamBackendService> = Effect.sync(() =>
 
   const service: MemoryStreamBackendService = {
     append,
-    // An append answers at once.
-    boundsAppends: true,
     info: (stream) => Effect.sync(() => streamOf(stream).info()),
     openCursor: Effect.succeed({ read }),
     appendFields: (stream, entries) => addAll(stream, entries, 0),

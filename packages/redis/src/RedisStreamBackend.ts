@@ -166,8 +166,14 @@ const emptyInfo: StreamBackend.StreamInfo = {
   maxDeletedEntryId: "0-0"
 }
 
-/** Bounded commands timed out in a row after which a connection is made anew (see `unanswered`). */
-const unansweredBeforeReconnect = 3
+/** The longest wait a host timer can keep (`setTimeout` fires at once past it). */
+const maxTimerMillis = 2_147_483_647
+
+/** Bounded commands timed out in a row after which the server is probed (see `unanswered`). */
+const unansweredBeforeProbe = 3
+
+/** The bound on the probe's connection and `PING`. */
+const probeMillis = 1_000
 
 const timeoutError = (millis: number): Error =>
   Object.assign(new Error(`no answer within ${millis} ms`), { name: "TimeoutError" })
@@ -297,25 +303,62 @@ export const make = (
       return attempt
     }
     /**
-     * A connection that stops answering in time is made anew. Bounded commands that time out in a
-     * row, with no answer in time between them, mean a connection that will not serve again: a
-     * network that dropped bytes leaves a TCP connection open but out of step (the server then reads
-     * a command's rest from the next one, so every reply comes one command late), and ioredis, which
-     * cannot tell, would go on with it until TCP gives up (minutes). After `unansweredBeforeReconnect`
-     * of them the connection is closed and ioredis makes a new one (its `retryStrategy`); the
-     * commands in flight on the old one fail, and the publisher retries or answers as for any lost
-     * connection. (A server that is only slow, as under `DEBUG SLEEP`, gets a new connection too.)
+     * A connection that stops answering in time, to a server that answers, is made anew. Bounded
+     * commands that time out in a row, with no answer in time between them, mean a server that is
+     * slow (busy, `DEBUG SLEEP`, a long script) or a connection that will not serve again: a network
+     * that dropped bytes leaves a TCP connection open but out of step (the server then reads a
+     * command's rest from the next one, so every reply comes one command late), and ioredis, which
+     * cannot tell, would go on with it until TCP gives up (minutes). After `unansweredBeforeProbe` of
+     * them a connection of its own asks the server a `PING` (bounded by `probeMillis`; any reply,
+     * an error too, counts): if the server answers, this connection is closed and ioredis makes a new
+     * one (its `retryStrategy`); the commands in flight on it fail, and the publisher retries or
+     * answers as for any lost connection. A server that does not answer the probe either is only
+     * slow or down: the connection is kept, and what it has in flight is answered when it wakes
+     * (made anew then, the batches in flight would be written twice). A count belongs to the
+     * connection its commands were sent on: time-outs of a replaced connection do not count.
      */
+    let generation = 0
     let unansweredInARow = 0
-    const unanswered = (): void => {
+    let probing = false
+    const unanswered = (sentOn: number): void => {
+      if (sentOn !== generation) return
       unansweredInARow++
-      if (unansweredInARow >= unansweredBeforeReconnect) {
-        unansweredInARow = 0
-        client.disconnect(true)
-      }
+      if (unansweredInARow < unansweredBeforeProbe || probing) return
+      probing = true
+      void serverAnswers().then((answers) => {
+        probing = false
+        if (answers && sentOn === generation && unansweredInARow >= unansweredBeforeProbe) {
+          generation++
+          unansweredInARow = 0
+          client.disconnect(true)
+        }
+      })
     }
-    const answer = (): void => {
-      unansweredInARow = 0
+    const answer = (sentOn: number): void => {
+      if (sentOn === generation) unansweredInARow = 0
+    }
+    /** Whether the server answers a `PING` on a connection of its own within `probeMillis`. */
+    const serverAnswers = (): Promise<boolean> => {
+      const probe = new Redis(url, {
+        ...baseOptions,
+        connectTimeout: probeMillis,
+        retryStrategy: () => null
+      })
+      probe.on("error", () => {})
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), probeMillis)
+        probe
+          .connect()
+          .then(() => probe.ping())
+          .then(
+            () => true,
+            (error: unknown) => error instanceof Error && error.name === "ReplyError"
+          )
+          .then((answers) => {
+            clearTimeout(timer)
+            resolve(answers)
+          })
+      }).finally(() => probe.disconnect(false))
     }
 
     /**
@@ -335,30 +378,41 @@ export const make = (
     ): Effect.Effect<A, E> =>
       Effect.suspend(() => {
         const pending = connecting()
+        // A bound past a host timer's reach (2^31 - 1 ms, about 24.8 days) would fire at once: none.
+        const bound =
+          timeoutMillis !== undefined && timeoutMillis <= maxTimerMillis ? timeoutMillis : undefined
         if (pending === undefined) {
-          return timeoutMillis === undefined
-            ? Effect.tryPromise({ try: command, catch: onError })
-            : answerWithin(timeoutMillis, command, onError, unanswered, answer)
+          if (bound === undefined) return Effect.tryPromise({ try: command, catch: onError })
+          const sentOn = generation
+          return answerWithin(
+            bound,
+            command,
+            onError,
+            () => unanswered(sentOn),
+            () => answer(sentOn)
+          )
         }
         return Effect.tryPromise({
           try: (signal) => {
             let expired = false
             let commandSent = false
+            let sentOn = generation
             const sent = pending.then(() => {
               if (signal.aborted || expired) {
                 return Promise.reject(new Error("abandoned before the connection was made"))
               }
               commandSent = true
+              sentOn = generation
               return command().finally(() => {
-                if (!expired) answer()
+                if (!expired) answer(sentOn)
               })
             })
-            if (timeoutMillis === undefined) return sent
-            return within(timeoutMillis, sent, () => {
+            if (bound === undefined) return sent
+            return within(bound, sent, () => {
               expired = true
               // Only a command that went out and got no answer says the connection is bad: a wait
               // for a connection being made (a slow handshake) must not have it made anew.
-              if (commandSent) unanswered()
+              if (commandSent) unanswered(sentOn)
             })
           },
           catch: onError
@@ -517,7 +571,8 @@ export const make = (
                     after
                   )
             const both = Promise.all([info, read])
-            return readOptions.timeoutMillis === undefined ? both : within(readOptions.timeoutMillis, both)
+            const bound = readOptions.timeoutMillis
+            return bound === undefined || !(bound <= maxTimerMillis) ? both : within(bound, both)
           },
           catch: (error) => toBackendError(error)
         }).pipe(

@@ -3,6 +3,7 @@ import { EventBus, PublishMetrics, PublishResult, StreamBackend, WireCodec } fro
 import { RedisEventBus, RedisStreamBackend } from "@maf/events-redis"
 import { RedisTestServer, TcpProxy } from "@maf/events-test"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Metric from "effect/Metric"
@@ -314,6 +315,67 @@ describe("RedisEventBus when Redis is down, goes away or hangs", () => {
       })
     )
   })
+
+  layer(RedisTestServer.layer(), { excludeTestServices: true })("bounds past a host timer's reach", (it) => {
+    it.scoped("a publish bounded to 30 days waits for a slow server and is written", () =>
+      Effect.gen(function* () {
+        const server = yield* RedisTestServer.RedisTestServer
+        const stream = freshStream()
+        const backend = yield* RedisStreamBackend.make({ url: server.url })
+        const bus = yield* EventBus.make({ stream, publishTimeout: "30 days", batchTimeout: "30 days" }).pipe(
+          Effect.provideService(StreamBackend.StreamBackend, backend)
+        )
+        expect(PublishResult.isWritten(yield* bus.publish({ kind: "arena.start" }))).toBe(true)
+        // setTimeout fires at once past 2^31 - 1 ms: such a bound must not cut the publish short.
+        yield* server.hang("300 millis")
+        expect(PublishResult.isWritten(yield* bus.publish({ kind: "arena.complete" }))).toBe(true)
+        expect(yield* bus.publishNowait({ kind: "agent.signal", payload: { i: 0 } })).toBe(true)
+        yield* bus.flush
+        const kinds = (yield* entriesOf(server, stream)).map(([, fields]) => JSON.parse(fields[1]!).kind)
+        expect(kinds).toEqual(["arena.start", "arena.complete", "agent.signal"])
+      })
+    )
+  })
+
+  layer(RedisTestServer.layer(), { excludeTestServices: true })(
+    "a server hung longer than a few bounds",
+    (it) => {
+      it.scoped(
+        "the connection is kept (the server does not answer a probe either): what was in flight is written once",
+        () =>
+          Effect.gen(function* () {
+            const server = yield* RedisTestServer.RedisTestServer
+            const stream = freshStream()
+            const backend = yield* RedisStreamBackend.make({ url: server.url })
+            yield* Effect.orDie(backend.info(stream))
+            const bus = yield* EventBus.make({ stream, publishTimeout: "300 millis" }).pipe(
+              Effect.provideService(StreamBackend.StreamBackend, backend)
+            )
+            yield* server.hang("3 seconds")
+            // Three publishes sent at once to the sleeping server: three time-outs in a row, each within
+            // its bound; and a batch in flight behind them.
+            const awaited = yield* Effect.forEach(
+              [0, 1, 2],
+              (i) => elapsed(bus.publish({ kind: "arena.error", payload: { i } })),
+              { concurrency: "unbounded" }
+            ).pipe(Effect.fork)
+            yield* Effect.sleep("50 millis")
+            for (let i = 0; i < 20; i++) {
+              expect(yield* bus.publishNowait({ kind: "agent.signal", payload: { i } })).toBe(true)
+            }
+            for (const [result, ms] of yield* Fiber.join(awaited)) {
+              expect(result).toMatchObject({ _tag: "NotWritten", reason: "Timeout" })
+              expect(ms).toBeLessThan(800)
+            }
+            yield* bus.flush
+            const entries = yield* entriesOf(server, stream)
+            expect(
+              payloadIndexes(entries.filter(([, fields]) => fields[1]!.includes('"agent.signal"')))
+            ).toEqual(Array.from({ length: 20 }, (_, i) => i))
+          })
+      )
+    }
+  )
 
   layer(TcpProxy.layerToTestServer().pipe(Layer.provideMerge(RedisTestServer.layer())), {
     excludeTestServices: true

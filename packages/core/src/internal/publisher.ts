@@ -175,7 +175,8 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
       boundMillis: number,
       clock: Clock.Clock
     ): Effect.Effect<Exit.Exit<ReadonlyArray<string>, StreamBackendError>> => {
-      if (backend.boundsAppends === true && clock === Timeout.liveClock) {
+      // (A bound past a host timer's reach is the core's to keep: see `Timeout.fitsTimer`.)
+      if (backend.boundsAppends === true && clock === Timeout.liveClock && Timeout.fitsTimer(boundMillis)) {
         // Called here, in the step that runs it; a backend that throws is a defect like one it raises.
         try {
           return Effect.exit(
@@ -388,7 +389,7 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
     // stays), so that it sees the batches that go unanswered (the Redis backend makes its connection
     // anew after a few).
     const batchAppendOptions =
-      backend.boundsAppends === true
+      backend.boundsAppends === true && Timeout.fitsTimer(batchTimeoutMillis)
         ? { maxlen: config.maxlen, timeoutMillis: batchTimeoutMillis }
         : appendOptions
     const batchTimeout = () =>

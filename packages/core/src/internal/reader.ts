@@ -264,7 +264,7 @@ export const stream = <E extends Event.Any>(
       // A cursor that bounds its reads is given the watchdog's bound and read in this fiber; any
       // other (and any under a clock other than the live one) is bounded by the watchdog's fiber.
       const readFrom = (after: string, opened: StreamCursor, clock: Clock.Clock) =>
-        opened.boundsReads === true && clock === Timeout.liveClock
+        opened.boundsReads === true && clock === Timeout.liveClock && Timeout.fitsTimer(watchdogMillis)
           ? Effect.flatMap(
               opened.read(streamName, after, { count, blockMillis, timeoutMillis: watchdogMillis }),
               (batch) => process(after, batch)

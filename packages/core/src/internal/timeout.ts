@@ -33,8 +33,10 @@ export const liveClock: Clock.Clock = Context.get(DefaultServices.liveServices, 
 /**
  * Whether a host timer can wait `millis`: `setTimeout` takes at most 2^31 - 1 ms (about 24.8 days) and
  * fires at once past it; longer (or infinite) bounds take Effect's own combinators, which handle them.
+ *
+ * @internal
  */
-const fitsTimer = (millis: number): boolean => Number.isFinite(millis) && millis <= 2_147_483_647
+export const fitsTimer = (millis: number): boolean => Number.isFinite(millis) && millis <= 2_147_483_647
 
 /** The host's timers, which the live `Clock` sleeps on (this package is typed without DOM or Node). */
 const timers = globalThis as unknown as {

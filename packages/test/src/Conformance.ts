@@ -1081,7 +1081,12 @@ export const hungServer: Check<Faults> = makeCheck(
           () => `an append given timeoutMillis 200 answered after ${Duration.format(appendTook)}`
         )
       }
+      // A cursor that cannot be opened during the hang (in 600 ms) is not held against the backend.
       const cursor = yield* probe.backend.openCursor.pipe(
+        Effect.timeoutFail({
+          duration: Duration.millis(600),
+          onTimeout: () => probe.error("no cursor opened during the hang")
+        }),
         Effect.mapError((e) => probe.error(`opening a cursor during the hang failed: ${e.message}`)),
         Effect.either
       )

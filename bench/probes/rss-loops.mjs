@@ -16,6 +16,7 @@ import * as Stream from "effect/Stream"
 import { Redis } from "ioredis"
 import { rawBody } from "../dist/body.js"
 import { preload } from "../dist/redis.js"
+import { startRssPeak } from "../dist/rssPeak.js"
 
 const mode = process.argv[2]
 const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379/0"
@@ -32,12 +33,7 @@ if ((await client.xlen(stream)) !== entries) {
   await preload(url, stream, entries, rawBody)
 }
 const mb = (bytes) => Math.round(bytes / 104857.6) / 10
-globalThis.gc?.()
-const base = process.memoryUsage().rss
-let peak = base
-const sampler = setInterval(() => {
-  peak = Math.max(peak, process.memoryUsage().rss)
-}, 20)
+const rss = startRssPeak()
 const start = performance.now()
 let known = 0
 const parse = (batch) => {
@@ -80,8 +76,7 @@ if (mode === "toplevel") {
     ).pipe(Effect.provide(RedisEventReader.layer({ url })))
   )
 }
-clearInterval(sampler)
-peak = Math.max(peak, process.memoryUsage().rss)
+const { base, peak } = rss.stop()
 process.stdout.write(
   `${mode}: rss growth ${mb(peak - base)} MB (base ${mb(base)} MB), ${known} bodies, ${((performance.now() - start) / 1000).toFixed(1)} s\n`
 )

@@ -8,6 +8,7 @@ import { EventReader } from "@maf/events"
 import { RedisEventReader } from "@maf/events-redis"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
+import { startRssPeak } from "./rssPeak.js"
 
 const [url, stream, entriesText] = process.argv.slice(2)
 const entries = Number(entriesText)
@@ -15,20 +16,14 @@ const mb = (bytes: number) => bytes / (1024 * 1024)
 
 const program = Effect.gen(function* () {
   const reader = yield* EventReader.EventReader
-  ;(globalThis as { gc?: () => void }).gc?.()
-  const base = process.memoryUsage().rss
-  let peak = base
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss)
-  }, 20)
+  const rss = startRssPeak()
   const start = performance.now()
   const known = yield* reader.stream({ stream: stream!, from: "0" }).pipe(
     Stream.take(entries),
     Stream.runFold(0, (n, result) => (result._tag === "KnownEvent" ? n + 1 : n))
   )
   const seconds = (performance.now() - start) / 1000
-  clearInterval(sampler)
-  peak = Math.max(peak, process.memoryUsage().rss)
+  const { base, peak } = rss.stop()
   return { growthMb: mb(peak - base), baseMb: mb(base), peakMb: mb(peak), seconds, known }
 }).pipe(Effect.provide(RedisEventReader.layer({ url: url! })))
 

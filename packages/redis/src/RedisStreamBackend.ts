@@ -202,7 +202,7 @@ const within = <A>(millis: number, promise: Promise<A>, onExpiry?: () => void): 
 
 /**
  * `command()`'s answer, or a `TimeoutError` (reason `Timeout`) when `millis` pass first (`onExpiry`
- * is told; `onAnswer` when an answer, a reply or a failure, comes in time): `within` as
+ * is told, with `tag`; `onAnswer` when an answer, a reply or a failure, comes in time): `within` as
  * one `Effect.async` with its timer, without a promise of its own around the command's (one promise
  * and one microtask less an awaited publish). No canceler: a fiber interrupted meanwhile leaves the
  * timer to run out (at most `millis`; its answer is then ignored), as `Effect.tryPromise` leaves the
@@ -213,26 +213,27 @@ const answerWithin = <A, E>(
   millis: number,
   command: () => Promise<A>,
   onError: (error: unknown) => E,
-  onExpiry: () => void,
-  onAnswer: () => void
+  tag: number,
+  onExpiry: (tag: number) => void,
+  onAnswer: (tag: number) => void
 ): Effect.Effect<A, E> =>
   Effect.async<A, E>((resume) => {
     let expired = false
     const timer = setTimeout(() => {
       expired = true
-      onExpiry()
+      onExpiry(tag)
       resume(Effect.fail(onError(timeoutError(millis))))
     }, millis)
     try {
       command().then(
         (value) => {
           clearTimeout(timer)
-          if (!expired) onAnswer()
+          if (!expired) onAnswer(tag)
           resume(Effect.succeed(value))
         },
         (error: unknown) => {
           clearTimeout(timer)
-          if (!expired) onAnswer()
+          if (!expired) onAnswer(tag)
           resume(Effect.fail(onError(error)))
         }
       )
@@ -318,6 +319,13 @@ export const make = (
      * connection its commands were sent on: time-outs of a replaced connection do not count.
      */
     let generation = 0
+    // Set when the backend's scope closes: a probe answering later must not open the connection again.
+    let closed = false
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        closed = true
+      })
+    )
     let unansweredInARow = 0
     let probing = false
     const unanswered = (sentOn: number): void => {
@@ -327,7 +335,7 @@ export const make = (
       probing = true
       void serverAnswers().then((answers) => {
         probing = false
-        if (answers && sentOn === generation && unansweredInARow >= unansweredBeforeProbe) {
+        if (answers && !closed && sentOn === generation && unansweredInARow >= unansweredBeforeProbe) {
           generation++
           unansweredInARow = 0
           client.disconnect(true)
@@ -383,14 +391,7 @@ export const make = (
           timeoutMillis !== undefined && timeoutMillis <= maxTimerMillis ? timeoutMillis : undefined
         if (pending === undefined) {
           if (bound === undefined) return Effect.tryPromise({ try: command, catch: onError })
-          const sentOn = generation
-          return answerWithin(
-            bound,
-            command,
-            onError,
-            () => unanswered(sentOn),
-            () => answer(sentOn)
-          )
+          return answerWithin(bound, command, onError, generation, unanswered, answer)
         }
         return Effect.tryPromise({
           try: (signal) => {

@@ -148,6 +148,8 @@ export const stream = <E extends Event.Any>(
       )
 
       const watchdogMillis = Duration.toMillis(config.watchdog)
+      // Whether a cursor that bounds its reads can be given the watchdog's bound (a host timer's reach).
+      const watchdogFitsTimer = Timeout.fitsTimer(watchdogMillis)
       const watchdogTimeout = () =>
         new StreamBackendError({
           reason: "Timeout",
@@ -264,7 +266,7 @@ export const stream = <E extends Event.Any>(
       // A cursor that bounds its reads is given the watchdog's bound and read in this fiber; any
       // other (and any under a clock other than the live one) is bounded by the watchdog's fiber.
       const readFrom = (after: string, opened: StreamCursor, clock: Clock.Clock) =>
-        opened.boundsReads === true && clock === Timeout.liveClock && Timeout.fitsTimer(watchdogMillis)
+        opened.boundsReads === true && clock === Timeout.liveClock && watchdogFitsTimer
           ? Effect.flatMap(
               opened.read(streamName, after, { count, blockMillis, timeoutMillis: watchdogMillis }),
               (batch) => process(after, batch)

@@ -134,6 +134,16 @@ export interface StreamCursor {
    * shows in its GC pauses). `Conformance` checks the promise of a cursor that makes it.
    */
   readonly boundsReads?: boolean | undefined
+  /**
+   * A hint that the next `read` will be `read(stream, after, options)`: a cursor may send that read
+   * now, so that the server prepares its answer while the reader decodes what it holds, and answer
+   * the next `read` with those arguments from it. It delivers nothing by itself; a read with other
+   * arguments must not get its entries. The reader gives the hint only when its consumer asks for
+   * more while it still holds undecoded entries of a full batch (a backlog being caught up), so
+   * reading stays driven by the consumer's pulls, one read ahead at most. Optional: without it,
+   * the next read is sent when it is made.
+   */
+  readonly readAhead?: ((stream: string, after: string, options: ReadOptions) => void) | undefined
 }
 
 /**

@@ -246,6 +246,82 @@ describe("EventReader on the memory backend", () => {
   )
 })
 
+/** A backend whose cursor logs its reads and the reads it is told come next (`readAhead`). */
+const hintedBackend = (log: Array<string>) =>
+  Layer.effect(
+    StreamBackend.StreamBackend,
+    Effect.map(MemoryStreamBackend.MemoryStreamBackend, (mem) => ({
+      ...mem,
+      openCursor: Effect.map(mem.openCursor, (cursor) => ({
+        read: (stream: string, after: string, options: StreamBackend.ReadOptions) =>
+          Effect.suspend(() => {
+            log.push(`read after ${after}`)
+            return cursor.read(stream, after, options)
+          }),
+        readAhead: (_stream: string, after: string) => {
+          log.push(`hint after ${after}`)
+        }
+      }))
+    }))
+  ).pipe(Layer.provideMerge(MemoryStreamBackend.layer))
+
+describe("EventReader reading a backlog: the read after a full batch is hinted when the consumer asks for more", () => {
+  const range = (from: number, n: number) => Array.from({ length: n }, (_, k) => from + k)
+
+  it.scoped(
+    "a full batch of 200 comes in two chunks; the next read is hinted only when the second is pulled",
+    () => {
+      const log: Array<string> = []
+      return Effect.gen(function* () {
+        yield* publishMany(0, 450)
+        const pull = yield* Stream.toPull(EventReader.stream({ from: "0", count: 200 }))
+        const pulled = () => Effect.map(pull, (chunk) => Chunk.toReadonlyArray(chunk))
+
+        const first = yield* pulled()
+        expect(first.map(payloadIndex)).toEqual(range(0, 100))
+        expect(log).toEqual(["read after 0-0"])
+
+        const second = yield* pulled()
+        expect(second.map(payloadIndex)).toEqual(range(100, 100))
+        const end = second[99]!.streamId
+        expect(log).toEqual(["read after 0-0", `hint after ${end}`])
+
+        // The read made is the one hinted.
+        expect((yield* pulled()).map(payloadIndex)).toEqual(range(200, 100))
+        expect(log.slice(2)).toEqual([`read after ${end}`])
+        expect((yield* pulled()).map(payloadIndex)).toEqual(range(300, 100))
+        // The last batch is not full (50 of 200): one chunk, nothing hinted after it.
+        const last = yield* pulled()
+        expect(last.map(payloadIndex)).toEqual(range(400, 50))
+        expect(log.filter((line) => line.startsWith("hint"))).toHaveLength(2)
+      }).pipe(
+        Effect.provide(
+          EventReader.layer.pipe(Layer.provideMerge(EventBus.layer()), Layer.provideMerge(hintedBackend(log)))
+        )
+      )
+    }
+  )
+
+  it.scoped("below a count of 128, batches come whole and nothing is hinted", () => {
+    const log: Array<string> = []
+    return Effect.gen(function* () {
+      yield* publishMany(0, 300)
+      const results = yield* EventReader.stream({ from: "0", count: 100 }).pipe(
+        Stream.take(300),
+        Stream.chunks,
+        Stream.map(Chunk.size),
+        Stream.runCollect
+      )
+      expect(Chunk.toReadonlyArray(results)).toEqual([100, 100, 100])
+      expect(log.every((line) => line.startsWith("read"))).toBe(true)
+    }).pipe(
+      Effect.provide(
+        EventReader.layer.pipe(Layer.provideMerge(EventBus.layer()), Layer.provideMerge(hintedBackend(log)))
+      )
+    )
+  })
+})
+
 describe("EventReader gaps on an emptied stream", () => {
   it.scoped("a replay from 0 of a stream trimmed to nothing reports the gap when the next entry comes", () =>
     Effect.gen(function* () {

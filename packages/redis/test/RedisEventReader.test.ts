@@ -43,14 +43,20 @@ const collect = (server: Server, options: EventReader.ReadOptions, n: number) =>
     Effect.provide(readerLayer(server))
   )
 
+/** How many connections are blocked in `XREAD` on the server. */
+const blockedReaders = (server: Server) =>
+  Effect.map(
+    server.command("CLIENT", "LIST"),
+    (list) =>
+      String(list)
+        .split("\n")
+        .filter((l) => l.includes("cmd=xread") && l.includes("flags=b")).length
+  )
+
 /** Waits until `n` readers are blocked in XREAD on the server. */
 const untilBlockedReaders = (server: Server, n: number) =>
   Effect.gen(function* () {
-    for (;;) {
-      const list = String(yield* server.command("CLIENT", "LIST"))
-      if (list.split("\n").filter((l) => l.includes("cmd=xread")).length >= n) return
-      yield* Effect.sleep("5 millis")
-    }
+    while ((yield* blockedReaders(server)) < n) yield* Effect.sleep("5 millis")
   })
 
 const normalClients = (server: Server) =>
@@ -155,6 +161,42 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })("EventReader on a 
               lost: 35
             })
             expect(next.slice(1).map(payloadIndex)).toEqual([45, 46, 47, 48, 49])
+          }).pipe(Effect.provide(readerLayer(server)))
+        )
+      })
+  )
+
+  it.effect(
+    "a full batch of 200 comes in two chunks; asking for the second sends the next read: what it took before a trim comes first, then the gap, exactly counted",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* RedisTestServer.RedisTestServer
+        const stream = freshStream()
+        for (let i = 0; i < 200; i++) yield* xadd(server, stream, i)
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            const pull = yield* Stream.toPull(EventReader.stream({ stream, from: "0", count: 200 }))
+            const range = (from: number, n: number) => Array.from({ length: n }, (_, k) => from + k)
+            expect(Chunk.toReadonlyArray(yield* pull).map(payloadIndex)).toEqual(range(0, 100))
+            // Pulled, not read further: only the one XREAD so far.
+            yield* Effect.sleep("50 millis")
+            expect(yield* blockedReaders(server)).toBe(0)
+            expect(Chunk.toReadonlyArray(yield* pull).map(payloadIndex)).toEqual(range(100, 100))
+            // Asked for the second half: the read after it was sent, and waits (the default block).
+            yield* untilBlockedReaders(server, 1)
+            for (let i = 200; i < 240; i++) yield* xadd(server, stream, i)
+            yield* server.command("XTRIM", stream, "MAXLEN", "5")
+            const results: Array<ReadResult.ReadResult> = []
+            while (!results.some((r) => payloadIndex(r) === 239)) {
+              results.push(...Chunk.toReadonlyArray(yield* pull))
+            }
+            const gapAt = results.findIndex((r) => r._tag === "Gap")
+            const before = results.slice(0, gapAt).map(payloadIndex)
+            // Taken by the read sent ahead, before the trim: from 200 on, in order, at least one.
+            expect(before.length).toBeGreaterThan(0)
+            expect(before).toEqual(range(200, before.length))
+            expect(results[gapAt]).toMatchObject({ _tag: "Gap", lost: 35 - before.length })
+            expect(results.slice(gapAt + 1).map(payloadIndex)).toEqual(range(235, 5))
           }).pipe(Effect.provide(readerLayer(server)))
         )
       })

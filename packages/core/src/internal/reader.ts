@@ -25,7 +25,8 @@ import {
   type ReadBatch,
   StreamBackendError,
   type StreamBackendService,
-  type StreamCursor
+  type StreamCursor,
+  type StreamEntry
 } from "../StreamBackend.js"
 import * as WireCodec from "../WireCodec.js"
 import * as FailureStreak from "./failureStreak.js"
@@ -72,6 +73,18 @@ const resolve = <E extends Event.Any>(options: ReadOptions<E>) => {
   }
 }
 
+/**
+ * The smallest `count` whose full batches are delivered in two chunks, with the next read hinted to
+ * the cursor in between: below it a round trip is small next to the decoding it could overlap.
+ */
+const splitFrom = 128
+
+/** The undecoded rest of a full batch: `entries` from index `from` on. */
+interface Held {
+  readonly entries: ReadonlyArray<StreamEntry>
+  readonly from: number
+}
+
 const greater = (a: string | undefined, b: string): boolean => {
   if (a === undefined) return false
   const x = parseEntryId(a)
@@ -105,6 +118,8 @@ export const stream = <E extends Event.Any>(
       // How many entries were ever added up to `position`, where known: what gap counts are made from.
       let addedThrough: number | undefined = config.start === "0-0" ? 0 : undefined
       let current: { readonly scope: Scope.CloseableScope; readonly cursor: StreamCursor } | undefined
+      // The undecoded second half of the last batch, when it was full (see `pullHeld`).
+      let held: Held | undefined
       const warnedKinds = new Set<string>()
       const malformedSeen = new Map<string, number>()
 
@@ -222,6 +237,21 @@ export const stream = <E extends Event.Any>(
         return undefined
       }
 
+      const decodeInto = (
+        entries: ReadonlyArray<StreamEntry>,
+        from: number,
+        to: number,
+        results: Array<ReadResult.ReadResult<E>>,
+        effects: Array<Effect.Effect<void>>
+      ): void => {
+        for (let i = from; i < to; i++) {
+          const entry = entries[i]!
+          const result = codec.decode(entry.id, entry.fields)
+          results.push(result)
+          if (result._tag !== "KnownEvent") effects.push(noteDecoded(result))
+        }
+      }
+
       const process = (
         after: string,
         read: ReadBatch
@@ -246,11 +276,12 @@ export const stream = <E extends Event.Any>(
             ).pipe(Effect.annotateLogs(annotations))
           )
         }
-        for (const entry of entries) {
-          const result = codec.decode(entry.id, entry.fields)
-          results.push(result)
-          if (result._tag !== "KnownEvent") effects.push(noteDecoded(result))
-        }
+        // A full batch big enough is delivered in two chunks; the second is decoded when the consumer
+        // asks for it, and then the cursor is told the read that comes next (see `pullHeld`).
+        const splits = entries.length >= count && count >= splitFrom
+        const decodedTo = splits ? entries.length >> 1 : entries.length
+        decodeInto(entries, 0, decodedTo, results, effects)
+        if (splits) held = { entries, from: decodedTo }
         const last = entries[entries.length - 1]!.id
         position = last
         if (addedThrough !== undefined) addedThrough += entries.length
@@ -261,6 +292,27 @@ export const stream = <E extends Event.Any>(
           effects.length === 0 ? counted : Effect.all([...effects, counted], { discard: true }),
           Chunk.unsafeFromArray(results)
         )
+      }
+
+      /**
+       * The consumer asks for more while the second half of a full batch is held: the read after the
+       * batch is hinted to the cursor first (`StreamCursor.readAhead`), so that the server prepares
+       * it while this half is decoded, and the consumer's next pull finds it answered or on its way.
+       * Reading still follows the consumer's pulls, one read ahead at most. (`read_decoded`, 1000
+       * entries a read: 0.79 to 0.88 of `raw_read`; the reader had waited for every round trip in
+       * turn, 12 % of its time idle.) The batch was accounted for in `process` (position, gap,
+       * metrics): nothing here can fail, so the position is delivered before any read fails.
+       */
+      const pullHeld = (hold: Held): Effect.Effect<Chunk.Chunk<ReadResult.ReadResult<E>>> => {
+        held = undefined
+        if (position !== undefined) current?.cursor.readAhead?.(streamName, position, { count, blockMillis })
+        const results: Array<ReadResult.ReadResult<E>> = []
+        const effects: Array<Effect.Effect<void>> = []
+        decodeInto(hold.entries, hold.from, hold.entries.length, results, effects)
+        const chunk = Chunk.unsafeFromArray(results)
+        return effects.length === 0
+          ? Effect.succeed(chunk)
+          : Effect.as(Effect.all(effects, { discard: true }), chunk)
       }
 
       // A cursor that bounds its reads is given the watchdog's bound and read in this fiber; any
@@ -319,6 +371,6 @@ export const stream = <E extends Event.Any>(
         Effect.tap(() => failures.success)
       )
 
-      return Stream.repeatEffectChunk(pull)
+      return Stream.repeatEffectChunk(Effect.suspend(() => (held === undefined ? pull : pullHeld(held))))
     })
   )

@@ -1,0 +1,169 @@
+import { expect, layer } from "@effect/vitest"
+import { RedisStreamBackend } from "@maf/events-redis"
+import { RedisTestServer } from "@maf/events-test"
+import * as Effect from "effect/Effect"
+
+type Server = RedisTestServer.RedisTestServer["Type"]
+
+let streamCounter = 0
+const freshStream = () => `test:read-ahead:${++streamCounter}`
+
+const fill = (server: Server, stream: string, n: number) =>
+  Effect.forEach(
+    Array.from({ length: n }, (_, i) => i),
+    (i) => server.command("XADD", stream, `0-${i + 1}`, "data", JSON.stringify({ i })),
+    { discard: true }
+  )
+
+/** How many `XREAD`s the server has run so far (`INFO commandstats`). */
+const xreadCalls = (server: Server) =>
+  Effect.map(server.command("INFO", "commandstats"), (info) =>
+    Number(/cmdstat_xread:calls=(\d+)/.exec(String(info))?.[1] ?? 0)
+  )
+
+const untilXreadCalls = (server: Server, n: number) =>
+  Effect.gen(function* () {
+    for (let waited = 0; waited < 2000; waited += 5) {
+      if ((yield* xreadCalls(server)) >= n) return
+      yield* Effect.sleep("5 millis")
+    }
+    expect.fail(`the server ran ${yield* xreadCalls(server)} XREADs, expected ${n}`)
+  })
+
+const ids = (batch: { readonly entries: ReadonlyArray<{ readonly id: string }> }) =>
+  batch.entries.map((entry) => entry.id)
+
+const noBlock = (count: number) => ({ count, blockMillis: undefined })
+
+layer(RedisTestServer.layer(), { excludeTestServices: true })(
+  "RedisStreamBackend cursor: readAhead",
+  (it) => {
+    it.effect(
+      "nothing is read before it is asked for, unless hinted; a hinted read is sent at once and answers the read",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* RedisTestServer.RedisTestServer
+          const stream = freshStream()
+          yield* fill(server, stream, 5)
+          const backend = yield* RedisStreamBackend.make({ url: server.url })
+          const cursor = yield* backend.openCursor
+          const before = yield* xreadCalls(server)
+          expect(ids(yield* cursor.read(stream, "0", noBlock(2)))).toEqual(["0-1", "0-2"])
+          yield* Effect.sleep("100 millis")
+          expect(yield* xreadCalls(server)).toBe(before + 1)
+
+          cursor.readAhead!(stream, "0-2", noBlock(2))
+          // The hinted read reaches the server before the read is made...
+          yield* untilXreadCalls(server, before + 2)
+          // ...and answers it: no XREAD more.
+          expect(ids(yield* cursor.read(stream, "0-2", noBlock(2)))).toEqual(["0-3", "0-4"])
+          expect(ids(yield* cursor.read(stream, "0-4", noBlock(2)))).toEqual(["0-5"])
+          expect(yield* xreadCalls(server)).toBe(before + 3)
+        }).pipe(Effect.scoped)
+    )
+
+    it.effect(
+      "a read with other arguments than the hinted one gets its own entries, never the hinted ones",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* RedisTestServer.RedisTestServer
+          const stream = freshStream()
+          yield* fill(server, stream, 6)
+          const backend = yield* RedisStreamBackend.make({ url: server.url })
+          const cursor = yield* backend.openCursor
+          cursor.readAhead!(stream, "0-2", noBlock(2))
+          expect(ids(yield* cursor.read(stream, "0", noBlock(2)))).toEqual(["0-1", "0-2"])
+          cursor.readAhead!(stream, "0-2", noBlock(2))
+          expect(ids(yield* cursor.read(stream, "0-2", noBlock(3)))).toEqual(["0-3", "0-4", "0-5"])
+          cursor.readAhead!(`${stream}:other`, "0-5", noBlock(3))
+          expect(ids(yield* cursor.read(stream, "0-5", noBlock(3)))).toEqual(["0-6"])
+        }).pipe(Effect.scoped)
+    )
+
+    it.effect("a hinted read's stream snapshot is the one taken with it (gap detection stays exact)", () =>
+      Effect.gen(function* () {
+        const server = yield* RedisTestServer.RedisTestServer
+        const stream = freshStream()
+        yield* fill(server, stream, 4)
+        const backend = yield* RedisStreamBackend.make({ url: server.url })
+        const cursor = yield* backend.openCursor
+        const before = yield* xreadCalls(server)
+        cursor.readAhead!(stream, "0-2", noBlock(2))
+        yield* untilXreadCalls(server, before + 1)
+        // Written after the hinted read: neither in its entries nor in its snapshot.
+        yield* server.command("XADD", stream, "0-9", "data", "{}")
+        const ahead = yield* cursor.read(stream, "0-2", noBlock(2))
+        expect(ids(ahead)).toEqual(["0-3", "0-4"])
+        expect(ahead.info.lastId).toBe("0-4")
+        expect(ahead.info.length).toBe(4)
+        const next = yield* cursor.read(stream, "0-4", noBlock(2))
+        expect(ids(next)).toEqual(["0-9"])
+        expect(next.info.length).toBe(5)
+      }).pipe(Effect.scoped)
+    )
+
+    it.effect(
+      "a hinted read that found nothing is sent again when the read is made (it is stale by then)",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* RedisTestServer.RedisTestServer
+          const stream = freshStream()
+          yield* fill(server, stream, 2)
+          const backend = yield* RedisStreamBackend.make({ url: server.url })
+          const cursor = yield* backend.openCursor
+          const before = yield* xreadCalls(server)
+          cursor.readAhead!(stream, "0-2", noBlock(2))
+          yield* untilXreadCalls(server, before + 1)
+          yield* server.command("XADD", stream, "0-3", "data", "{}")
+          expect(ids(yield* cursor.read(stream, "0-2", noBlock(2)))).toEqual(["0-3"])
+          expect(yield* xreadCalls(server)).toBe(before + 2)
+        }).pipe(Effect.scoped)
+    )
+
+    it.effect("a hinted read whose connection is lost fails the read that would have used it", () =>
+      Effect.gen(function* () {
+        const server = yield* RedisTestServer.RedisTestServer
+        const stream = freshStream()
+        yield* fill(server, stream, 2)
+        const backend = yield* RedisStreamBackend.make({ url: server.url })
+        const cursor = yield* backend.openCursor
+        const before = yield* xreadCalls(server)
+        // With a block time: the hinted read waits on the server for entries to come.
+        cursor.readAhead!(stream, "0-2", { count: 2, blockMillis: 10_000 })
+        yield* untilXreadCalls(server, before + 1)
+        yield* server.killClients
+        const error = yield* Effect.flip(cursor.read(stream, "0-2", { count: 2, blockMillis: 10_000 }))
+        expect(error._tag).toBe("StreamBackendError")
+        expect(error.reason).toBe("Unavailable")
+      }).pipe(Effect.scoped)
+    )
+
+    it.effect("a hinted read no one makes is dropped with the cursor: no unhandled rejection", () =>
+      Effect.gen(function* () {
+        const server = yield* RedisTestServer.RedisTestServer
+        const stream = freshStream()
+        yield* fill(server, stream, 2)
+        const rejections: Array<unknown> = []
+        const onRejection = (reason: unknown) => rejections.push(reason)
+        process.on("unhandledRejection", onRejection)
+        yield* Effect.gen(function* () {
+          const backend = yield* RedisStreamBackend.make({ url: server.url })
+          const before = yield* xreadCalls(server)
+          yield* Effect.scoped(
+            Effect.gen(function* () {
+              const cursor = yield* backend.openCursor
+              cursor.readAhead!(stream, "0-2", { count: 2, blockMillis: 10_000 })
+              yield* untilXreadCalls(server, before + 1)
+            })
+          )
+          // The cursor's connection closed under its blocked read; its failure was nobody's.
+          yield* Effect.sleep("50 millis")
+        }).pipe(
+          Effect.scoped,
+          Effect.ensuring(Effect.sync(() => process.off("unhandledRejection", onRejection)))
+        )
+        expect(rejections).toEqual([])
+      })
+    )
+  }
+)

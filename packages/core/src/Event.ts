@@ -135,7 +135,11 @@ const timestampOfNanos = (nanos: bigint): string => {
   // Within safe integers (the years 1970 to 2255) the arithmetic is done on numbers: one `bigint`
   // division a timestamp instead of four operations.
   if (big < 0n || big > 9_007_199_254_740_991n) return formatMicros(big)
-  const micros = Number(big)
+  return timestampOfMicros(Number(big))
+}
+
+/** {@link timestampOfNanos} for a whole number of microseconds since the epoch, from 1970 on. */
+const timestampOfMicros = (micros: number): string => {
   const second = Math.floor(micros / 1_000_000)
   if (second !== cachedSecond) {
     // `formatMicros` ends with `.uuuuuu+00:00` (13 characters): keep what comes before.
@@ -195,6 +199,21 @@ const correlationIdFrom = (random: Random.Random): Effect.Effect<string> =>
  * `Random` (a seeded one in tests) is drawn from, four `nextInt`s, so that a seed gives its ids.
  */
 const defaultRandom = Context.get(DefaultServices.liveServices, Random.Random)
+
+/**
+ * Under Effect's default `Clock` the time is read from `performance` as a number of milliseconds
+ * with a fraction (the host's clock that Effect's reads too, less its `bigint` arithmetic: 0.1 µs an
+ * event on the bench machine); any other `Clock` (the `TestClock`) is read through its own methods.
+ * Microseconds need 51 bits: a `number` holds them exactly until the year 2255.
+ */
+const defaultClock = Context.get(DefaultServices.liveServices, Clock.Clock)
+const hostTime = (globalThis as { performance?: { readonly timeOrigin: number; now(): number } }).performance
+
+// The services `makeIn` was last given, and the `Clock` and `Random` found in them (most calls get the
+// same default services: two `Context` lookups saved a publish).
+let servicesSeen: Context.Context<DefaultServices.DefaultServices> | undefined
+let clockSeen: Clock.Clock = defaultClock
+let randomSeen: Random.Random = defaultRandom
 const word = (): number => (Math.random() * 0x1_0000_0000) >>> 0
 
 /**
@@ -264,14 +283,21 @@ export const makeIn = <K extends string, P>(
   input: Input<K, P>,
   services: Context.Context<DefaultServices.DefaultServices>
 ): Event<K, P> | Effect.Effect<Event<K, P>> => {
+  if (services !== servicesSeen) {
+    servicesSeen = services
+    clockSeen = Context.get(services, Clock.Clock)
+    randomSeen = Context.get(services, Random.Random)
+  }
   const given = input.ts
   const ts =
     given !== undefined && given !== ""
       ? given
-      : timestampOfNanos(Context.get(services, Clock.Clock).unsafeCurrentTimeNanos())
+      : clockSeen === defaultClock && hostTime !== undefined
+        ? timestampOfMicros(Math.floor((hostTime.timeOrigin + hostTime.now()) * 1000))
+        : timestampOfNanos(clockSeen.unsafeCurrentTimeNanos())
   const correlationId = input.correlationId
   if (correlationId !== undefined && correlationId !== "") return complete(input, ts, correlationId)
-  const random = Context.get(services, Random.Random)
+  const random = randomSeen
   if (random === defaultRandom) return complete(input, ts, uuid4Hex(word(), word(), word(), word()))
   return Effect.map(correlationIdFrom(random), (id) => complete(input, ts, id))
 }

@@ -155,7 +155,9 @@ export interface StreamCursor {
 export interface StreamBackendService {
   /**
    * Appends one entry per body, each with the single field `data`, in order, and returns their ids.
-   * Batches go in one round trip where the backend can.
+   * Batches go in one round trip where the backend can. The `bodies` array is the caller's again
+   * once the append has answered (the bus empties it then): a backend keeps the strings, not the
+   * array.
    */
   readonly append: (
     stream: string,

@@ -116,6 +116,30 @@ describe("EventBus on the memory backend", () => {
     })
   )
 
+  it.live(
+    "under the live clock, a published event's ts is the time it was published, to the microsecond",
+    () =>
+      Effect.gen(function* () {
+        const memory = yield* MemoryStreamBackend.MemoryStreamBackend
+        const bus = yield* EventBus.EventBus
+        const before = Date.now()
+        yield* bus.publish({ kind: "arena.start" })
+        yield* bus.publishNowait({ kind: "arena.end" })
+        yield* bus.flush
+        const after = Date.now()
+        const entries = yield* memory.entries("maf:events")
+        expect(entries).toHaveLength(2)
+        for (const entry of entries) {
+          const ts = wireOf(entry).ts as string
+          expect(ts).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$/)
+          const millis = Date.parse(ts.replace(/(\.\d{3})\d{3}/, "$1"))
+          // The host's monotonic clock and its wall clock may differ by a little.
+          expect(millis).toBeGreaterThanOrEqual(before - 50)
+          expect(millis).toBeLessThanOrEqual(after + 50)
+        }
+      }).pipe(Effect.scoped, Effect.provide(EventBus.layerMemory()))
+  )
+
   it.scoped("publishing an unknown kind is allowed (forward compatibility)", () =>
     Effect.gen(function* () {
       const result = yield* EventBus.publish({ kind: "trade.fill", payload: { qty: 3 } })
@@ -237,6 +261,44 @@ describe("EventBus never breaks the program", () => {
         }).pipe(Layer.provide(controlledBackend({ mode: "hang" })))
       )
     )
+  )
+
+  it.live(
+    "a tight publishNowait loop lets the event loop run while batches go unanswered, once a batch's worth of events",
+    () => {
+      // Counts turns of the event loop's check phase while the loop below runs: a loop of Effect steps
+      // alone never gives one (Effect yields to microtasks).
+      const turns = { count: 0, stop: false }
+      const turn = () => {
+        turns.count++
+        if (!turns.stop) setImmediate(turn)
+      }
+      const loop = (n: number) =>
+        Effect.gen(function* () {
+          const bus = yield* EventBus.EventBus
+          turns.count = 0
+          turns.stop = false
+          setImmediate(turn)
+          for (let i = 0; i < n; i++) yield* bus.publishNowait({ kind: "llm.call", payload: { i } })
+          turns.stop = true
+          return turns.count
+        })
+      const bus = (mode: "ok" | "hang") =>
+        EventBus.layer({
+          stream: `yield-${mode}`,
+          batchSize: 100,
+          bufferCapacity: 100_000,
+          drainTimeout: "1 millis"
+        }).pipe(Layer.provide(controlledBackend({ mode })))
+      return Effect.gen(function* () {
+        // Unanswered batches: after the first two, a turn every 100 events.
+        const unanswered = yield* loop(5_000).pipe(Effect.provide(bus("hang")))
+        expect(unanswered).toBeGreaterThanOrEqual(40)
+        expect(unanswered).toBeLessThanOrEqual(50)
+        // Batches answered at once: nothing to wait for, no turn given.
+        expect(yield* loop(5_000).pipe(Effect.provide(bus("ok")))).toBe(0)
+      })
+    }
   )
 
   it.effect("dropOldest keeps the newest events when the buffer overflows", () =>

@@ -94,6 +94,30 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })(
       )
     }
 
+    it.scoped(
+      "a server that lost the append script (SCRIPT FLUSH) is given it again: nothing lost, nothing twice",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* RedisTestServer.RedisTestServer
+          const stream = freshStream()
+          yield* Effect.scoped(
+            Effect.gen(function* () {
+              const bus = yield* EventBus.EventBus
+              for (let round = 0; round < 3; round++) {
+                for (let i = 0; i < 1000; i++) {
+                  yield* bus.publishNowait({ kind: "llm.call", payload: { i: round * 1000 + i } })
+                }
+                yield* bus.flush
+                yield* server.command("SCRIPT", "FLUSH")
+              }
+            }).pipe(Effect.provide(RedisEventBus.layer({ url: server.url, stream, appendMode: "script" })))
+          )
+          expect(payloadIndexes(yield* entriesOf(server, stream))).toEqual(
+            Array.from({ length: 3000 }, (_, i) => i)
+          )
+        })
+    )
+
     it.scoped("maxlen trims approximately; 0 turns trimming off", () =>
       Effect.gen(function* () {
         const server = yield* RedisTestServer.RedisTestServer

@@ -39,7 +39,7 @@ import * as Timeout from "./timeout.js"
  * `Chunk`, list node or Effect per event.
  */
 class BodyBuffer {
-  private items: Array<string> = []
+  private items: Array<string | undefined> = []
   private head = 0
   private waiter: (() => void) | undefined
   private signalled = false
@@ -56,12 +56,14 @@ class BodyBuffer {
   }
 
   dropOldest(): void {
-    if (this.size > 0) this.head++
+    if (this.size > 0) this.items[this.head++] = undefined
     this.compact()
   }
 
+  /** Taken slots are emptied, and a dropped array too: see `forget` in `make`. */
   take(max: number): Array<string> {
-    const out = this.items.slice(this.head, this.head + max)
+    const out = this.items.slice(this.head, this.head + max) as Array<string>
+    this.items.fill(undefined, this.head, this.head + out.length)
     this.head += out.length
     this.compact()
     return out
@@ -98,11 +100,29 @@ class BodyBuffer {
       this.items = []
       this.head = 0
     } else if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head)
+      const old = this.items
+      this.items = old.slice(this.head)
+      old.length = 0
       this.head = 0
     }
   }
 }
+
+/** Lets the host's event loop run once (I/O included) before the fiber goes on. */
+const yieldToHost: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const host = globalThis as unknown as {
+    setImmediate?: (task: () => void) => unknown
+    clearImmediate?: (handle: unknown) => void
+    setTimeout(task: () => void, millis: number): unknown
+    clearTimeout(handle: unknown): void
+  }
+  if (host.setImmediate !== undefined && host.clearImmediate !== undefined) {
+    const handle = host.setImmediate(() => resume(Effect.void))
+    return Effect.sync(() => host.clearImmediate!(handle))
+  }
+  const handle = host.setTimeout(() => resume(Effect.void), 0)
+  return Effect.sync(() => host.clearTimeout(handle))
+})
 
 /** A batch taken from the buffer; `pending` is what is not known to be written yet. */
 interface Batch {
@@ -337,6 +357,18 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
     const drop = (n: number, why: string): Effect.Effect<void> =>
       Effect.zipRight(Metric.incrementBy(dropped, n), overflowDrops.failure(why))
 
+    /**
+     * A program publishing in a tight loop never lets the event loop run: Effect yields a busy fiber
+     * to the microtask queue, not to I/O. The batches the writer sends then wait in the process
+     * (unwritten socket data, unread answers) until the loop ends, and the server idles meanwhile.
+     * So when two batches or more are unanswered, the publishing fiber yields to the host's event
+     * loop once every batch's worth of events (`setImmediate`, after I/O): the answers come in,
+     * the socket drains, and the server works while the process encodes. `publish_nowait`, 200,000
+     * events in a loop: every batch had stayed unanswered until the loop's end (all 200,000 in
+     * memory at once); with this, about 1,500 events (three batches) at most.
+     */
+    let yieldedAt = 0
+
     /** Called in `publishNowait`'s continuation, once per event: no `Effect.suspend` needed. */
     const offer = (body: string): Effect.Effect<boolean> => {
       if (closed) return Effect.as(drop(1, "the bus is closed"), false)
@@ -355,7 +387,10 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
         return Effect.as(drop(1, `buffer full (${config.bufferCapacity} events), oldest dropped`), true)
       }
       buffer.push(body)
-      return overflowDrops.current() > 0 ? Effect.as(overflowDrops.success, true) : takenNow
+      const answer = overflowDrops.current() > 0 ? Effect.as(overflowDrops.success, true) : takenNow
+      if (unsettled < 2 * batchSize || taken - yieldedAt < batchSize) return answer
+      yieldedAt = taken
+      return Effect.zipRight(yieldToHost, answer)
     }
 
     const publishNowait = <K extends string, P>(input: Event.Input<K, P>): Effect.Effect<boolean> =>
@@ -392,6 +427,20 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
       backend.boundsAppends === true && Timeout.fitsTimer(batchTimeoutMillis)
         ? { maxlen: config.maxlen, timeoutMillis: batchTimeoutMillis }
         : appendOptions
+    /**
+     * A written batch lets go of its bodies. What held a batch may outlive it: its fiber, its entry
+     * in `sending`, the backend's command object. Once one of them has been promoted to V8's old
+     * generation (it was alive at two young collections, as a batch in flight can be), everything
+     * it still points to survives every young collection until the next full one, and is copied and
+     * promoted in turn. Emptying the arrays (here, in the buffer, and the Redis backend's command
+     * arguments) leaves such a holder pointing at nothing: `publish_nowait`/`raw_pipeline` 1.07 to
+     * 1.17 in isolated runs of the two cases.
+     */
+    const forget = (batch: Batch): void => {
+      ;(batch.bodies as Array<string>).length = 0
+      batch.pending = []
+    }
+
     const batchTimeout = () =>
       new StreamBackendError({ reason: "Timeout", message: `no answer within ${batchTimeoutMillis} ms` })
 
@@ -405,8 +454,10 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
     }
 
     const batchWritten = (batch: Batch): Effect.Effect<void> => {
-      settle(batch.bodies.length)
-      return Effect.zipRight(Metric.incrementBy(published, batch.bodies.length), writeFailures.success)
+      const n = batch.bodies.length
+      settle(n)
+      forget(batch)
+      return Effect.zipRight(Metric.incrementBy(published, n), writeFailures.success)
     }
 
     /**
@@ -511,6 +562,8 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
         }
         sending.shift()
         if (Exit.isSuccess(oldest.exit)) {
+          oldest.exit = undefined
+          oldest.started = undefined
           yield* batchWritten(oldest.batch)
           continue
         }

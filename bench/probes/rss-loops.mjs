@@ -6,8 +6,9 @@
 //   REDIS_URL=redis://127.0.0.1:6379/0 node --expose-gc bench/probes/rss-loops.mjs <mode> [--trace]
 //
 // mode: toplevel (XREAD + JSON.parse in a loop at module top level), async (the same loop inside an
-// async function, as the bench's raw side and most programs are written), then (the same with
-// `.then`), lib (the library's reader, as `read_rss_growth_mb`). The stream `probe:rss` is filled
+// async function, as the bench's raw side and most programs are written), emptied (`async`, emptying
+// each reply once read, as the library's Redis cursor does), then (the same with `.then`), lib (the
+// library's reader, as `read_rss_growth_mb`). The stream `probe:rss` is filled
 // once (1,000,000 entries of the bench body) and left for the next run.
 import { EventReader } from "@maf/events"
 import { RedisEventReader } from "@maf/events-redis"
@@ -23,8 +24,8 @@ const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379/0"
 const stream = "probe:rss"
 const entries = 1_000_000
 const count = 500
-if (!["toplevel", "async", "then", "lib"].includes(mode)) {
-  process.stderr.write("usage: node --expose-gc bench/probes/rss-loops.mjs toplevel|async|then|lib\n")
+if (!["toplevel", "async", "emptied", "then", "lib"].includes(mode)) {
+  process.stderr.write("usage: node --expose-gc bench/probes/rss-loops.mjs toplevel|async|emptied|then|lib\n")
   process.exit(2)
 }
 const client = new Redis(url)
@@ -48,15 +49,21 @@ if (mode === "toplevel") {
     read += batch.length
     last = batch[batch.length - 1][0]
   }
-} else if (mode === "async" || mode === "then") {
+} else if (mode === "async" || mode === "emptied" || mode === "then") {
   let last = "0"
   const step =
-    mode === "async"
+    mode !== "then"
       ? async () => {
-          const batch = (await client.xread("COUNT", count, "STREAMS", stream, last))[0][1]
+          const reply = await client.xread("COUNT", count, "STREAMS", stream, last)
+          const batch = reply[0][1]
           parse(batch)
           last = batch[batch.length - 1][0]
-          return batch.length
+          const read = batch.length
+          if (mode === "emptied") {
+            batch.length = 0
+            reply.length = 0
+          }
+          return read
         }
       : () =>
           client.xread("COUNT", count, "STREAMS", stream, last).then((reply) => {

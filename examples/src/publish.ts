@@ -6,7 +6,7 @@ import { Effect } from "effect"
 // Deep code reaches the bus through the Effect context: no global, no bus threaded through calls.
 const runPhase = (arena: string, phase: string) =>
   Effect.gen(function* () {
-    // Fire-and-forget: returns at once; the event leaves in a batch.
+    // Fire-and-forget: never waits for Redis; the event leaves in a batch.
     yield* EventBus.publishNowait({ kind: "phase.start", arena, phase })
     // Awaited: the entry's id, or why it was not written. Never fails, returns within a bound.
     const result = yield* EventBus.publish({ kind: "phase.complete", arena, phase, payload: { score: 0.93 } })

@@ -201,13 +201,24 @@ const correlationIdFrom = (random: Random.Random): Effect.Effect<string> =>
 const defaultRandom = Context.get(DefaultServices.liveServices, Random.Random)
 
 /**
- * Under Effect's default `Clock` the time is read from `performance` as a number of milliseconds
- * with a fraction (the host's clock that Effect's reads too, less its `bigint` arithmetic: 0.1 µs an
- * event on the bench machine); any other `Clock` (the `TestClock`) is read through its own methods.
- * Microseconds need 51 bits: a `number` holds them exactly until the year 2255.
+ * Under Effect's default `Clock` the time is read as Effect's clock reads it, less its `bigint`
+ * arithmetic (0.1 µs an event on the bench machine): `performance.now()` from an origin taken once
+ * from `Date.now()`, as a number of milliseconds with a fraction. (The origins are taken at different
+ * moments, so the two can differ by up to a millisecond.) Any other `Clock` (the `TestClock`), or a
+ * host without `performance.now`, is read through the `Clock`'s own methods. Microseconds need 51
+ * bits: a `number` holds them exactly until the year 2255.
  */
 const defaultClock = Context.get(DefaultServices.liveServices, Clock.Clock)
-const hostTime = (globalThis as { performance?: { readonly timeOrigin: number; now(): number } }).performance
+const hostPerformance = (globalThis as { performance?: { now?: unknown } }).performance
+const hostNow =
+  typeof hostPerformance?.now === "function"
+    ? (hostPerformance.now.bind(hostPerformance) as () => number)
+    : undefined
+let hostOrigin: number | undefined
+const hostMicros = (now: () => number): number => {
+  if (hostOrigin === undefined) hostOrigin = Date.now() - now()
+  return Math.floor((hostOrigin + now()) * 1000)
+}
 
 // The services `makeIn` was last given, and the `Clock` and `Random` found in them (most calls get the
 // same default services: two `Context` lookups saved a publish).
@@ -292,8 +303,8 @@ export const makeIn = <K extends string, P>(
   const ts =
     given !== undefined && given !== ""
       ? given
-      : clockSeen === defaultClock && hostTime !== undefined
-        ? timestampOfMicros(Math.floor((hostTime.timeOrigin + hostTime.now()) * 1000))
+      : clockSeen === defaultClock && hostNow !== undefined
+        ? timestampOfMicros(hostMicros(hostNow))
         : timestampOfNanos(clockSeen.unsafeCurrentTimeNanos())
   const correlationId = input.correlationId
   if (correlationId !== undefined && correlationId !== "") return complete(input, ts, correlationId)

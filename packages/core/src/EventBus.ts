@@ -4,7 +4,8 @@
  *
  * - `publish` waits for the entry's id, never fails, and returns within `publishTimeout` whatever the
  *   backend does (down, unreachable, hung): the `PublishResult` says whether it was written.
- * - `publishNowait` returns at once: events wait in a bounded buffer and leave in batches; they
+ * - `publishNowait` never waits for the backend: events wait in a bounded buffer and leave in
+ *   batches; they
  *   survive an outage up to the buffer's capacity; overflow follows the `overflow` policy and every
  *   dropped event is counted (`PublishMetrics.dropped`) and logged (once per streak).
  * - Closing the layer's scope drains the buffer within `drainTimeout`.
@@ -111,8 +112,12 @@ export interface EventBusService {
     input: Event.Input<K, P>
   ) => Effect.Effect<PublishResult.PublishResult>
   /**
-   * Puts one event in the buffer and returns at once: `true` when it was taken, `false` when it was
-   * dropped (buffer full under `"dropNewest"`, bus closed, or `layerNull`).
+   * Puts one event in the buffer without waiting for the backend: `true` when it was taken, `false`
+   * when it was dropped (buffer full under `"dropNewest"`, bus closed, or `layerNull`). While two
+   * batches or more are unanswered, it lets the host's event loop run once every batch's worth of
+   * events (one `setImmediate`, before the event is taken), so that a tight publishing loop does not
+   * keep the answers and the socket from being handled: it can suspend for that turn, so run it in
+   * a fiber (`Effect.runFork`, `Effect.runPromise`), not with `Effect.runSync`.
    */
   readonly publishNowait: <K extends string, P>(input: Event.Input<K, P>) => Effect.Effect<boolean>
   /**

@@ -135,13 +135,19 @@ export interface StreamCursor {
    */
   readonly boundsReads?: boolean | undefined
   /**
-   * A hint that the next `read` will be `read(stream, after, options)`: a cursor may send that read
+   * A hint that the next `read` will be `read(stream, after, options)`. A cursor may send that read
    * now, so that the server prepares its answer while the reader decodes what it holds, and answer
-   * the next `read` with those arguments from it. It delivers nothing by itself; a read with other
-   * arguments must not get its entries. The reader gives the hint only when its consumer asks for
-   * more while it still holds undecoded entries of a full batch (a backlog being caught up), so
-   * reading stays driven by the consumer's pulls, one read ahead at most. Optional: without it,
-   * the next read is sent when it is made.
+   * the next `read` with the same `stream`, `after` and `options.count` from it: its entries, and
+   * its failure if it failed. `options.timeoutMillis` still counts from the `read` call. A `read`
+   * with other arguments must not get its entries. The hint delivers nothing by itself, must not
+   * throw (the reader ignores one that does), and should not hold the cursor's connection for
+   * longer than an answer takes (the Redis cursor sends it without `BLOCK`; one that found nothing
+   * is sent again, as asked, when the read is made).
+   *
+   * The reader gives the hint only when its consumer asks for more while it still holds undecoded
+   * entries of a full batch (a backlog being caught up), so reading stays driven by the consumer's
+   * pulls, one read ahead at most. Optional: without it, the next read is sent when it is made, and
+   * batches are delivered whole.
    */
   readonly readAhead?: ((stream: string, after: string, options: ReadOptions) => void) | undefined
 }
@@ -155,9 +161,9 @@ export interface StreamCursor {
 export interface StreamBackendService {
   /**
    * Appends one entry per body, each with the single field `data`, in order, and returns their ids.
-   * Batches go in one round trip where the backend can. The `bodies` array is the caller's again
-   * once the append has answered (the bus empties it then): a backend keeps the strings, not the
-   * array.
+   * Batches go in one round trip where the backend can. The `bodies` array is lent for the call:
+   * once the effect has completed or been interrupted, the backend must not read or keep it (it
+   * keeps the strings, if it needs them, not the array), and the caller may empty or reuse it.
    */
   readonly append: (
     stream: string,

@@ -302,6 +302,19 @@ describe("EventReader reading a backlog: the read after a full batch is hinted w
     }
   )
 
+  it.scoped("from a cursor that takes no hints (the memory backend), full batches come whole", () =>
+    Effect.gen(function* () {
+      yield* publishMany(0, 400)
+      const sizes = yield* EventReader.stream({ from: "0", count: 200 }).pipe(
+        Stream.take(400),
+        Stream.chunks,
+        Stream.map(Chunk.size),
+        Stream.runCollect
+      )
+      expect(Chunk.toReadonlyArray(sizes)).toEqual([200, 200])
+    }).pipe(Effect.provide(memory))
+  )
+
   it.scoped("below a count of 128, batches come whole and nothing is hinted", () => {
     const log: Array<string> = []
     return Effect.gen(function* () {

@@ -253,9 +253,9 @@ type Answer = [{ readonly reply: unknown; readonly error: unknown }, unknown]
  * collection: every read's reply since then survives each scavenge and is promoted to the old
  * generation (`gc({ type: "minor" })` twice after four reads of 500 entries: all four replies,
  * 1.2 MB, promoted; a full GC frees them; under `--no-opt` only the last is kept). Emptied, a
- * retained reply holds nothing. Reading 1,000,000 entries with plain ioredis in a loop: resident
- * memory grew by 77 MB without this and 18 to 21 MB with it, and the loop ran 20 % faster
- * (`bench/probes/rss-loops.mjs`).
+ * retained reply holds nothing. `read_rss_growth_mb` went from 77 to about 25 MB; a plain ioredis
+ * loop reading the same 1,000,000 entries grows by 77 MB, and by 18 to 21 MB when it empties its
+ * replies likewise, running 20 % faster (`bench/probes/rss-loops.mjs`, modes `async` and `emptied`).
  */
 const forgetReply = (reply: XReadReply): void => {
   if (reply === null) return
@@ -512,6 +512,7 @@ export const make = (
       whenConnected(
         () => {
           const command = scriptCommand(stream, maxlen, bodies)
+          const sentAt = Date.now()
           return (client.sendCommand(command) as Promise<[string, string]>).then(
             (reply) => {
               command.args.length = 0
@@ -520,9 +521,11 @@ export const make = (
             (error: unknown) => {
               command.args.length = 0
               if (!(error instanceof Error && error.message.startsWith("NOSCRIPT"))) throw error
-              // The server lost the script (`SCRIPT FLUSH`): sent again in full. (Batches in flight
-              // behind this one may be written before it, as with ioredis' own scripts.)
+              // The server lost the script (`SCRIPT FLUSH`): sent again in full, unless the caller's
+              // bound has passed (it may be sending the batch again itself). Batches in flight behind
+              // this one may be written before it, as with ioredis' own scripts.
               scriptSentOn = undefined
+              if (timeoutMillis !== undefined && Date.now() - sentAt >= timeoutMillis) throw error
               const again = scriptCommand(stream, maxlen, bodies)
               return (client.sendCommand(again) as Promise<[string, string]>).finally(() => {
                 again.args.length = 0
@@ -632,22 +635,23 @@ export const make = (
       /**
        * The read the reader said comes next (`readAhead`), already sent: Redis prepares its answer
        * while the reader decodes what it holds, instead of the reader waiting for each round trip in
-       * turn (`read_decoded`, 1000 entries a read: 12 % of its time idle; 0.79 to 0.88 of
-       * `raw_read`). One at most; only the read it anticipated (same stream, position and options)
-       * is answered from it. Its entries and stream snapshot are those of when it was sent,
-       * consistent with each other, so gap detection holds (a later trim shows in the read after).
-       * Dropped unasked with the cursor.
+       * turn (`read_decoded`, 1000 entries a read: 12 % of its time idle before; 0.79 to about 0.9
+       * of `raw_read` after). One at most, and never blocking (no `BLOCK`): it holds the connection
+       * only as long as an answer takes, and a read that must wait is the read made later, with its
+       * whole bound. Only the read it anticipated (same stream, position and count) is answered from
+       * it, and only if it found entries: they and the stream snapshot are those of when it was
+       * sent, consistent with each other, so gap detection holds (a later trim shows in the read
+       * after). Dropped unasked with the cursor.
        */
       let ahead: { readonly key: string; readonly answer: Promise<Answer> } | undefined
-      const aheadKey = (stream: string, after: string, readOptions: StreamBackend.ReadOptions) =>
-        `${readOptions.count} ${readOptions.blockMillis} ${after} ${stream}`
+      const aheadKey = (stream: string, after: string, count: number) => `${count} ${after} ${stream}`
 
       const readAhead = (stream: string, after: string, readOptions: StreamBackend.ReadOptions): void => {
         if (ahead !== undefined) return
-        const answer = send(stream, after, readOptions)
+        const answer = send(stream, after, { count: readOptions.count, blockMillis: undefined })
         // Dropped unasked (the cursor closed, the stream ended): its failure is nobody's.
         answer.catch(() => {})
-        ahead = { key: aheadKey(stream, after, readOptions), answer }
+        ahead = { key: aheadKey(stream, after, readOptions.count), answer }
       }
 
       const read = (
@@ -659,11 +663,10 @@ export const make = (
           try: () => {
             const anticipated = ahead
             ahead = undefined
-            // A read ahead for another position is dropped: its answer comes first on the connection.
-            // One that found nothing is stale by now (entries may have come, or been trimmed): the
-            // read is sent again.
+            // A read ahead for another position is dropped (its answer comes first on the
+            // connection, at once). One that found nothing is sent again, as asked (with its block).
             const answer =
-              anticipated !== undefined && anticipated.key === aheadKey(stream, after, readOptions)
+              anticipated !== undefined && anticipated.key === aheadKey(stream, after, readOptions.count)
                 ? anticipated.answer.then((answered) =>
                     (answered[1] as XReadReply)?.[0]?.[1]?.length
                       ? answered

@@ -53,10 +53,28 @@ const blockedReaders = (server: Server) =>
         .filter((l) => l.includes("cmd=xread") && l.includes("flags=b")).length
   )
 
-/** Waits until `n` readers are blocked in XREAD on the server. */
+/** Waits (up to 5 s) until `n` readers are blocked in XREAD on the server. */
 const untilBlockedReaders = (server: Server, n: number) =>
   Effect.gen(function* () {
-    while ((yield* blockedReaders(server)) < n) yield* Effect.sleep("5 millis")
+    for (let waited = 0; (yield* blockedReaders(server)) < n; waited += 5) {
+      if (waited >= 5000) expect.fail(`fewer than ${n} readers blocked in XREAD after 5 s`)
+      yield* Effect.sleep("5 millis")
+    }
+  })
+
+/** How many `XREAD`s the server has run so far (`INFO commandstats`). */
+const xreadCalls = (server: Server) =>
+  Effect.map(server.command("INFO", "commandstats"), (info) =>
+    Number(/cmdstat_xread:calls=(\d+)/.exec(String(info))?.[1] ?? 0)
+  )
+
+/** Waits (up to 2 s) until the server has run `n` `XREAD`s. */
+const untilXreadCalls = (server: Server, n: number) =>
+  Effect.gen(function* () {
+    for (let waited = 0; (yield* xreadCalls(server)) < n; waited += 5) {
+      if (waited >= 2000) expect.fail(`the server ran ${yield* xreadCalls(server)} XREADs, expected ${n}`)
+      yield* Effect.sleep("5 millis")
+    }
   })
 
 const normalClients = (server: Server) =>
@@ -172,31 +190,29 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })("EventReader on a 
       Effect.gen(function* () {
         const server = yield* RedisTestServer.RedisTestServer
         const stream = freshStream()
-        for (let i = 0; i < 200; i++) yield* xadd(server, stream, i)
+        for (let i = 0; i < 400; i++) yield* xadd(server, stream, i)
         yield* Effect.scoped(
           Effect.gen(function* () {
             const pull = yield* Stream.toPull(EventReader.stream({ stream, from: "0", count: 200 }))
+            const pulled = Effect.map(pull, (chunk) => Chunk.toReadonlyArray(chunk).map(payloadIndex))
             const range = (from: number, n: number) => Array.from({ length: n }, (_, k) => from + k)
-            expect(Chunk.toReadonlyArray(yield* pull).map(payloadIndex)).toEqual(range(0, 100))
-            // Pulled, not read further: only the one XREAD so far.
+            const before = yield* xreadCalls(server)
+            expect(yield* pulled).toEqual(range(0, 100))
+            // One read, and nothing read further.
             yield* Effect.sleep("50 millis")
-            expect(yield* blockedReaders(server)).toBe(0)
-            expect(Chunk.toReadonlyArray(yield* pull).map(payloadIndex)).toEqual(range(100, 100))
-            // Asked for the second half: the read after it was sent, and waits (the default block).
-            yield* untilBlockedReaders(server, 1)
-            for (let i = 200; i < 240; i++) yield* xadd(server, stream, i)
+            expect(yield* xreadCalls(server)).toBe(before + 1)
+            expect(yield* pulled).toEqual(range(100, 100))
+            // Asked for the second half: the read after 199 went out at once.
+            yield* untilXreadCalls(server, before + 2)
+            for (let i = 400; i < 440; i++) yield* xadd(server, stream, i)
             yield* server.command("XTRIM", stream, "MAXLEN", "5")
-            const results: Array<ReadResult.ReadResult> = []
-            while (!results.some((r) => payloadIndex(r) === 239)) {
-              results.push(...Chunk.toReadonlyArray(yield* pull))
-            }
-            const gapAt = results.findIndex((r) => r._tag === "Gap")
-            const before = results.slice(0, gapAt).map(payloadIndex)
-            // Taken by the read sent ahead, before the trim: from 200 on, in order, at least one.
-            expect(before.length).toBeGreaterThan(0)
-            expect(before).toEqual(range(200, before.length))
-            expect(results[gapAt]).toMatchObject({ _tag: "Gap", lost: 35 - before.length })
-            expect(results.slice(gapAt + 1).map(payloadIndex)).toEqual(range(235, 5))
+            // Read before the trim: delivered as read.
+            expect(yield* pulled).toEqual(range(200, 100))
+            expect(yield* pulled).toEqual(range(300, 100))
+            // Read after the trim: the gap (400 to 434), exactly counted, then what is left.
+            const next = Chunk.toReadonlyArray(yield* pull)
+            expect(next[0]).toMatchObject({ _tag: "Gap", lost: 35 })
+            expect(next.slice(1).map(payloadIndex)).toEqual(range(435, 5))
           }).pipe(Effect.provide(readerLayer(server)))
         )
       })

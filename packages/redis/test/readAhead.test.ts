@@ -1,7 +1,8 @@
 import { expect, layer } from "@effect/vitest"
 import { RedisStreamBackend } from "@maf/events-redis"
-import { RedisTestServer } from "@maf/events-test"
+import { RedisTestServer, TcpProxy } from "@maf/events-test"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 
 type Server = RedisTestServer.RedisTestServer["Type"]
 
@@ -120,50 +121,88 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })(
         }).pipe(Effect.scoped)
     )
 
-    it.effect("a hinted read whose connection is lost fails the read that would have used it", () =>
-      Effect.gen(function* () {
-        const server = yield* RedisTestServer.RedisTestServer
-        const stream = freshStream()
-        yield* fill(server, stream, 2)
-        const backend = yield* RedisStreamBackend.make({ url: server.url })
-        const cursor = yield* backend.openCursor
-        const before = yield* xreadCalls(server)
-        // With a block time: the hinted read waits on the server for entries to come.
-        cursor.readAhead!(stream, "0-2", { count: 2, blockMillis: 10_000 })
-        yield* untilXreadCalls(server, before + 1)
-        yield* server.killClients
-        const error = yield* Effect.flip(cursor.read(stream, "0-2", { count: 2, blockMillis: 10_000 }))
-        expect(error._tag).toBe("StreamBackendError")
-        expect(error.reason).toBe("Unavailable")
-      }).pipe(Effect.scoped)
+    it.effect(
+      "a hinted read never blocks: a read made later on a quiet stream waits its own block time, within its bound",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* RedisTestServer.RedisTestServer
+          const stream = freshStream()
+          yield* fill(server, stream, 2)
+          const backend = yield* RedisStreamBackend.make({ url: server.url })
+          const cursor = yield* backend.openCursor
+          // Hinted with a block time; nothing comes after 0-2.
+          cursor.readAhead!(stream, "0-2", { count: 2, blockMillis: 1000 })
+          yield* Effect.sleep("500 millis")
+          // Had the hinted read blocked (for 1 s from the hint), this read's own block would end 1.5 s
+          // after it was made, past its bound (1.3 s). (Redis may end a block up to 100 ms late.)
+          const start = Date.now()
+          const batch = yield* cursor.read(stream, "0-2", {
+            count: 2,
+            blockMillis: 1000,
+            timeoutMillis: 1300
+          })
+          expect(batch.entries).toEqual([])
+          expect(Date.now() - start).toBeGreaterThanOrEqual(950)
+        }).pipe(Effect.scoped)
     )
 
-    it.effect("a hinted read no one makes is dropped with the cursor: no unhandled rejection", () =>
+    it.effect(
+      "a hinted read answered before the connection was lost still answers its read; the read after fails",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* RedisTestServer.RedisTestServer
+          const stream = freshStream()
+          yield* fill(server, stream, 4)
+          const backend = yield* RedisStreamBackend.make({ url: server.url })
+          const cursor = yield* backend.openCursor
+          const before = yield* xreadCalls(server)
+          cursor.readAhead!(stream, "0-2", noBlock(2))
+          yield* untilXreadCalls(server, before + 1)
+          yield* server.killClients
+          // Entries read before the loss are real: delivered.
+          expect(ids(yield* cursor.read(stream, "0-2", noBlock(2)))).toEqual(["0-3", "0-4"])
+          const error = yield* Effect.flip(cursor.read(stream, "0-4", noBlock(2)))
+          expect(error._tag).toBe("StreamBackendError")
+          expect(error.reason).toBe("Unavailable")
+        }).pipe(Effect.scoped)
+    )
+  }
+)
+
+layer(TcpProxy.layerToTestServer().pipe(Layer.provideMerge(RedisTestServer.layer())), {
+  excludeTestServices: true
+})("RedisStreamBackend cursor: readAhead across a lost connection", (it) => {
+  it.effect(
+    "a hinted read cut off by a reset connection fails the read that uses it, and no rejection goes unhandled",
+    () =>
       Effect.gen(function* () {
         const server = yield* RedisTestServer.RedisTestServer
+        const proxy = yield* TcpProxy.TcpProxy
         const stream = freshStream()
         yield* fill(server, stream, 2)
         const rejections: Array<unknown> = []
         const onRejection = (reason: unknown) => rejections.push(reason)
         process.on("unhandledRejection", onRejection)
         yield* Effect.gen(function* () {
-          const backend = yield* RedisStreamBackend.make({ url: server.url })
-          const before = yield* xreadCalls(server)
-          yield* Effect.scoped(
-            Effect.gen(function* () {
-              const cursor = yield* backend.openCursor
-              cursor.readAhead!(stream, "0-2", { count: 2, blockMillis: 10_000 })
-              yield* untilXreadCalls(server, before + 1)
-            })
-          )
-          // The cursor's connection closed under its blocked read; its failure was nobody's.
+          const backend = yield* RedisStreamBackend.make({ url: proxy.url })
+          const cursor = yield* backend.openCursor
+          yield* proxy.stall
+          // Sent, and never answered: the connection is reset under it.
+          cursor.readAhead!(stream, "0-1", noBlock(2))
           yield* Effect.sleep("50 millis")
+          expect(yield* proxy.drop).toBeGreaterThan(0)
+          yield* proxy.restore
+          yield* Effect.sleep("100 millis")
+          const error = yield* Effect.flip(cursor.read(stream, "0-1", noBlock(2)))
+          expect(error.reason).toBe("Unavailable")
+          // A hinted read left unused when the cursor closes is dropped just as quietly.
+          cursor.readAhead!(stream, "0-1", noBlock(2))
         }).pipe(
           Effect.scoped,
           Effect.ensuring(Effect.sync(() => process.off("unhandledRejection", onRejection)))
         )
+        yield* Effect.sleep("50 millis")
         expect(rejections).toEqual([])
       })
-    )
-  }
-)
+  )
+})

@@ -8,6 +8,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import { untilXreadCalls, xreadCalls } from "./xreadCalls.js"
 
 type Server = RedisTestServer.RedisTestServer["Type"]
 type Entry = [string, Array<string>]
@@ -58,21 +59,6 @@ const untilBlockedReaders = (server: Server, n: number) =>
   Effect.gen(function* () {
     for (let waited = 0; (yield* blockedReaders(server)) < n; waited += 5) {
       if (waited >= 5000) expect.fail(`fewer than ${n} readers blocked in XREAD after 5 s`)
-      yield* Effect.sleep("5 millis")
-    }
-  })
-
-/** How many `XREAD`s the server has run so far (`INFO commandstats`). */
-const xreadCalls = (server: Server) =>
-  Effect.map(server.command("INFO", "commandstats"), (info) =>
-    Number(/cmdstat_xread:calls=(\d+)/.exec(String(info))?.[1] ?? 0)
-  )
-
-/** Waits (up to 2 s) until the server has run `n` `XREAD`s. */
-const untilXreadCalls = (server: Server, n: number) =>
-  Effect.gen(function* () {
-    for (let waited = 0; (yield* xreadCalls(server)) < n; waited += 5) {
-      if (waited >= 2000) expect.fail(`the server ran ${yield* xreadCalls(server)} XREADs, expected ${n}`)
       yield* Effect.sleep("5 millis")
     }
   })

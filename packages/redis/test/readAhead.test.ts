@@ -3,6 +3,7 @@ import { RedisStreamBackend } from "@maf/events-redis"
 import { RedisTestServer, TcpProxy } from "@maf/events-test"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { untilXreadCalls, xreadCalls } from "./xreadCalls.js"
 
 type Server = RedisTestServer.RedisTestServer["Type"]
 
@@ -16,19 +17,15 @@ const fill = (server: Server, stream: string, n: number) =>
     { discard: true }
   )
 
-/** How many `XREAD`s the server has run so far (`INFO commandstats`). */
-const xreadCalls = (server: Server) =>
-  Effect.map(server.command("INFO", "commandstats"), (info) =>
-    Number(/cmdstat_xread:calls=(\d+)/.exec(String(info))?.[1] ?? 0)
-  )
-
-const untilXreadCalls = (server: Server, n: number) =>
+/** A fresh stream of `n` entries (ids `0-1` to `0-n`) and a cursor of a backend on the test server. */
+const cursorOver = (n: number) =>
   Effect.gen(function* () {
-    for (let waited = 0; waited < 2000; waited += 5) {
-      if ((yield* xreadCalls(server)) >= n) return
-      yield* Effect.sleep("5 millis")
-    }
-    expect.fail(`the server ran ${yield* xreadCalls(server)} XREADs, expected ${n}`)
+    const server = yield* RedisTestServer.RedisTestServer
+    const stream = freshStream()
+    yield* fill(server, stream, n)
+    const backend = yield* RedisStreamBackend.make({ url: server.url })
+    const cursor = yield* backend.openCursor
+    return { server, stream, cursor }
   })
 
 const ids = (batch: { readonly entries: ReadonlyArray<{ readonly id: string }> }) =>
@@ -43,11 +40,7 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })(
       "nothing is read before it is asked for, unless hinted; a hinted read is sent at once and answers the read",
       () =>
         Effect.gen(function* () {
-          const server = yield* RedisTestServer.RedisTestServer
-          const stream = freshStream()
-          yield* fill(server, stream, 5)
-          const backend = yield* RedisStreamBackend.make({ url: server.url })
-          const cursor = yield* backend.openCursor
+          const { server, stream, cursor } = yield* cursorOver(5)
           const before = yield* xreadCalls(server)
           expect(ids(yield* cursor.read(stream, "0", noBlock(2)))).toEqual(["0-1", "0-2"])
           yield* Effect.sleep("100 millis")
@@ -67,11 +60,7 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })(
       "a read with other arguments than the hinted one gets its own entries, never the hinted ones",
       () =>
         Effect.gen(function* () {
-          const server = yield* RedisTestServer.RedisTestServer
-          const stream = freshStream()
-          yield* fill(server, stream, 6)
-          const backend = yield* RedisStreamBackend.make({ url: server.url })
-          const cursor = yield* backend.openCursor
+          const { stream, cursor } = yield* cursorOver(6)
           cursor.readAhead!(stream, "0-2", noBlock(2))
           expect(ids(yield* cursor.read(stream, "0", noBlock(2)))).toEqual(["0-1", "0-2"])
           cursor.readAhead!(stream, "0-2", noBlock(2))
@@ -83,11 +72,7 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })(
 
     it.effect("a hinted read's stream snapshot is the one taken with it (gap detection stays exact)", () =>
       Effect.gen(function* () {
-        const server = yield* RedisTestServer.RedisTestServer
-        const stream = freshStream()
-        yield* fill(server, stream, 4)
-        const backend = yield* RedisStreamBackend.make({ url: server.url })
-        const cursor = yield* backend.openCursor
+        const { server, stream, cursor } = yield* cursorOver(4)
         const before = yield* xreadCalls(server)
         cursor.readAhead!(stream, "0-2", noBlock(2))
         yield* untilXreadCalls(server, before + 1)
@@ -107,11 +92,7 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })(
       "a hinted read that found nothing is sent again when the read is made (it is stale by then)",
       () =>
         Effect.gen(function* () {
-          const server = yield* RedisTestServer.RedisTestServer
-          const stream = freshStream()
-          yield* fill(server, stream, 2)
-          const backend = yield* RedisStreamBackend.make({ url: server.url })
-          const cursor = yield* backend.openCursor
+          const { server, stream, cursor } = yield* cursorOver(2)
           const before = yield* xreadCalls(server)
           cursor.readAhead!(stream, "0-2", noBlock(2))
           yield* untilXreadCalls(server, before + 1)
@@ -125,11 +106,7 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })(
       "a hinted read never blocks: a read made later on a quiet stream waits its own block time, within its bound",
       () =>
         Effect.gen(function* () {
-          const server = yield* RedisTestServer.RedisTestServer
-          const stream = freshStream()
-          yield* fill(server, stream, 2)
-          const backend = yield* RedisStreamBackend.make({ url: server.url })
-          const cursor = yield* backend.openCursor
+          const { stream, cursor } = yield* cursorOver(2)
           // Hinted with a block time; nothing comes after 0-2.
           cursor.readAhead!(stream, "0-2", { count: 2, blockMillis: 1000 })
           yield* Effect.sleep("500 millis")
@@ -150,11 +127,7 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })(
       "a hinted read answered before the connection was lost still answers its read; the read after fails",
       () =>
         Effect.gen(function* () {
-          const server = yield* RedisTestServer.RedisTestServer
-          const stream = freshStream()
-          yield* fill(server, stream, 4)
-          const backend = yield* RedisStreamBackend.make({ url: server.url })
-          const cursor = yield* backend.openCursor
+          const { server, stream, cursor } = yield* cursorOver(4)
           const before = yield* xreadCalls(server)
           cursor.readAhead!(stream, "0-2", noBlock(2))
           yield* untilXreadCalls(server, before + 1)

@@ -28,25 +28,29 @@ const untilBlocked = (fiber: Fiber.RuntimeFiber<unknown, unknown>) =>
     while ((yield* Fiber.status(fiber))._tag !== "Suspended") yield* Effect.yieldNow()
   })
 
-/** A backend that records the options of every read and can be made to fail reads. */
-const spyBackend = (state: { reads: Array<StreamBackend.ReadOptions>; failEvery: number }) =>
+/** The memory backend, with each cursor it opens made anew by `wrap` from the memory one. */
+const wrappedCursors = (wrap: (cursor: StreamBackend.StreamCursor) => StreamBackend.StreamCursor) =>
   Layer.effect(
     StreamBackend.StreamBackend,
     Effect.map(MemoryStreamBackend.MemoryStreamBackend, (mem) => ({
       ...mem,
-      openCursor: Effect.map(mem.openCursor, (cursor) => ({
-        read: (stream: string, after: string, options: StreamBackend.ReadOptions) =>
-          Effect.suspend(() => {
-            state.reads.push(options)
-            return state.failEvery > 0 && state.reads.length % state.failEvery === 0
-              ? Effect.fail(
-                  new StreamBackend.StreamBackendError({ reason: "Unavailable", message: "connection reset" })
-                )
-              : cursor.read(stream, after, options)
-          })
-      }))
+      openCursor: Effect.map(mem.openCursor, wrap)
     }))
   ).pipe(Layer.provideMerge(MemoryStreamBackend.layer))
+
+/** A backend that records the options of every read and can be made to fail reads. */
+const spyBackend = (state: { reads: Array<StreamBackend.ReadOptions>; failEvery: number }) =>
+  wrappedCursors((cursor) => ({
+    read: (stream, after, options) =>
+      Effect.suspend(() => {
+        state.reads.push(options)
+        return state.failEvery > 0 && state.reads.length % state.failEvery === 0
+          ? Effect.fail(
+              new StreamBackend.StreamBackendError({ reason: "Unavailable", message: "connection reset" })
+            )
+          : cursor.read(stream, after, options)
+      })
+  }))
 
 describe("EventReader on the memory backend", () => {
   it.scoped("replays everything from 0, in order, as typed events", () =>
@@ -248,22 +252,16 @@ describe("EventReader on the memory backend", () => {
 
 /** A backend whose cursor logs its reads and the reads it is told come next (`readAhead`). */
 const hintedBackend = (log: Array<string>) =>
-  Layer.effect(
-    StreamBackend.StreamBackend,
-    Effect.map(MemoryStreamBackend.MemoryStreamBackend, (mem) => ({
-      ...mem,
-      openCursor: Effect.map(mem.openCursor, (cursor) => ({
-        read: (stream: string, after: string, options: StreamBackend.ReadOptions) =>
-          Effect.suspend(() => {
-            log.push(`read after ${after}`)
-            return cursor.read(stream, after, options)
-          }),
-        readAhead: (_stream: string, after: string) => {
-          log.push(`hint after ${after}`)
-        }
-      }))
-    }))
-  ).pipe(Layer.provideMerge(MemoryStreamBackend.layer))
+  wrappedCursors((cursor) => ({
+    read: (stream, after, options) =>
+      Effect.suspend(() => {
+        log.push(`read after ${after}`)
+        return cursor.read(stream, after, options)
+      }),
+    readAhead: (_stream, after) => {
+      log.push(`hint after ${after}`)
+    }
+  }))
 
 describe("EventReader reading a backlog: the read after a full batch is hinted when the consumer asks for more", () => {
   const range = (from: number, n: number) => Array.from({ length: n }, (_, k) => from + k)

@@ -130,6 +130,9 @@ const acquireClient = (
     release
   )
 
+/** For a command whose caller never gives up (no bound). */
+const never = (): boolean => false
+
 /** The append script's SHA-1, by which `EVALSHA` names it. */
 const appendSha = createHash("sha1").update(appendScript).digest("hex")
 
@@ -166,6 +169,13 @@ const emptyInfo: StreamBackend.StreamInfo = {
 /** The longest wait a host timer can keep (`setTimeout` fires at once past it). */
 const maxTimerMillis = 2_147_483_647
 
+/** A bound a host timer can keep, or `undefined` (none given, or past a timer's reach: none kept). */
+const timerBound = (millis: number | undefined): number | undefined =>
+  millis !== undefined && millis <= maxTimerMillis ? millis : undefined
+
+/** Redis' answer about a stream that does not exist (an empty one, as far as the port is concerned). */
+const isNoSuchKey = (error: unknown): boolean => error instanceof Error && /no such key/i.test(error.message)
+
 /** Bounded commands timed out in a row after which the server is probed (see `unanswered`). */
 const unansweredBeforeProbe = 3
 
@@ -199,7 +209,8 @@ const within = <A>(millis: number, promise: Promise<A>, onExpiry?: () => void): 
 
 /**
  * `command()`'s answer, or a `TimeoutError` (reason `Timeout`) when `millis` pass first (`onExpiry`
- * is told, with `tag`; `onAnswer` when an answer, a reply or a failure, comes in time): `within` as
+ * is told, with `tag`; `onAnswer` when an answer, a reply or a failure, comes in time; `command` can
+ * ask whether it has been given up, for work it does after its first reply): `within` as
  * one `Effect.async` with its timer, without a promise of its own around the command's (one promise
  * and one microtask less an awaited publish). No canceler: a fiber interrupted meanwhile leaves the
  * timer to run out (at most `millis`; its answer is then ignored), as `Effect.tryPromise` leaves the
@@ -208,7 +219,7 @@ const within = <A>(millis: number, promise: Promise<A>, onExpiry?: () => void): 
  */
 const answerWithin = <A, E>(
   millis: number,
-  command: () => Promise<A>,
+  command: (abandoned: () => boolean) => Promise<A>,
   onError: (error: unknown) => E,
   tag: number,
   onExpiry: (tag: number) => void,
@@ -222,7 +233,7 @@ const answerWithin = <A, E>(
       resume(Effect.fail(onError(timeoutError(millis))))
     }, millis)
     try {
-      command().then(
+      command(() => expired).then(
         (value) => {
           clearTimeout(timer)
           if (!expired) onAnswer(tag)
@@ -390,24 +401,24 @@ export const make = (
      * Runs a command now, or once the connection being made is up; a caller that gave up meanwhile
      * (its bound passed, or its fiber interrupted) sends nothing, so that a publish answered "not
      * written" is not written after all. With `timeoutMillis`, the answer comes within it: a
-     * time-out error when no reply came by then (`boundsAppends`).
+     * time-out error when no reply came by then (`boundsAppends`). `command` is given a way to ask
+     * whether its caller has given up, for a command that sends more after a first reply.
      *
      * The abort signal of `Effect.tryPromise` is asked for only while a connection is being made:
      * a function that takes it makes an `AbortController` a call, 4 µs of an awaited publish's CPU
      * on the bench machine.
      */
     const whenConnected = <A, E>(
-      command: () => Promise<A>,
+      command: (abandoned: () => boolean) => Promise<A>,
       onError: (error: unknown) => E,
       timeoutMillis?: number
     ): Effect.Effect<A, E> =>
       Effect.suspend(() => {
         const pending = connecting()
         // A bound past a host timer's reach (2^31 - 1 ms, about 24.8 days) would fire at once: none.
-        const bound =
-          timeoutMillis !== undefined && timeoutMillis <= maxTimerMillis ? timeoutMillis : undefined
+        const bound = timerBound(timeoutMillis)
         if (pending === undefined) {
-          if (bound === undefined) return Effect.tryPromise({ try: command, catch: onError })
+          if (bound === undefined) return Effect.tryPromise({ try: () => command(never), catch: onError })
           return answerWithin(bound, command, onError, generation, unanswered, answer)
         }
         return Effect.tryPromise({
@@ -421,7 +432,7 @@ export const make = (
               }
               commandSent = true
               sentOn = generation
-              return command().finally(() => {
+              return command(() => signal.aborted || expired).finally(() => {
                 if (!expired) answer(sentOn)
               })
             })
@@ -493,14 +504,17 @@ export const make = (
      * its SHA-1 (`EVALSHA`) after that.
      */
     let scriptSentOn: unknown
-    const scriptCommand = (stream: string, maxlen: number, bodies: ReadonlyArray<string>): Command => {
+    const runScript = (stream: string, maxlen: number, bodies: ReadonlyArray<string>) => {
       const full = scriptSentOn !== client.stream
       scriptSentOn = client.stream
-      return new Command(
+      const command = new Command(
         full ? "eval" : "evalsha",
         [full ? appendScript : appendSha, 1, stream, String(maxlen), bodies as Array<string>],
         { replyEncoding: "utf8" }
       )
+      return (client.sendCommand(command) as Promise<unknown>).finally(() => {
+        command.args.length = 0
+      })
     }
 
     const appendByScript = (
@@ -510,29 +524,16 @@ export const make = (
       timeoutMillis: number | undefined
     ) =>
       whenConnected(
-        () => {
-          const command = scriptCommand(stream, maxlen, bodies)
-          const sentAt = Date.now()
-          return (client.sendCommand(command) as Promise<[string, string]>).then(
-            (reply) => {
-              command.args.length = 0
-              return reply
-            },
-            (error: unknown) => {
-              command.args.length = 0
-              if (!(error instanceof Error && error.message.startsWith("NOSCRIPT"))) throw error
-              // The server lost the script (`SCRIPT FLUSH`): sent again in full, unless the caller's
-              // bound has passed (it may be sending the batch again itself). Batches in flight behind
-              // this one may be written before it, as with ioredis' own scripts.
-              scriptSentOn = undefined
-              if (timeoutMillis !== undefined && Date.now() - sentAt >= timeoutMillis) throw error
-              const again = scriptCommand(stream, maxlen, bodies)
-              return (client.sendCommand(again) as Promise<[string, string]>).finally(() => {
-                again.args.length = 0
-              })
-            }
-          )
-        },
+        (abandoned) =>
+          runScript(stream, maxlen, bodies).catch((error: unknown) => {
+            if (!(error instanceof Error && error.message.startsWith("NOSCRIPT"))) throw error
+            // The server lost the script (`SCRIPT FLUSH`): sent again in full, unless the caller has
+            // given up (it may be sending the batch again itself). Batches in flight behind this one
+            // may be written before it, as with ioredis' own scripts.
+            scriptSentOn = undefined
+            if (abandoned()) throw error
+            return runScript(stream, maxlen, bodies)
+          }),
         (error) => error,
         timeoutMillis
       ).pipe(
@@ -584,9 +585,7 @@ export const make = (
       ).pipe(
         Effect.map(parseInfo),
         Effect.catchAll((error) =>
-          error instanceof Error && /no such key/i.test(error.message)
-            ? Effect.succeed(emptyInfo)
-            : Effect.fail(toBackendError(explain(error)))
+          isNoSuchKey(error) ? Effect.succeed(emptyInfo) : Effect.fail(toBackendError(explain(error)))
         )
       )
 
@@ -673,18 +672,15 @@ export const make = (
                       : send(stream, after, readOptions)
                   )
                 : send(stream, after, readOptions)
-            const bound = readOptions.timeoutMillis
-            return bound === undefined || !(bound <= maxTimerMillis) ? answer : within(bound, answer)
+            const bound = timerBound(readOptions.timeoutMillis)
+            return bound === undefined ? answer : within(bound, answer)
           },
           catch: (error) => toBackendError(error)
         }).pipe(
           Effect.flatMap(([infoResult, readReply]) => {
             let info = emptyInfo
             if (infoResult.error !== undefined) {
-              const error = infoResult.error
-              if (!(error instanceof Error && /no such key/i.test(error.message))) {
-                return Effect.fail(toBackendError(error))
-              }
+              if (!isNoSuchKey(infoResult.error)) return Effect.fail(toBackendError(infoResult.error))
             } else {
               info = parseInfo(infoResult.reply)
             }

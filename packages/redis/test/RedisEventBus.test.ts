@@ -118,6 +118,34 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })(
         })
     )
 
+    it.scoped(
+      "a batch whose bound passed before the server answered NOSCRIPT is not sent again: given up is not written",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* RedisTestServer.RedisTestServer
+          const stream = freshStream()
+          const backend = yield* RedisStreamBackend.make({ url: server.url, appendMode: "script" })
+          const bodies = (from: number) =>
+            [0, 1].map((i) =>
+              JSON.stringify({ kind: "llm.call", ts: "2026-05-14T11:22:33Z", payload: { i: from + i } })
+            )
+          // The script is on the server and the connection knows it: the next batch goes by EVALSHA.
+          expect(yield* backend.append(stream, bodies(0), { maxlen: 0 })).toHaveLength(2)
+          yield* server.command("SCRIPT", "FLUSH")
+          // The server hangs: the EVALSHA's NOSCRIPT comes after the batch's bound has passed.
+          yield* server.hang("600 millis")
+          const error = yield* Effect.flip(
+            backend.append(stream, bodies(2), { maxlen: 0, timeoutMillis: 200 })
+          )
+          expect(error.reason).toBe("Timeout")
+          yield* Effect.sleep("900 millis")
+          expect(payloadIndexes(yield* entriesOf(server, stream))).toEqual([0, 1])
+          // The next batch gets the script again, in full.
+          expect(yield* backend.append(stream, bodies(4), { maxlen: 0 })).toHaveLength(2)
+          expect(payloadIndexes(yield* entriesOf(server, stream))).toEqual([0, 1, 4, 5])
+        })
+    )
+
     it.scoped("maxlen trims approximately; 0 turns trimming off", () =>
       Effect.gen(function* () {
         const server = yield* RedisTestServer.RedisTestServer

@@ -111,22 +111,6 @@ class BodyBuffer {
   }
 }
 
-/** Lets the host's event loop run once (I/O included) before the fiber goes on. */
-const yieldToHost: Effect.Effect<void> = Effect.async<void>((resume) => {
-  const host = globalThis as unknown as {
-    setImmediate?: (task: () => void) => unknown
-    clearImmediate?: (handle: unknown) => void
-    setTimeout(task: () => void, millis: number): unknown
-    clearTimeout(handle: unknown): void
-  }
-  if (host.setImmediate !== undefined && host.clearImmediate !== undefined) {
-    const handle = host.setImmediate(() => resume(Effect.void))
-    return Effect.sync(() => host.clearImmediate!(handle))
-  }
-  const handle = host.setTimeout(() => resume(Effect.void), 0)
-  return Effect.sync(() => host.clearTimeout(handle))
-})
-
 /** A batch taken from the buffer; `pending` is what is not known to be written yet. */
 interface Batch {
   readonly bodies: ReadonlyArray<string>
@@ -381,14 +365,10 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
 
     /** Called in `publishNowait`'s continuation, once per event: no `Effect.suspend` needed. */
     const offer = (body: string): Effect.Effect<boolean> => {
-      if (closed) return Effect.as(drop(1, "the bus is closed"), false)
       offered++
-      if (unsettled < 2 * batchSize || offered - yieldedAt < yieldEvery) return take(body)
+      if (closed || unsettled < 2 * batchSize || offered - yieldedAt < yieldEvery) return take(body)
       yieldedAt = offered
-      return Effect.zipRight(
-        yieldToHost,
-        Effect.suspend(() => take(body))
-      )
+      return Effect.flatMap(Timeout.yieldToHost, () => take(body))
     }
 
     const take = (body: string): Effect.Effect<boolean> => {
@@ -459,6 +439,10 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
       batch.pending = []
     }
 
+    /** A backend's defect (a bug, a reply of an unexpected shape), as a failed attempt. */
+    const backendDefect = (detail: string) =>
+      new StreamBackendError({ reason: "Rejected", message: `backend defect: ${detail}` })
+
     const batchTimeout = () =>
       new StreamBackendError({ reason: "Timeout", message: `no answer within ${batchTimeoutMillis} ms` })
 
@@ -491,10 +475,7 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
       // other: the writer must outlive it, or every later event would wait for nothing.
       let first: StreamBackendError | undefined = Option.isSome(error)
         ? error.value
-        : new StreamBackendError({
-            reason: "Rejected",
-            message: `backend defect: ${Cause.pretty(exit.cause)}`
-          })
+        : backendDefect(Cause.pretty(exit.cause))
       const attempt = Effect.suspend(() => {
         if (first !== undefined) {
           const failure = first
@@ -502,11 +483,7 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
           return Effect.zipRight(attemptFailed(batch, failure), Effect.fail(failure))
         }
         return backend.append(stream, batch.pending, batchAppendOptions).pipe(
-          Effect.catchAllDefect((defect) =>
-            Effect.fail(
-              new StreamBackendError({ reason: "Rejected", message: `backend defect: ${String(defect)}` })
-            )
-          ),
+          Effect.catchAllDefect((defect) => Effect.fail(backendDefect(String(defect)))),
           Effect.timeoutFail({ duration: config.batchTimeout, onTimeout: batchTimeout }),
           Effect.tapError((error) => attemptFailed(batch, error))
         )

@@ -42,7 +42,26 @@ export const fitsTimer = (millis: number): boolean => Number.isFinite(millis) &&
 const timers = globalThis as unknown as {
   setTimeout(task: () => void, millis: number): unknown
   clearTimeout(handle: unknown): void
+  setImmediate?: (task: () => void) => unknown
+  clearImmediate?: (handle: unknown) => void
 }
+
+/**
+ * Lets the host's event loop run once, I/O included, before the fiber goes on: `setImmediate` where
+ * the host has it (Node), else a `setTimeout` of 0. (Effect yields a busy fiber to the microtask
+ * queue only.)
+ *
+ * @internal
+ */
+export const yieldToHost: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const { setImmediate, clearImmediate } = timers
+  if (setImmediate !== undefined && clearImmediate !== undefined) {
+    const handle = setImmediate(() => resume(Effect.void))
+    return Effect.sync(() => clearImmediate(handle))
+  }
+  const handle = timers.setTimeout(() => resume(Effect.void), 0)
+  return Effect.sync(() => timers.clearTimeout(handle))
+})
 
 /**
  * `self` bounded by `millis` of the host's timers: `None` when time runs out first. `self` runs in a

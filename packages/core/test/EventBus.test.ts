@@ -296,15 +296,18 @@ describe("EventBus never breaks the program", () => {
           bufferCapacity,
           drainTimeout: "1 millis"
         }).pipe(Layer.provide(controlledBackend({ mode })))
+      // A turn every 100 events after the first two batches: 48 of them. Effect's scheduler may add
+      // turns of its own (a `setTimeout` after 2,048 yields to microtasks in a row): up to about
+      // twice as many were seen with the whole suite running. A turn an event would be 5,000.
+      const perBatch = (turns: number) => {
+        expect(turns).toBeGreaterThanOrEqual(40)
+        expect(turns).toBeLessThanOrEqual(150)
+      }
       return Effect.gen(function* () {
-        // Unanswered batches: after the first two, a turn every 100 events.
-        const unanswered = yield* loop(5_000).pipe(Effect.provide(bus("hang")))
-        expect(unanswered).toBeGreaterThanOrEqual(40)
-        expect(unanswered).toBeLessThanOrEqual(50)
+        // Unanswered batches.
+        perBatch(yield* loop(5_000).pipe(Effect.provide(bus("hang"))))
         // The same once the buffer is full and events are dropped.
-        const overflowing = yield* loop(5_000).pipe(Effect.provide(bus("hang", 300)))
-        expect(overflowing).toBeGreaterThanOrEqual(40)
-        expect(overflowing).toBeLessThanOrEqual(50)
+        perBatch(yield* loop(5_000).pipe(Effect.provide(bus("hang", 300))))
         // Batches answered at once: nothing to wait for, no turn given.
         expect(yield* loop(5_000).pipe(Effect.provide(bus("ok")))).toBe(0)
       })

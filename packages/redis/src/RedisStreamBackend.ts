@@ -31,8 +31,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import { Command, Redis, type RedisOptions } from "ioredis"
+import { Redis, type RedisOptions } from "ioredis"
 import { appendScript } from "./internal/appendScript.js"
+import { FramedCommand } from "./internal/commandFrame.js"
 import { refusesScripts, toBackendError } from "./internal/errors.js"
 
 /** `Config.unwrap`, which fails on an empty object: no options at all is a valid wrap. */
@@ -501,15 +502,15 @@ export const make = (
      * outlive its answer, and holding a batch's bodies it kept them from being collected young (with
      * the writer's own references let go likewise, `publish_nowait`/`raw_pipeline` 1.07 to 1.17).
      * As ioredis does, the script is sent in full (`EVAL`) the first time on a connection, and by
-     * its SHA-1 (`EVALSHA`) after that.
+     * its SHA-1 (`EVALSHA`) after that. It writes its frame itself (see `commandFrame`).
      */
     let scriptSentOn: unknown
     const runScript = (stream: string, maxlen: number, bodies: ReadonlyArray<string>) => {
       const full = scriptSentOn !== client.stream
       scriptSentOn = client.stream
-      const command = new Command(
+      const command = new FramedCommand(
         full ? "eval" : "evalsha",
-        [full ? appendScript : appendSha, 1, stream, String(maxlen), bodies as Array<string>],
+        [full ? appendScript : appendSha, "1", stream, String(maxlen), bodies as Array<string>],
         { replyEncoding: "utf8" }
       )
       return (client.sendCommand(command) as Promise<unknown>).finally(() => {

@@ -78,7 +78,8 @@ const envelopeText = (value: unknown): string => {
   }
 }
 
-// What JSON writes as it is: no quote, backslash, control character or (lone) surrogate.
+// What JSON writes as it is: no quote, backslash or control character, and no surrogate (a lone one
+// is escaped by JSON; a text with pairs is left to `JSON.stringify`, as anything else it may escape).
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rules out
 const verbatim = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/
 
@@ -88,13 +89,16 @@ const verbatim = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/
  */
 const jsonText = (value: string): string => (verbatim.test(value) ? `"${value}"` : JSON.stringify(value))
 
+/** Where {@link flat} puts the character it reads, so that no compiler drops the read as unused. */
+const flattened = { code: 0 }
+
 /**
  * `text`, made one flat string in V8 (reading a character of a string made by concatenation does
  * that). A body is put together from a dozen pieces; flattened at once, while the pieces are fresh
  * in the cache, rather than when the backend writes the batch.
  */
 const flat = (text: string): string => {
-  text.charCodeAt(0)
+  flattened.code = text.charCodeAt(0)
   return text
 }
 
@@ -272,13 +276,15 @@ export const make = <E extends Event.Any>(catalog: EventCatalog.EventCatalog<E>)
     const kind = envelopeText(event.kind)
     const text = `${headOf(kind, envelopeText(event.arena), envelopeText(event.arenaId), envelopeText(event.phase))}${jsonText(envelopeText(event.ts))},"correlation_id":${jsonText(envelopeText(event.correlationId))},"payload":`
     const payload = encodePayload(kind, event.payload)
-    let json: string
+    let json: string | undefined
     try {
       json = JSON.stringify(payloadForJson(payload))
     } catch {
-      // A getter that throws, a cycle JSON met: the safe copy (which `JSON.stringify` cannot refuse).
-      json = JSON.stringify(payloadToJsonSafe(payload))
+      // A getter that throws, a cycle JSON met: the safe copy below.
     }
+    // No text at all: a `toJSON` the plain check did not see (a Proxy's) answered `undefined`. The
+    // safe copy is an object of plain JSON, which `JSON.stringify` writes without fail.
+    if (typeof json !== "string") json = JSON.stringify(payloadToJsonSafe(payload))
     return flat(`${text}${json}}`)
   }
 

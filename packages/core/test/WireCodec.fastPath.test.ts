@@ -37,6 +37,43 @@ const writerFormTimestamp = fc
       `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(h, 2)}:${pad(mi, 2)}:${pad(s, 2)}.${pad(us, 6)}+00:00`
   )
 
+/**
+ * Envelope strings: any code points, and runs of the characters JSON escapes or might (quotes,
+ * backslashes, control characters, lone surrogates, and DEL, U+2028 and the like, which it does not).
+ */
+const envelopeString = fc.oneof(
+  fc.string({ unit: "binary" }),
+  fc.string({
+    unit: fc.constantFrom(
+      "a",
+      "é",
+      '"',
+      "\\",
+      "\u0000",
+      "\u001f",
+      "\u007f",
+      "\u2028",
+      "\ud800",
+      "\udfff",
+      "𝄞"
+    ),
+    maxLength: 12
+  })
+)
+
+/** `JSON.stringify` of an event's body object, keys in the reference's order. */
+const bodyObjectText = (event: Event.Any): string =>
+  JSON.stringify({
+    schema_version: "1",
+    kind: event.kind,
+    arena: event.arena,
+    arena_id: event.arenaId,
+    phase: event.phase,
+    ts: event.ts,
+    correlation_id: event.correlationId,
+    payload: event.payload
+  })
+
 /** A writer-form timestamp with one character replaced. */
 const alteredTimestamp = fc
   .tuple(
@@ -107,29 +144,40 @@ describe("WireCodec fast paths", () => {
   it.prop(
     "encoding writes JSON.stringify of the body object, whatever the envelope strings hold",
     {
-      kind: fc.oneof(fc.constantFrom(...canonicalKinds), fc.string({ unit: "binary" })),
-      arena: fc.string({ unit: "binary" }),
-      arenaId: fc.string({ unit: "binary" }),
-      phase: fc.string({ unit: "binary" }),
-      ts: fc.oneof(timestamp, fc.string({ unit: "binary" })),
-      correlationId: fc.oneof(fc.hexaString({ minLength: 32, maxLength: 32 }), fc.string({ unit: "binary" })),
+      kind: fc.oneof(fc.constantFrom(...canonicalKinds), envelopeString),
+      arena: envelopeString,
+      arenaId: envelopeString,
+      phase: envelopeString,
+      ts: fc.oneof(timestamp, envelopeString),
+      correlationId: fc.oneof(fc.hexaString({ minLength: 32, maxLength: 32 }), envelopeString),
       payload: fc.dictionary(fc.string(), fc.jsonValue())
     },
-    ({ kind, arena, arenaId, phase, ts, correlationId, payload }) => {
-      expect(WireCodec.encode({ kind, arena, arenaId, phase, ts, correlationId, payload })).toBe(
-        JSON.stringify({
-          schema_version: "1",
-          kind,
-          arena,
-          arena_id: arenaId,
-          phase,
-          ts,
-          correlation_id: correlationId,
-          payload
-        })
-      )
+    (event) => {
+      expect(WireCodec.encode(event)).toBe(bodyObjectText(event))
     },
     { fastCheck: { numRuns: 1000 } }
+  )
+
+  it.prop(
+    "encoding a run of events whose envelopes repeat and change writes each as JSON.stringify does",
+    {
+      events: fc.array(
+        fc.record({
+          kind: fc.constantFrom("agent.signal", "llm.call", "x"),
+          arena: fc.constantFrom("", "a", "b"),
+          arenaId: fc.constantFrom("", "a", "b"),
+          phase: fc.constantFrom("", "a", '"b"'),
+          ts: fc.constantFrom("2026-05-14T11:22:33.123456+00:00", ""),
+          correlationId: fc.constantFrom("a", "\u00e9"),
+          payload: fc.constantFrom({}, { n: 1 })
+        }),
+        { minLength: 2, maxLength: 20 }
+      )
+    },
+    ({ events }) => {
+      for (const event of events) expect(WireCodec.encode(event)).toBe(bodyObjectText(event))
+    },
+    { fastCheck: { numRuns: 300 } }
   )
 
   it.prop(

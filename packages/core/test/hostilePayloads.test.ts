@@ -374,6 +374,18 @@ const cases: ReadonlyArray<HostileCase> = [
       value: "[Unserializable: TypeError: Cannot perform 'IsArray' on a proxy that has been revoked]"
     }
   },
+  {
+    name: "a Proxy that hides a toJSON answering undefined is written as its JSON value, null, kept under value",
+    payload: () =>
+      new Proxy(
+        { a: 1 },
+        {
+          has: (target, key) => key !== "toJSON" && key in target,
+          get: (target, key) => (key === "toJSON" ? () => undefined : Reflect.get(target, key))
+        }
+      ),
+    expected: { value: null }
+  },
   // prototypes
   {
     name: "an object with a null prototype keeps every key, as a plain object (a dict) does",

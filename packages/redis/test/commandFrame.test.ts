@@ -9,8 +9,9 @@ const ioredisFrame = (name: string, args: ReadonlyArray<string>): Buffer => {
   return typeof written === "string" ? Buffer.from(written, "utf8") : written
 }
 
-// Texts whose UTF-8 length has more digits than their length in UTF-16 units (the header moves),
-// texts of one byte a unit, and anything at all (lone surrogates included).
+// Any code points, texts of one to four bytes a unit (lone surrogates included: UTF-8 writes them
+// as U+FFFD), texts whose UTF-8 length has more digits than their length in UTF-16 units (the header
+// moves), and texts of one byte a unit.
 const text = fc.oneof(
   fc.string({ unit: "binary", maxLength: 40 }),
   fc.string({ unit: fc.constantFrom("a", "é", "€", "𝄞", "\u0000", "\ud800"), maxLength: 400 }),
@@ -35,6 +36,25 @@ describe("encodeCommand", () => {
     expect(frame.equals(ioredisFrame("evalsha", args))).toBe(true)
   })
 
+  it("grows a frame begun in the middle of a slab, leaving the frames before and after it intact", () => {
+    // 1,030 texts of 1,000 bytes need a room just under a slab (1 MB): the second such frame starts
+    // a fresh slab whatever was left, and leaves a known rest of it.
+    const filler = Array.from({ length: 1030 }, () => "x".repeat(1000))
+    encodeCommand("evalsha", filler)
+    const before = encodeCommand("evalsha", filler)
+    const rest = (1 << 20) - before.length
+    // Six texts of 1,000 units are given room for one byte a unit (plus one at three), which the rest
+    // holds; at three bytes a unit they take more, and the frame moves to a buffer of its own.
+    const multiByte = Array.from({ length: 6 }, () => "€".repeat(1000))
+    expect(rest).toBeGreaterThan(6 * 1016 + 2000 + 64)
+    expect(rest).toBeLessThan(6 * 3000)
+    const grown = encodeCommand("evalsha", multiByte)
+    const after = encodeCommand("evalsha", ["a", "bc"])
+    expect(grown.equals(ioredisFrame("evalsha", multiByte))).toBe(true)
+    expect(before.equals(ioredisFrame("evalsha", filler))).toBe(true)
+    expect(after.equals(ioredisFrame("evalsha", ["a", "bc"]))).toBe(true)
+  })
+
   it("writes frames larger than a slab, and the frames after it intact", () => {
     const large = ["y".repeat(3 << 20)]
     const small = ["a", "bc"]
@@ -54,11 +74,19 @@ describe("encodeCommand", () => {
   })
 })
 
+const bytesOf = (written: string | Buffer): Buffer =>
+  typeof written === "string" ? Buffer.from(written, "utf8") : written
+
 describe("FramedCommand", () => {
   it("is written as encodeCommand writes its name and arguments", () => {
     const command = new FramedCommand("evalsha", ["sha", "1", "key", "100", ["a", "b€"]])
-    expect(command.toWritable().equals(ioredisFrame("evalsha", ["sha", "1", "key", "100", "a", "b€"]))).toBe(
-      true
-    )
+    const expected = encodeCommand("evalsha", ["sha", "1", "key", "100", "a", "b€"])
+    expect(bytesOf(command.toWritable({})).equals(expected)).toBe(true)
+  })
+
+  it("is written as ioredis writes it when an argument is not a string", () => {
+    const args = ["sha", Buffer.from("b€"), "c"]
+    const written = bytesOf(new FramedCommand("evalsha", args).toWritable({}))
+    expect(written.equals(bytesOf(new Command("evalsha", args).toWritable({})))).toBe(true)
   })
 })

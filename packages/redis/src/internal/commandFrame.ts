@@ -25,7 +25,7 @@ const digitsOf = (n: number): number => {
   return digits
 }
 
-/** Bytes allocated at a time for frames. */
+/** Bytes allocated at a time for frames (or the room one frame needs, when that is more). */
 const slabBytes = 1 << 20
 let slab = Buffer.allocUnsafe(0)
 let slabUsed = 0
@@ -89,12 +89,15 @@ export const encodeCommand = (name: string, args: ReadonlyArray<string>): Buffer
 }
 
 /**
- * A command that writes itself with {@link encodeCommand}; its arguments must all be strings.
+ * A command that writes itself with {@link encodeCommand} when its arguments are all strings (the
+ * append script's are), and as ioredis does otherwise.
  *
  * @internal
  */
 export class FramedCommand extends Command {
-  override toWritable(): Buffer {
-    return encodeCommand(this.name, this.args as Array<string>)
+  override toWritable(socket: object): string | Buffer {
+    const args = this.args
+    for (const arg of args) if (typeof arg !== "string") return super.toWritable(socket)
+    return encodeCommand(this.name, args as Array<string>)
   }
 }

@@ -1,9 +1,17 @@
 import { describe, expect, it } from "@effect/vitest"
-import { EventBus, EventReader, MemoryStreamBackend, ReadResult, StreamBackend } from "@maf/events"
+import {
+  EventBus,
+  EventReader,
+  MemoryStreamBackend,
+  ReadMetrics,
+  ReadResult,
+  StreamBackend
+} from "@maf/events"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
@@ -64,6 +72,30 @@ describe("EventReader on the memory backend", () => {
       expect(first._tag).toBe("KnownEvent")
       if (first._tag === "KnownEvent") expect(first.event.kind).toBe("agent.signal")
     }).pipe(Effect.provide(memory))
+  )
+
+  it.scoped("entries read count in the stream's read total, with the reading fiber's metric labels", () =>
+    Effect.gen(function* () {
+      const stream = "metrics-read"
+      const bus = yield* EventBus.EventBus
+      for (let i = 0; i < 30; i++) yield* bus.publishNowait({ kind: "agent.signal", payload: { i } })
+      yield* bus.flush
+      const total = ReadMetrics.read.pipe(Metric.tagged("stream", stream))
+      const labelled = total.pipe(Metric.tagged("desk", "risk"))
+      yield* EventReader.stream({ stream, from: "0" }).pipe(Stream.take(10), Stream.runDrain)
+      yield* EventReader.stream({ stream, from: "0" }).pipe(
+        Stream.take(30),
+        Stream.runDrain,
+        Effect.tagMetrics("desk", "risk")
+      )
+      // Counted a read at a time: what each read delivered (one read of 30 entries apiece here).
+      expect((yield* Metric.value(total)).count).toBe(30)
+      expect((yield* Metric.value(labelled)).count).toBe(30)
+    }).pipe(
+      Effect.provide(
+        EventReader.layer.pipe(Layer.provideMerge(EventBus.layerMemory({ stream: "metrics-read" })))
+      )
+    )
   )
 
   it.scoped("a live tail from $ delivers what is written after it started, not before", () =>

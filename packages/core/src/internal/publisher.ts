@@ -6,7 +6,6 @@
  *
  * @internal
  */
-import * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -17,9 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
-import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
-import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Event from "../Event.js"
@@ -30,7 +27,7 @@ import * as PublishResult from "../PublishResult.js"
 import { StreamBackend, StreamBackendError } from "../StreamBackend.js"
 import * as WireCodec from "../WireCodec.js"
 import * as FailureStreak from "./failureStreak.js"
-import { taggerFor } from "./streamMetric.js"
+import { labelsFor, taggerFor } from "./streamMetric.js"
 import * as Timeout from "./timeout.js"
 
 /**
@@ -152,7 +149,7 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
     const failed = tagged(PublishMetrics.failed)
     const dropped = tagged(PublishMetrics.dropped)
     const buffered = tagged(PublishMetrics.buffered)
-    const streamLabels = [MetricLabel.make("stream", stream)]
+    const labelsOf = labelsFor(stream)
 
     const annotations = { stream }
     const writeFailures = FailureStreak.make("EventBus publish", annotations)
@@ -226,11 +223,8 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
         appendWithin(body, boundMillis, clock),
         (exit): Effect.Effect<PublishResult.PublishResult> => {
           if (Exit.isSuccess(exit)) {
-            // The untagged metrics updated with one array of labels kept for the stream (what
-            // `Metric.update` of the tagged ones does, but the tagged ones make a new array of labels
-            // an update, and so a registry lookup: 0.4 µs each on the bench machine).
-            const fiberLabels = fiber.getFiberRef(FiberRef.currentMetricLabels)
-            const labels = fiberLabels.length === 0 ? streamLabels : Arr.union(streamLabels, fiberLabels)
+            // The untagged metrics updated with the stream's labels (see `labelsFor`).
+            const labels = labelsOf(fiber)
             PublishMetrics.publishLatency.unsafeUpdate(
               Number(clock.unsafeCurrentTimeNanos() - start) / 1e6,
               labels

@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
+import { hostNow } from "./internal/timeout.js"
 import { formatMicros, parseMicros } from "./internal/timestamp.js"
 
 /**
@@ -209,11 +210,6 @@ const defaultRandom = Context.get(DefaultServices.liveServices, Random.Random)
  * bits: a `number` holds them exactly until the year 2255.
  */
 const defaultClock = Context.get(DefaultServices.liveServices, Clock.Clock)
-const hostPerformance = (globalThis as { performance?: { now?: unknown } }).performance
-const hostNow =
-  typeof hostPerformance?.now === "function"
-    ? (hostPerformance.now.bind(hostPerformance) as () => number)
-    : undefined
 let hostOrigin: number | undefined
 const hostMicros = (now: () => number): number => {
   if (hostOrigin === undefined) hostOrigin = Date.now() - now()

@@ -247,6 +247,54 @@ describe("EventBus never breaks the program", () => {
     )
   }
 
+  /** The memory backend with every append answered `millis` later, by the fiber's clock. */
+  const slowBackend = (millis: number) =>
+    Layer.effect(
+      StreamBackend.StreamBackend,
+      Effect.map(MemoryStreamBackend.MemoryStreamBackend, (memory) => ({
+        ...memory,
+        append: (stream: string, bodies: ReadonlyArray<string>, options: StreamBackend.AppendOptions) =>
+          Effect.delay(memory.append(stream, bodies, options), `${millis} millis`)
+      }))
+    ).pipe(Layer.provideMerge(MemoryStreamBackend.layer))
+
+  const latencyOf = (stream: string) =>
+    Effect.map(
+      Metric.value(PublishMetrics.publishLatency.pipe(Metric.tagged("stream", stream))),
+      (state) => ({ count: state.count, sum: state.sum })
+    )
+
+  it.effect("the publish latency is the time the append took by the TestClock", () =>
+    Effect.gen(function* () {
+      const bus = yield* EventBus.EventBus
+      const publishing = yield* Effect.fork(bus.publish({ kind: "phase.start" }))
+      yield* TestClock.adjust("250 millis")
+      expect((yield* Fiber.join(publishing))._tag).toBe("Written")
+      expect(yield* latencyOf("latency-test-clock")).toEqual({ count: 1, sum: 250 })
+    }).pipe(
+      Effect.provide(
+        EventBus.layer({ stream: "latency-test-clock" }).pipe(Layer.provideMerge(slowBackend(250)))
+      )
+    )
+  )
+
+  it.live("the publish latency is the time the append took by the live clock", () =>
+    Effect.gen(function* () {
+      const bus = yield* EventBus.EventBus
+      expect((yield* bus.publish({ kind: "phase.start" }))._tag).toBe("Written")
+      const { count, sum } = yield* latencyOf("latency-live-clock")
+      expect(count).toBe(1)
+      // A 40 ms timer fires after 40 ms at the earliest (a millisecond's leeway for the timer's own
+      // rounding), and a loaded machine can make it later.
+      expect(sum).toBeGreaterThanOrEqual(39)
+      expect(sum).toBeLessThan(5_000)
+    }).pipe(
+      Effect.provide(
+        EventBus.layer({ stream: "latency-live-clock" }).pipe(Layer.provideMerge(slowBackend(40)))
+      )
+    )
+  )
+
   it.live("a full buffer drops the newest events, counts them, and never blocks", () =>
     Effect.gen(function* () {
       const bus = yield* EventBus.EventBus

@@ -218,17 +218,14 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
       fiber: Fiber.RuntimeFiber<unknown, unknown>
     ): Effect.Effect<PublishResult.PublishResult> => {
       const clock = Context.get(fiber.getFiberRef(DefaultServices.currentServices), Clock.Clock)
-      const start = clock.unsafeCurrentTimeNanos()
+      const start = Timeout.millisBy(clock)
       return Effect.flatMap(
         appendWithin(body, boundMillis, clock),
         (exit): Effect.Effect<PublishResult.PublishResult> => {
           if (Exit.isSuccess(exit)) {
             // The untagged metrics updated with the stream's labels (see `labelsFor`).
             const labels = labelsOf(fiber)
-            PublishMetrics.publishLatency.unsafeUpdate(
-              Number(clock.unsafeCurrentTimeNanos() - start) / 1e6,
-              labels
-            )
+            PublishMetrics.publishLatency.unsafeUpdate(Timeout.millisBy(clock) - start, labels)
             PublishMetrics.published.unsafeUpdate(1, labels)
             const result = PublishResult.Written({ id: exit.value[0] ?? "" })
             return writeFailures.current() > 0

@@ -31,6 +31,28 @@ import * as Runtime from "effect/Runtime"
 export const liveClock: Clock.Clock = Context.get(DefaultServices.liveServices, Clock.Clock)
 
 /**
+ * The host's `performance.now()` (milliseconds, with a fraction), where it has one.
+ *
+ * @internal
+ */
+export const hostNow: (() => number) | undefined = (() => {
+  const performance = (globalThis as { performance?: { now?: unknown } }).performance
+  return typeof performance?.now === "function"
+    ? (performance.now.bind(performance) as () => number)
+    : undefined
+})()
+
+/**
+ * The time by `clock` in milliseconds, for measuring a duration: under the live `Clock` the host's
+ * `performance.now()` (the live `Clock` reads `process.hrtime.bigint()`, a `bigint` a call and
+ * `bigint` arithmetic after), by the clock's own reading under any other (the `TestClock`).
+ *
+ * @internal
+ */
+export const millisBy = (clock: Clock.Clock): number =>
+  clock === liveClock && hostNow !== undefined ? hostNow() : Number(clock.unsafeCurrentTimeNanos()) / 1e6
+
+/**
  * Whether a host timer can wait `millis`: `setTimeout` takes at most 2^31 - 1 ms (about 24.8 days) and
  * fires at once past it; longer (or infinite) bounds take Effect's own combinators, which handle them.
  *

@@ -34,6 +34,7 @@ import type * as Scope from "effect/Scope"
 import { Redis, type RedisOptions } from "ioredis"
 import { appendScript } from "./internal/appendScript.js"
 import { FramedCommand } from "./internal/commandFrame.js"
+import * as Deadlines from "./internal/deadlines.js"
 import { refusesScripts, toBackendError } from "./internal/errors.js"
 
 /** `Config.unwrap`, which fails on an empty object: no options at all is a valid wrap. */
@@ -208,14 +209,17 @@ const within = <A>(millis: number, promise: Promise<A>, onExpiry?: () => void): 
     )
   })
 
+/** The bounds of every backend's commands, on one host timer (see `internal/deadlines`). */
+const deadlines = Deadlines.make()
+
 /**
  * `command()`'s answer, or a `TimeoutError` (reason `Timeout`) when `millis` pass first (`onExpiry`
  * is told, with `tag`; `onAnswer` when an answer, a reply or a failure, comes in time; `command` can
  * ask whether it has been given up, for work it does after its first reply): `within` as
- * one `Effect.async` with its timer, without a promise of its own around the command's (one promise
+ * one `Effect.async` with a deadline, without a promise of its own around the command's (one promise
  * and one microtask less an awaited publish). No canceler: a fiber interrupted meanwhile leaves the
- * timer to run out (at most `millis`; its answer is then ignored), as `Effect.tryPromise` leaves the
- * command; a canceler costs the `onInterrupt` wrapper at every call (awaited publishes on Redis:
+ * deadline to run out (at most `millis`; its answer is then ignored), as `Effect.tryPromise` leaves
+ * the command; a canceler costs the `onInterrupt` wrapper at every call (awaited publishes on Redis:
  * 0.82 of plain ioredis with it, 0.87 to 0.89 without).
  */
 const answerWithin = <A, E>(
@@ -228,26 +232,24 @@ const answerWithin = <A, E>(
 ): Effect.Effect<A, E> =>
   Effect.async<A, E>((resume) => {
     let expired = false
-    const timer = setTimeout(() => {
+    const deadline = deadlines.set(millis, () => {
       expired = true
       onExpiry(tag)
       resume(Effect.fail(onError(timeoutError(millis))))
-    }, millis)
+    })
     try {
       command(() => expired).then(
         (value) => {
-          clearTimeout(timer)
-          if (!expired) onAnswer(tag)
+          if (deadlines.clear(deadline)) onAnswer(tag)
           resume(Effect.succeed(value))
         },
         (error: unknown) => {
-          clearTimeout(timer)
-          if (!expired) onAnswer(tag)
+          if (deadlines.clear(deadline)) onAnswer(tag)
           resume(Effect.fail(onError(error)))
         }
       )
     } catch (error) {
-      clearTimeout(timer)
+      deadlines.clear(deadline)
       resume(Effect.fail(onError(error)))
     }
   })

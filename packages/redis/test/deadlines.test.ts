@@ -3,18 +3,25 @@ import { fileURLToPath, pathToFileURL } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
 import * as Deadlines from "../src/internal/deadlines.js"
 
-/** A host whose time the test moves, and whose one timer it can see. */
-const fakeHost = () => {
+/**
+ * A host whose time the test moves, and whose timers it can see; with `early`, each timer fires
+ * that much before its time (as a host counting whole milliseconds can).
+ */
+const fakeHost = (early = 0) => {
   let now = 0
   let nextHandle = 0
   const timers = new Map<number, { readonly at: number; readonly task: () => void }>()
   let set = 0
+  const rethrown: Array<unknown> = []
   const host = {
+    rethrow: (error: unknown) => {
+      rethrown.push(error)
+    },
     now: () => now,
     setTimeout: (task: () => void, millis: number) => {
       set++
       const handle = ++nextHandle
-      timers.set(handle, { at: now + millis, task })
+      timers.set(handle, { at: now + millis - early, task })
       return handle
     },
     clearTimeout: (handle: unknown) => {
@@ -32,7 +39,7 @@ const fakeHost = () => {
     }
     now = to
   }
-  return { host, advance, timersArmed: () => timers.size, timersSet: () => set }
+  return { host, advance, rethrown, timersArmed: () => timers.size, timersSet: () => set }
 }
 
 describe("Deadlines", () => {
@@ -111,6 +118,63 @@ describe("Deadlines", () => {
     expect(expired).toEqual([10, 1000])
   })
 
+  it("never expires a deadline early on a host whose timers fire a fraction early", () => {
+    const { host, advance } = fakeHost(0.7)
+    const deadlines = Deadlines.make(host)
+    const expired: Array<number> = []
+    deadlines.set(100, () => expired.push(host.now()))
+    deadlines.set(250, () => expired.push(host.now()))
+    advance(1000)
+    expect(expired).toHaveLength(2)
+    expect(expired[0]).toBeGreaterThanOrEqual(100)
+    expect(expired[1]).toBeGreaterThanOrEqual(250)
+  })
+
+  it("keeps the earliest deadline when an expiry sets a later one of another length", () => {
+    const { host, advance } = fakeHost()
+    const deadlines = Deadlines.make(host)
+    const expired: Array<[string, number]> = []
+    deadlines.set(5000, () => expired.push(["a", host.now()]))
+    advance(90)
+    deadlines.set(100, () => {
+      expired.push(["first", host.now()])
+      deadlines.set(10_000, () => expired.push(["b", host.now()]))
+    })
+    advance(20_000)
+    expect(expired).toEqual([
+      ["first", 190],
+      ["a", 5000],
+      ["b", 10_190]
+    ])
+  })
+
+  it("lets an expiry clear another deadline, which then never expires", () => {
+    const { host, advance } = fakeHost()
+    const deadlines = Deadlines.make(host)
+    const expired: Array<string> = []
+    const other = deadlines.set(200, () => expired.push("other"))
+    deadlines.set(100, () => {
+      expired.push("first")
+      deadlines.clear(other)
+    })
+    advance(1000)
+    expect(expired).toEqual(["first"])
+  })
+
+  it("expires the others, and throws afterwards, when an expiry throws", () => {
+    const { host, advance, rethrown } = fakeHost()
+    const deadlines = Deadlines.make(host)
+    const expired: Array<string> = []
+    deadlines.set(100, () => {
+      throw new Error("boom")
+    })
+    deadlines.set(100, () => expired.push("same length"))
+    deadlines.set(300, () => expired.push("later"))
+    advance(1000)
+    expect(expired).toEqual(["same length", "later"])
+    expect(rethrown).toMatchObject([{ message: "boom" }])
+  })
+
   it("lets an expiry set a deadline of its own", () => {
     const { host, advance } = fakeHost()
     const deadlines = Deadlines.make(host)
@@ -129,7 +193,7 @@ describe("Deadlines", () => {
     const elapsed = await new Promise<number>((resolve) => {
       deadlines.set(30, () => resolve(performance.now() - started))
     })
-    expect(elapsed).toBeGreaterThanOrEqual(29)
+    expect(elapsed).toBeGreaterThanOrEqual(30)
     expect(elapsed).toBeLessThan(5_000)
   })
 

@@ -27,8 +27,17 @@ export const labelsFor = (
   stream: string
 ): ((fiber: Fiber.RuntimeFiber<unknown, unknown>) => ReadonlyArray<MetricLabel.MetricLabel>) => {
   const streamLabels = [MetricLabel.make("stream", stream)]
+  // The union for the fiber labels last seen: the same array of labels a fiber keeps is given the
+  // same union, which the metric's own cache of label arrays then finds.
+  let lastFiberLabels: ReadonlyArray<MetricLabel.MetricLabel> | undefined
+  let lastUnion: ReadonlyArray<MetricLabel.MetricLabel> = streamLabels
   return (fiber) => {
     const fiberLabels = fiber.getFiberRef(FiberRef.currentMetricLabels)
-    return fiberLabels.length === 0 ? streamLabels : Arr.union(streamLabels, fiberLabels)
+    if (fiberLabels.length === 0) return streamLabels
+    if (fiberLabels !== lastFiberLabels) {
+      lastUnion = Arr.union(streamLabels, fiberLabels)
+      lastFiberLabels = fiberLabels
+    }
+    return lastUnion
   }
 }

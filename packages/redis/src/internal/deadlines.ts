@@ -14,6 +14,11 @@
  * The timer is `unref`'d: it never keeps a process alive by itself. A command waiting for its answer
  * has a connection open, which does.
  *
+ * What it costs: an answered entry stays in its queue while an older one of the same length waits
+ * (at most a bound's worth of small objects, behind a command that will time out), and each bound
+ * length has a queue of its own until its last entry is gone (an awaited publish waiting behind
+ * fire-and-forget events is bounded by what is left of its time, a length of its own).
+ *
  * @internal
  */
 
@@ -39,18 +44,28 @@ export interface Deadlines {
   readonly clear: (deadline: Deadline) => boolean
 }
 
-/** A deadlines keeper, with timers from `host` (the global ones by default: tests give their own). */
-export const make = (
-  host: {
-    readonly now: () => number
-    readonly setTimeout: (task: () => void, millis: number) => unknown
-    readonly clearTimeout: (handle: unknown) => void
-  } = {
-    now: () => performance.now(),
-    setTimeout: (task, millis) => setTimeout(task, millis).unref(),
-    clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout)
-  }
-): Deadlines => {
+/** What a deadlines keeper uses of its host. */
+export interface Host {
+  readonly now: () => number
+  readonly setTimeout: (task: () => void, millis: number) => unknown
+  readonly clearTimeout: (handle: unknown) => void
+  /** Throws an expiry's error on its own, once the other expiries are done. */
+  readonly rethrow: (error: unknown) => void
+}
+
+/** Node's clock and timers; an expiry's error is thrown from a microtask of its own. */
+export const nodeHost: Host = {
+  now: () => performance.now(),
+  setTimeout: (task, millis) => setTimeout(task, millis).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  rethrow: (error) =>
+    queueMicrotask(() => {
+      throw error
+    })
+}
+
+/** A deadlines keeper on `host` (tests give their own). */
+export const make = (host: Host = nodeHost): Deadlines => {
   const queues = new Map<number, Queue>()
   let timer: unknown
   let armedAt = Number.POSITIVE_INFINITY
@@ -82,6 +97,7 @@ export const make = (
     armedAt = Number.POSITIVE_INFINITY
     const now = host.now()
     let next = Number.POSITIVE_INFINITY
+    let thrown: { readonly error: unknown } | undefined
     for (const [millis, queue] of queues) {
       for (;;) {
         dropCleared(queue)
@@ -93,11 +109,19 @@ export const make = (
         }
         const expire = first.expire!
         first.expire = undefined
-        expire()
+        // One expiry that throws must not leave the others waiting: the pass goes on, and the
+        // error is thrown afterwards, on its own.
+        try {
+          expire()
+        } catch (error) {
+          thrown ??= { error }
+        }
       }
       if (queue.items.length === 0) queues.delete(millis)
     }
-    if (next !== Number.POSITIVE_INFINITY && timer === undefined) arm(next, host.now())
+    // An expiry may have set a deadline (and armed the timer for it): the earliest one counts.
+    if (next < armedAt) arm(next, host.now())
+    if (thrown !== undefined) host.rethrow(thrown.error)
   }
 
   const set = (millis: number, expire: () => void): Deadline => {

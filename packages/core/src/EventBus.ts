@@ -5,9 +5,9 @@
  * - `publish` waits for the entry's id, never fails, and returns within `publishTimeout` whatever the
  *   backend does (down, unreachable, hung): the `PublishResult` says whether it was written.
  * - `publishNowait` never waits for the backend: events wait in a bounded buffer and leave in
- *   batches; they
- *   survive an outage up to the buffer's capacity; overflow follows the `overflow` policy and every
- *   dropped event is counted (`PublishMetrics.dropped`) and logged (once per streak).
+ *   batches; they survive an outage up to the buffer's capacity; overflow follows the `overflow`
+ *   policy and every dropped event is counted (`PublishMetrics.dropped`) and logged (once per
+ *   streak).
  * - Closing the layer's scope drains the buffer within `drainTimeout`.
  *
  * The layers: `layerNull` (publishes nothing), `layerMemory` (the embedded backend) and `layer`

@@ -30,6 +30,16 @@ const publishMany = (from: number, to: number) =>
     yield* bus.flush
   })
 
+/** The sizes of the chunks a reader from "0" with `count` delivers, over its first `take` results. */
+const chunkSizes = (count: number, take: number) =>
+  EventReader.stream({ from: "0", count }).pipe(
+    Stream.take(take),
+    Stream.chunks,
+    Stream.map(Chunk.size),
+    Stream.runCollect,
+    Effect.map(Chunk.toReadonlyArray)
+  )
+
 /** Waits until a fiber is suspended: a reader blocked in its read, its `$` start pinned. */
 const untilBlocked = (fiber: Fiber.RuntimeFiber<unknown, unknown>) =>
   Effect.gen(function* () {
@@ -335,13 +345,7 @@ describe("EventReader reading a backlog: the read after a full batch is hinted w
   it.scoped("from a cursor that takes no hints (the memory backend), full batches come whole", () =>
     Effect.gen(function* () {
       yield* publishMany(0, 400)
-      const sizes = yield* EventReader.stream({ from: "0", count: 200 }).pipe(
-        Stream.take(400),
-        Stream.chunks,
-        Stream.map(Chunk.size),
-        Stream.runCollect
-      )
-      expect(Chunk.toReadonlyArray(sizes)).toEqual([200, 200])
+      expect(yield* chunkSizes(200, 400)).toEqual([200, 200])
     }).pipe(Effect.provide(memory))
   )
 
@@ -349,13 +353,7 @@ describe("EventReader reading a backlog: the read after a full batch is hinted w
     const log: Array<string> = []
     return Effect.gen(function* () {
       yield* publishMany(0, 300)
-      const results = yield* EventReader.stream({ from: "0", count: 100 }).pipe(
-        Stream.take(300),
-        Stream.chunks,
-        Stream.map(Chunk.size),
-        Stream.runCollect
-      )
-      expect(Chunk.toReadonlyArray(results)).toEqual([100, 100, 100])
+      expect(yield* chunkSizes(100, 300)).toEqual([100, 100, 100])
       expect(log.every((line) => line.startsWith("read"))).toBe(true)
     }).pipe(
       Effect.provide(

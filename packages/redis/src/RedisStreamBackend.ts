@@ -187,30 +187,30 @@ const probeMillis = 1_000
 const timeoutError = (millis: number): Error =>
   Object.assign(new Error(`no answer within ${millis} ms`), { name: "TimeoutError" })
 
+/** The bounds of every backend's commands and reads, on one host timer (see `internal/deadlines`). */
+const deadlines = Deadlines.make()
+
 /**
  * `promise`, or a rejection with a `TimeoutError` (reason `Timeout`) when `millis` pass first;
- * `onExpiry` is told. The timer is cleared as soon as `promise` settles.
+ * `onExpiry` is told. The deadline is cleared as soon as `promise` settles.
  */
 const within = <A>(millis: number, promise: Promise<A>, onExpiry?: () => void): Promise<A> =>
   new Promise<A>((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const deadline = deadlines.set(millis, () => {
       onExpiry?.()
       reject(timeoutError(millis))
-    }, millis)
+    })
     promise.then(
       (value) => {
-        clearTimeout(timer)
+        deadlines.clear(deadline)
         resolve(value)
       },
       (error: unknown) => {
-        clearTimeout(timer)
+        deadlines.clear(deadline)
         reject(error)
       }
     )
   })
-
-/** The bounds of every backend's commands, on one host timer (see `internal/deadlines`). */
-const deadlines = Deadlines.make()
 
 /**
  * `command()`'s answer, or a `TimeoutError` (reason `Timeout`) when `millis` pass first (`onExpiry`

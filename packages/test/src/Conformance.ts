@@ -1032,9 +1032,10 @@ export const serverRestart: Check<Faults> = makeCheck(
  * A hung server (no answer for 1.5 s: {@link Faults} `hang`, connections left open). An awaited
  * publish bounded to 300 ms answers `NotWritten` with reason `Timeout` within 700 ms; a backend that
  * says it bounds its appends (`boundsAppends`) fails an append given `timeoutMillis: 200` with reason
- * `Timeout` within 600 ms (a batch of two), and a cursor that says it bounds its reads (`boundsReads`) a read the same
- * way (a cursor that cannot be opened during the hang is not held against it). Once the server answers again, a publish is written, and a replay holds
- * the events written before and after, in order (and, at most, the one answered `NotWritten`
+ * `Timeout` within 600 ms (a batch of two), and a cursor that says it bounds its reads
+ * (`boundsReads`) a read the same way (a cursor that cannot be opened during the hang is not held
+ * against it). Once the server answers again, a publish is written, and a replay holds the events
+ * written before and after, in order (and, at most, the one answered `NotWritten`
  * between them: it had been sent, and the server took it when it woke).
  *
  * @since 0.1.0

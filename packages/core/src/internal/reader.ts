@@ -253,6 +253,12 @@ export const stream = <E extends Event.Any>(
         }
       }
 
+      /** `chunk`, after the effects its decoding called for (metrics and warnings), if any. */
+      const withEffects = <A>(chunk: A, effects: ReadonlyArray<Effect.Effect<void>>): Effect.Effect<A> =>
+        effects.length === 0
+          ? Effect.succeed(chunk)
+          : Effect.as(Effect.all(effects, { discard: true }), chunk)
+
       const process = (
         after: string,
         read: ReadBatch
@@ -294,9 +300,7 @@ export const stream = <E extends Event.Any>(
         return Effect.withFiberRuntime((fiber) => {
           // Counted with the stream's labels kept (see `labelsFor`): this runs for every read.
           ReadMetrics.read.unsafeUpdate(entries.length, labelsOf(fiber))
-          return effects.length === 0
-            ? Effect.succeed(chunk)
-            : Effect.as(Effect.all(effects, { discard: true }), chunk)
+          return withEffects(chunk, effects)
         })
       }
 
@@ -326,10 +330,7 @@ export const stream = <E extends Event.Any>(
         const results: Array<ReadResult.ReadResult<E>> = []
         const effects: Array<Effect.Effect<void>> = []
         decodeInto(hold.entries, hold.from, hold.entries.length, results, effects)
-        const chunk = Chunk.unsafeFromArray(results)
-        return effects.length === 0
-          ? Effect.succeed(chunk)
-          : Effect.as(Effect.all(effects, { discard: true }), chunk)
+        return withEffects(Chunk.unsafeFromArray(results), effects)
       }
 
       // A cursor that bounds its reads is given the watchdog's bound and read in this fiber; any

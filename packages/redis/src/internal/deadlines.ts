@@ -12,7 +12,8 @@
  * sets about one timer a bound's length, not one a command.
  *
  * The timer is `unref`'d: it never keeps a process alive by itself. A command waiting for its answer
- * has a connection open, which does.
+ * has a connection open, which does, and a wait for a connection has ioredis' attempt (its socket,
+ * or its timer before the next attempt).
  *
  * What it costs: an answered entry stays in its queue while an older one of the same length waits
  * (at most a bound's worth of small objects, behind a command that will time out), and each bound

@@ -14,12 +14,17 @@
  *
  * @example
  * ```ts
+ * import { RedisStreamBackend } from "@maf/events-redis"
  * import { Conformance } from "@maf/events-test"
  *
  * // Registers a describe block with every check, against the in-memory backend.
  * Conformance.conformance("memory backend", Conformance.layerMemory)
- * // Against a real redis-server, the server restarts included.
- * Conformance.conformance("redis backend", Conformance.layerRedis(), { faults: true })
+ * // Against a real redis-server, the server restarts included: the backend is built for its URL.
+ * Conformance.conformance(
+ *   "redis backend",
+ *   Conformance.layerRedis((url) => RedisStreamBackend.layer({ url })),
+ *   { faults: true }
+ * )
  * ```
  *
  * @since 0.1.0
@@ -33,7 +38,6 @@ import {
   StreamBackend,
   WireCodec
 } from "@maf/events"
-import { RedisStreamBackend } from "@maf/events-redis"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -1276,26 +1280,23 @@ export const layerMemory: Layer.Layer<Environment | MemoryStreamBackend.MemorySt
 
 /**
  * The suite's environment on a real `redis-server` started for it (and stopped with the layer): the
- * Redis backend, raw entries and faults on that server, and the server itself.
+ * backend that `backend` builds for the server's URL, raw entries and faults on that server, and the
+ * server itself. The test kit depends on no Redis client library of the bus: the backend under test
+ * is given (`Conformance.layerRedis((url) => RedisStreamBackend.layer({ url }))` for the one of
+ * `@maf/events-redis`).
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerRedis = (
-  options: {
-    readonly server?: RedisTestServer.Options | undefined
-    readonly connection?: Omit<RedisStreamBackend.ConnectionOptions, "url"> | undefined
-  } = {}
+export const layerRedis = <E = never>(
+  backend: (url: string) => Layer.Layer<StreamBackend.StreamBackend, E>,
+  options: { readonly server?: RedisTestServer.Options | undefined } = {}
 ): Layer.Layer<
   Environment | Faults | RedisTestServer.RedisTestServer,
-  RedisTestServer.RedisTestServerError
+  RedisTestServer.RedisTestServerError | E
 > =>
   Layer.mergeAll(
-    Layer.unwrapEffect(
-      Effect.map(RedisTestServer.RedisTestServer, (server) =>
-        RedisStreamBackend.layer({ ...options.connection, url: server.url })
-      )
-    ),
+    Layer.unwrapEffect(Effect.map(RedisTestServer.RedisTestServer, (server) => backend(server.url))),
     rawEntriesOfTestServer,
     faultsOfTestServer
   ).pipe(Layer.provideMerge(RedisTestServer.layer(options.server)))

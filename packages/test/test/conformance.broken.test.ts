@@ -75,33 +75,6 @@ const hidesTrimming = brokenBackend((memory) => {
   }
 })
 
-/**
- * A Redis backend that says it bounds its appends (`boundsAppends`) and does not: `timeoutMillis` is
- * dropped on the way, so that an append waits for as long as the server does.
- */
-const claimsBoundedAppends = Layer.effect(
-  StreamBackend.StreamBackend,
-  Effect.map(StreamBackend.StreamBackend, (redis) => ({
-    ...redis,
-    boundsAppends: true,
-    append: (stream: string, bodies: ReadonlyArray<string>, options: StreamBackend.AppendOptions) =>
-      redis.append(stream, bodies, { maxlen: options.maxlen })
-  }))
-).pipe(Layer.provideMerge(Conformance.layerRedis()))
-
-/** A Redis backend whose cursors say they bound their reads and do not: `timeoutMillis` is dropped. */
-const claimsBoundedReads = Layer.effect(
-  StreamBackend.StreamBackend,
-  Effect.map(StreamBackend.StreamBackend, (redis) => ({
-    ...redis,
-    openCursor: Effect.map(redis.openCursor, (cursor) => ({
-      boundsReads: true,
-      read: (stream: string, after: string, options: StreamBackend.ReadOptions) =>
-        cursor.read(stream, after, { count: options.count, blockMillis: options.blockMillis })
-    }))
-  }))
-).pipe(Layer.provideMerge(Conformance.layerRedis()))
-
 /** Runs a check and returns its failure's message (fails the test when the check passes). */
 const failureOf = <R>(check: Conformance.Check<R>) =>
   Effect.map(Effect.flip(check.run), (error) => {
@@ -174,24 +147,6 @@ describe("the suite catches other broken backends", () => {
     Effect.gen(function* () {
       expect(yield* failureOf(Conformance.trimmingGaps)).toMatch(/the first result after the trim/)
     }).pipe(Effect.provide(hidesTrimming))
-  )
-
-  it.effect("a Redis cursor that says it bounds its reads and does not: a read waits out the hang", () =>
-    Effect.gen(function* () {
-      expect(yield* failureOf(Conformance.hungServer)).toMatch(
-        /a read given timeoutMillis 200 (during the hang answered .*"_tag":"Right".*, not reason Timeout|answered after 1)/
-      )
-    }).pipe(Effect.provide(claimsBoundedReads))
-  )
-
-  it.effect(
-    "a Redis backend that says it bounds its appends and does not: a publish waits out the hang",
-    () =>
-      Effect.gen(function* () {
-        expect(yield* failureOf(Conformance.hungServer)).toMatch(
-          /the publish during the hang answered .*"_tag":"Written".*, not NotWritten with reason Timeout/
-        )
-      }).pipe(Effect.provide(claimsBoundedAppends))
   )
 
   it.effect("the same checks pass on the in-memory backend as it is", () =>

@@ -1,7 +1,9 @@
 /**
- * The examples of README.md, as tests: the in-memory backend, a real Redis with `RedisTestServer`,
- * and the fault tools (`RedisTestServer` restart / killClients / hang, `TcpProxy` stall / restore /
- * drop). README.md quotes these blocks word for word (checked by readme.test.ts).
+ * The examples of the test kit's README (packages/test/README.md), as tests: the in-memory backend, a
+ * real Redis with `RedisTestServer`, and the fault tools (`RedisTestServer` restart / killClients /
+ * hang, `TcpProxy` stall / restore / drop). The README quotes these blocks word for word (checked by
+ * packages/test/test/readme.test.ts). They live here, beside the Redis layers they use: the test kit
+ * does not depend on `@maf/events-redis`.
  */
 import { describe, expect, it, layer } from "@effect/vitest"
 import { EventBus, EventReader, PublishResult } from "@maf/events"

@@ -16,9 +16,11 @@ const found = cases.find((c) => c.name === name)
 
 const run = async () => {
   if (found === undefined || url === undefined) throw new Error(`no case ${name ?? "(none)"}`)
-  if (process.env.MAF_BENCH_PIN === "1") pinMainThread()
+  const pinned = process.env.MAF_BENCH_PIN === "1"
+  if (pinned) pinMainThread()
   const ctx: BenchContext = {
     url,
+    pinned,
     quick: quickText === "1",
     selected: (key) => selected === undefined || (isKey(key) && selected.has(key)),
     log: (line) => process.stderr.write(`${line}\n`)

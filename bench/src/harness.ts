@@ -1,21 +1,29 @@
 /**
- * The harness: warm-up rounds, measured rounds, and the median with its min–max spread.
+ * The harness: the figures' keys, warm-up rounds and measured rounds.
  *
  * The sides of a case (our library and its plain-ioredis baseline) run interleaved, round by round,
  * and in alternating order, so that a noisy neighbour or a CPU frequency change hits both sides
- * alike and the ratio between them holds.
+ * alike and the ratio of each round holds (`stats.ts`: the median of the per-round ratios).
  */
+import { type Stats, stats } from "./stats.js"
 
-/** The figures the bench reports; the keys of `--json`. */
+export { quantile, type Stats } from "./stats.js"
+
+/** The figures the bench reports, in the order of its table; the figure keys of `--json`. */
 export const keys = [
   "publish_nowait",
   "raw_pipeline",
+  "server_limit",
   "publish_awaited",
   "raw_sequential",
+  "publish_concurrent",
+  "raw_concurrent",
   "read_decoded",
   "raw_read",
   "e2e_p50_ms",
   "e2e_p99_ms",
+  "raw_e2e_p50_ms",
+  "raw_e2e_p99_ms",
   "null_publish_ns",
   "memory_publish",
   "read_rss_growth_mb"
@@ -35,24 +43,6 @@ export interface Side {
   readonly run: () => Promise<Partial<Record<Key, number>>>
 }
 
-export interface Stats {
-  readonly median: number
-  readonly min: number
-  readonly max: number
-  readonly samples: ReadonlyArray<number>
-}
-
-export const stats = (samples: ReadonlyArray<number>): Stats => {
-  const sorted = [...samples].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]!, samples }
-}
-
-/** The `q` quantile (0..1) of sorted values, nearest rank. */
-export const quantile = (sorted: ArrayLike<number>, q: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
-
 export interface Rounds {
   readonly warmup: number
   readonly rounds: number
@@ -60,7 +50,8 @@ export interface Rounds {
 
 /**
  * Runs `warmup` unrecorded rounds, then `rounds` recorded ones; in each round every side runs once,
- * in alternating order.
+ * in alternating order. Every side gives every one of its keys in every round, so that the samples
+ * of two keys line up round by round (`ratioStats`).
  */
 export const runRounds = async (
   sides: ReadonlyArray<Side>,
@@ -78,7 +69,7 @@ export const runRounds = async (
       if (!recorded) continue
       for (const key of side.keys) {
         const value = result[key]
-        if (value === undefined) continue
+        if (value === undefined || !Number.isFinite(value)) throw new Error(`${key}: no figure in a round`)
         const list = samples.get(key) ?? []
         list.push(value)
         samples.set(key, list)
@@ -91,6 +82,7 @@ export const runRounds = async (
 /** Seconds since `start` (a `performance.now()`), for rates. */
 export const secondsSince = (start: number): number => (performance.now() - start) / 1000
 
+/** A figure for the table: thousands grouped, three significant digits or so below 1,000. */
 export const format = (n: number): string => {
   if (!Number.isFinite(n)) return String(n)
   if (Math.abs(n) >= 1000) return Math.round(n).toLocaleString("en-US")

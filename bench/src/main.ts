@@ -1,12 +1,14 @@
 /**
- * `pnpm bench [--quick] [--json] [--no-pin] [--only <key>[,<key>…]]`: the library against plain
- * ioredis, on the same redis-server in the same run (results and method: `docs/benchmarks.md`).
+ * `pnpm bench [--quick] [--json] [--pin|--no-pin] [--in-process] [--only <key>[,<key>…]]`: the library
+ * against plain ioredis, on the same redis-server in the same run (method and results:
+ * `docs/benchmarks.md`).
  *
- * - Starts a redis-server of its own (`RedisTestServer`), unless `REDIS_URL` names one, and pins it
- *   and this process's main thread to different cores (`pin.ts`; `--no-pin` to leave them free).
- * - Prints a table (median and min–max over the rounds) and the ratios against the targets of the
- *   issue; with `--json`, stdout holds only one JSON object of the medians (keys: `harness.keys`)
- *   and the table goes to stderr. Progress goes to stderr.
+ * - Starts a redis-server of its own (`RedisTestServer`), unless `REDIS_URL` names one, and decides by
+ *   a round-trip probe whether to pin it and each case's main thread to different cores
+ *   (`pinProbe.ts`; `--pin` or `--no-pin` to decide without the probe).
+ * - Prints a table of the figures (median, interquartile range and min–max of the rounds) and one of
+ *   the targets (`targets.ts`: the median of the per-round ratios); with `--json`, stdout holds only
+ *   one JSON object (`report.ts`) and the tables go to stderr. Progress goes to stderr.
  * - `--quick`: smaller sizes and fewer rounds (under a minute); the notes say which sizes ran.
  * - Each case runs in a process of its own (`caseChild.ts`); `--in-process` runs them in this one.
  * - `--only`: the figures to measure (for profiling: `node --cpu-prof bench/dist/main.js --in-process
@@ -25,60 +27,21 @@ import * as Scope from "effect/Scope"
 import { bodyBytes } from "./body.js"
 import type { Case, CaseResult } from "./case.js"
 import { cases } from "./cases/index.js"
-import { format, isKey, type Key, keys, type Stats, unitOf } from "./harness.js"
-import { pinCores, pinMainThread } from "./pin.js"
+import { isKey, type Key, keys, type Stats } from "./harness.js"
+import { pinMainThread, pinServer } from "./pin.js"
+import { type PinningDecision, probePinning } from "./pinProbe.js"
 import { serverInfo } from "./redis.js"
+import { figureTable, jsonReport, targetTable } from "./report.js"
+import { check } from "./targets.js"
 
-interface Target {
-  readonly name: string
-  readonly value: (s: ReadonlyMap<Key, Stats>) => number | undefined
-  readonly ok: (v: number) => boolean
-  readonly want: string
-}
-
-const ratio = (a: Key, b: Key) => (s: ReadonlyMap<Key, Stats>) => {
-  const x = s.get(a)
-  const y = s.get(b)
-  return x === undefined || y === undefined ? undefined : x.median / y.median
-}
-const figure = (a: Key) => (s: ReadonlyMap<Key, Stats>) => s.get(a)?.median
-
-const targets: ReadonlyArray<Target> = [
-  {
-    name: "publish_nowait / raw_pipeline",
-    value: ratio("publish_nowait", "raw_pipeline"),
-    ok: (v) => v >= 1.3,
-    want: ">= 1.30"
-  },
-  {
-    name: "publish_awaited / raw_sequential",
-    value: ratio("publish_awaited", "raw_sequential"),
-    ok: (v) => v >= 0.85,
-    want: ">= 0.85"
-  },
-  {
-    name: "read_decoded / raw_read",
-    value: ratio("read_decoded", "raw_read"),
-    ok: (v) => v >= 0.8,
-    want: ">= 0.80"
-  },
-  { name: "e2e_p99_ms", value: figure("e2e_p99_ms"), ok: (v) => v <= 2, want: "<= 2 ms" },
-  {
-    name: "read_rss_growth_mb",
-    value: figure("read_rss_growth_mb"),
-    ok: (v) => v <= 50,
-    want: "<= 50 MB"
-  }
-]
-
-const usage = `usage: node bench/dist/main.js [--quick] [--json] [--no-pin] [--in-process] [--only <key>[,<key>...]]
+const usage = `usage: node bench/dist/main.js [--quick] [--json] [--pin|--no-pin] [--in-process] [--only <key>[,<key>...]]
 keys: ${keys.join(", ")}
 REDIS_URL=redis://host:port/db uses that server instead of starting one.`
 
 const parseArgs = (argv: ReadonlyArray<string>) => {
   let json = false
   let quick = false
-  let pin = true
+  let pin: "probe" | "--pin" | "--no-pin" = "probe"
   let inProcess = false
   let only: Set<Key> | undefined
   for (let i = 0; i < argv.length; i++) {
@@ -86,7 +49,7 @@ const parseArgs = (argv: ReadonlyArray<string>) => {
     if (arg === "--") continue // `pnpm bench -- --json` passes the `--` on
     if (arg === "--json") json = true
     else if (arg === "--quick") quick = true
-    else if (arg === "--no-pin") pin = false
+    else if (arg === "--pin" || arg === "--no-pin") pin = arg
     else if (arg === "--in-process") inProcess = true
     else if (arg === "--only" || arg.startsWith("--only=")) {
       const list = arg === "--only" ? argv[++i] : arg.slice("--only=".length)
@@ -115,33 +78,27 @@ const cpuModel = (): string => {
   }
 }
 
-const pad = (s: string, n: number) => s.padEnd(n)
-const padLeft = (s: string, n: number) => s.padStart(n)
-
-const table = (stats: ReadonlyMap<Key, Stats>): string => {
-  const rows = keys
-    .filter((key) => stats.has(key))
-    .map((key) => {
-      const s = stats.get(key)!
-      return [key, format(s.median), format(s.min), format(s.max), unitOf(key), String(s.samples.length)]
+/** Pinning as asked (`--pin`, `--no-pin`) or, by default, as the probe finds best; never for `REDIS_URL`. */
+const decidePinning = (
+  asked: "probe" | "--pin" | "--no-pin",
+  ownServer: boolean,
+  url: string,
+  redisPid: number
+): Promise<PinningDecision> => {
+  if (!ownServer) {
+    return Promise.resolve({ pinned: false, by: "unavailable", description: "not pinned (REDIS_URL)" })
+  }
+  if (asked === "--no-pin")
+    return Promise.resolve({ pinned: false, by: asked, description: "not pinned (--no-pin)" })
+  if (asked === "--pin") {
+    if (Os.availableParallelism() < 2) throw new Error("--pin: one core, nothing to pin to")
+    return Promise.resolve({
+      pinned: true,
+      by: asked,
+      description: "pinned (--pin): each case's main thread on CPU 0, redis-server on CPU 1"
     })
-  const head = ["figure", "median", "min", "max", "unit", "rounds"]
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: ReadonlyArray<string>) =>
-    `| ${cells.map((c, i) => (i === 0 || i === 4 ? pad(c, widths[i]!) : padLeft(c, widths[i]!))).join(" | ")} |`
-  return [
-    line(head),
-    `|${widths.map((w, i) => (i === 0 || i === 4 ? `-${"-".repeat(w)}-` : `${"-".repeat(w + 1)}:`)).join("|")}|`,
-    ...rows.map(line)
-  ].join("\n")
-}
-
-const targetTable = (stats: ReadonlyMap<Key, Stats>): string => {
-  const rows = targets.flatMap((t) => {
-    const v = t.value(stats)
-    return v === undefined ? [] : [`| ${t.name} | ${format(v)} | ${t.want} | ${t.ok(v) ? "met" : "MISSED"} |`]
-  })
-  return rows.length === 0 ? "" : ["| target | value | wanted | |", "|---|---:|---|---|", ...rows].join("\n")
+  }
+  return probePinning(url, redisPid)
 }
 
 const child = fileURLToPath(new URL("./caseChild.js", import.meta.url))
@@ -152,7 +109,7 @@ const child = fileURLToPath(new URL("./caseChild.js", import.meta.url))
  */
 const runCase = (
   c: Case,
-  options: { readonly url: string; readonly quick: boolean; readonly only: string; readonly pin: boolean }
+  options: { readonly url: string; readonly quick: boolean; readonly only: string; readonly pinned: boolean }
 ): Promise<CaseResult> =>
   new Promise((resolve, reject) => {
     const proc = spawn(
@@ -160,7 +117,7 @@ const runCase = (
       [child, c.name, options.url, options.quick ? "1" : "0", options.only],
       {
         stdio: ["ignore", "pipe", "inherit"],
-        env: { ...process.env, MAF_BENCH_PIN: options.pin ? "1" : "0" }
+        env: { ...process.env, MAF_BENCH_PIN: options.pinned ? "1" : "0" }
       }
     )
     let stdout = ""
@@ -190,6 +147,7 @@ const main = async () => {
   const out = (text: string) => (options.json ? process.stderr : process.stdout).write(`${text}\n`)
   const log = (line: string) => process.stderr.write(`${line}\n`)
 
+  const started = performance.now()
   const scope = Effect.runSync(Scope.make())
   const stop = () => Effect.runPromise(Scope.close(scope, Exit.void))
   process.once("SIGINT", () => {
@@ -205,14 +163,10 @@ const main = async () => {
     const only = options.only
     const selected = (key: Key) => only === undefined || only.has(key)
     const redis = await serverInfo(url)
-    const pinning = ownServer
-      ? options.pin
-        ? pinCores(redis.pid)
-        : { pinned: false, description: "not pinned (--no-pin)" }
-      : { pinned: false, description: "not pinned (REDIS_URL)" }
+    const pinning = await decidePinning(options.pin, ownServer, url, redis.pid)
+    if (pinning.pinned && !pinServer(redis.pid)) throw new Error("taskset could not pin redis-server")
     // In process (for profiling), this process's main thread is the one to pin.
     if (options.inProcess && pinning.pinned) pinMainThread()
-    const started = performance.now()
     out(
       [
         `@maf/events bench${options.quick ? " --quick" : ""}: ${cores} cores (${cpuModel()}), node ${process.version}, redis ${redis.version} (${ownServer ? "its own redis-server" : "REDIS_URL"}), ${pinning.description}, each case in a process of its own`,
@@ -226,30 +180,28 @@ const main = async () => {
       if (!c.keys.some(selected)) continue
       log(`${c.name}:`)
       const result = options.inProcess
-        ? await c.run({ url, quick: options.quick, selected, log })
+        ? await c.run({ url, quick: options.quick, pinned: pinning.pinned, selected, log })
         : await runCase(c, {
             url,
             quick: options.quick,
             only: only === undefined ? "-" : [...only].join(","),
-            pin: pinning.pinned
+            pinned: pinning.pinned
           })
       for (const [key, s] of result.stats) stats.set(key, s)
       notes.push(...result.notes)
     }
 
+    const checked = check(stats)
+    const seconds = (performance.now() - started) / 1000
     out("")
-    out(table(stats))
+    out(figureTable(stats))
     out("")
-    const targetsText = targetTable(stats)
+    const targetsText = targetTable(checked)
     if (targetsText !== "") out(`${targetsText}\n`)
     out(notes.map((n) => `- ${n}`).join("\n"))
-    out(`- ${((performance.now() - started) / 1000).toFixed(1)} s in all`)
+    out(`- ${seconds.toFixed(1)} s in all`)
     if (options.json) {
-      const json: Partial<Record<Key, number>> = {}
-      for (const key of keys) {
-        const s = stats.get(key)
-        if (s !== undefined) json[key] = Number(s.median.toPrecision(6))
-      }
+      const json = jsonReport({ stats, checked, pinning, quick: options.quick, seconds })
       process.stdout.write(`${JSON.stringify(json)}\n`)
     }
   } finally {

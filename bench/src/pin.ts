@@ -1,45 +1,40 @@
 /**
- * CPU pinning of a run on its own redis-server: the bench's main thread on one core, redis-server (all
- * its threads) on another, with `taskset`.
+ * CPU pinning with `taskset`: the bench's main thread on CPU 0, redis-server (all its threads) on
+ * CPU 1, and undoing it. Whether a run pins is decided at its start by `pinProbe.ts`.
  *
- * Why: on the 2-core VM this bench was written on, an unpinned run lands in one of two modes, at the
- * scheduler's whim, sometimes switching mid-run: redis-server on the bench's core (a round trip of
- * ~20 µs, but Redis and the client share one core) or on the other (a round trip of ~110 µs, wake-ups
- * across cores being slow on this VM). `raw_sequential` swung between 10,000 and 50,000 events/s from
- * one round to the next. Pinned, every round runs in the second mode, the one of a Redis on another
- * core or host. The bench's other threads (V8's GC helpers, libuv) are left free. `--no-pin` turns it
- * off; a server given by `REDIS_URL` is never pinned.
+ * Why it may help: on the 2-core VM this bench was first written on, an unpinned run landed in one of
+ * two modes at the scheduler's whim (redis-server on the bench's core, a round trip of ~20 µs, or on
+ * the other, ~110 µs), and `raw_sequential` swung between 10,000 and 50,000 events/s from one round to
+ * the next. Why it may hurt: on another VM of the kind, pinned, `publish_awaited` / `raw_sequential`
+ * was 0.42 and `e2e_p99_ms` 33 ms, unpinned 0.88 and 4.4 ms. Only the bench's main thread is pinned;
+ * its other threads (V8's GC helpers, libuv) are left free.
  */
 import { execFileSync } from "node:child_process"
-import * as Os from "node:os"
 
-const taskset = (args: ReadonlyArray<string>): boolean => {
+const taskset = (args: ReadonlyArray<string>): string | undefined => {
   try {
-    execFileSync("taskset", args, { stdio: "ignore" })
-    return true
+    return execFileSync("taskset", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
   } catch {
-    return false
+    return undefined
   }
 }
 
-/**
- * Pins redis-server (all its threads) to CPU 1 and says what was done (or why not), for the run's
- * header. The cases run in processes of their own (`caseChild.ts`), each pinning its own main thread
- * to CPU 0 ({@link pinMainThread}); this process, which only starts them, is left free, so that their
- * other threads (V8's GC helpers, libuv) are free too.
- */
-export const pinCores = (redisPid: number): { readonly pinned: boolean; readonly description: string } => {
-  if (Os.availableParallelism() < 2) return { pinned: false, description: "not pinned (one core)" }
-  if (!Number.isSafeInteger(redisPid) || redisPid <= 0) {
-    return { pinned: false, description: "not pinned (redis-server's pid unknown)" }
-  }
-  return taskset(["-a", "-pc", "1", String(redisPid)])
-    ? {
-        pinned: true,
-        description: "pinned: each case's main thread on CPU 0, redis-server on CPU 1 (see bench/src/pin.ts)"
-      }
-    : { pinned: false, description: "not pinned (taskset failed or is missing)" }
-}
+/** The CPU list a thread may run on (`taskset -pc`), or undefined where taskset cannot tell. */
+export const affinityOf = (pid: number): string | undefined =>
+  /affinity list:\s*(\S+)/.exec(taskset(["-pc", String(pid)]) ?? "")?.[1]
 
-/** Pins this process's main thread (only) to CPU 0. */
-export const pinMainThread = (): boolean => taskset(["-pc", "0", String(process.pid)])
+/** Sets the CPU list of `pid`'s main thread, or with `allThreads` of all its threads. */
+export const setAffinity = (pid: number, cpus: string, allThreads = false): boolean =>
+  taskset([...(allThreads ? ["-a"] : []), "-pc", cpus, String(pid)]) !== undefined
+
+/** The CPU redis-server is pinned to. */
+export const serverCpu = "1"
+
+/** The CPU the bench's main thread (and a case's helper process) is pinned to. */
+export const clientCpu = "0"
+
+/** Pins redis-server, all its threads, to {@link serverCpu}. */
+export const pinServer = (redisPid: number): boolean => setAffinity(redisPid, serverCpu, true)
+
+/** Pins this process's main thread (only) to {@link clientCpu}. */
+export const pinMainThread = (): boolean => setAffinity(process.pid, clientCpu)

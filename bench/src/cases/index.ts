@@ -6,6 +6,7 @@ import { e2e } from "./e2e.js"
 import { memoryPublish } from "./memoryPublish.js"
 import { nullPublish } from "./nullPublish.js"
 import { publishAwaited } from "./publishAwaited.js"
+import { publishConcurrent } from "./publishConcurrent.js"
 import { publishNowait } from "./publishNowait.js"
 import { readDecoded } from "./readDecoded.js"
 import { readRss } from "./readRss.js"
@@ -13,6 +14,7 @@ import { readRss } from "./readRss.js"
 export const cases: ReadonlyArray<Case> = [
   publishNowait,
   publishAwaited,
+  publishConcurrent,
   readDecoded,
   e2e,
   nullPublish,

@@ -55,7 +55,8 @@ const raw = (url: string, events: number): Side => ({
 export const publishAwaited: Case = sizedCase({
   name: "awaited",
   keys: ["publish_awaited", "raw_sequential"],
-  sizes: { quick: 5_000, full: 20_000 },
+  sizes: { quick: 2_000, full: 3_000 },
   unit: "events",
-  sides: (url, events) => [library(url, events), raw(url, events)]
+  rounds: { quick: { warmup: 1, rounds: 7 }, full: { warmup: 3, rounds: 21 } },
+  sides: (ctx, events) => [library(ctx.url, events), raw(ctx.url, events)]
 })

@@ -1,10 +1,12 @@
 /**
- * `publish_nowait`: fire-and-forget publishing of 200k events through `EventBus.publishNowait`, timed
- * until `flush` says all are in Redis; against `raw_pipeline`: plain ioredis sending the same bodies
- * in pipelines of 500 `XADD key MAXLEN ~ 100000 * data <body>`, each awaited before the next.
+ * `publish_nowait`: fire-and-forget publishing of a round's events through `EventBus.publishNowait`,
+ * timed until `flush` says all are in Redis; against `raw_pipeline`: plain ioredis sending the same
+ * bodies in pipelines of 500 `XADD key MAXLEN ~ 100000 * data <body>`, each awaited before the next;
+ * and against `server_limit`: what the server takes of the same commands from redis-benchmark's deep
+ * pipelines (`redisBenchmark.ts`). The three run in turn, round by round.
  *
- * The bus's buffer holds the whole run (`bufferCapacity`), so that nothing is dropped: the case
- * measures how fast events reach Redis, not the overflow policy. Both sides are checked afterwards
+ * The bus's buffer holds the whole round (`bufferCapacity`), so that nothing is dropped: the case
+ * measures how fast events reach Redis, not the overflow policy. Every side is checked afterwards
  * (`entries-added` of the stream) to have written every event.
  */
 import { EventBus, StreamBackend } from "@maf/events"
@@ -14,6 +16,7 @@ import { input, rawBody } from "../body.js"
 import { type Case, sizedCase } from "../case.js"
 import { type Side, secondsSince } from "../harness.js"
 import { checkAndDelete, freshKey, rawClient } from "../redis.js"
+import { serverLimitRound } from "../redisBenchmark.js"
 
 const pipelineSize = 500
 const maxlen = 100_000
@@ -68,10 +71,21 @@ const raw = (url: string, events: number): Side => ({
   }
 })
 
+const server = (url: string, events: number, pinned: boolean): Side => ({
+  keys: ["server_limit"],
+  run: async () => ({
+    server_limit: await serverLimitRound({ url, requests: events, maxlen, body: rawBody, pinned })
+  })
+})
+
 export const publishNowait: Case = sizedCase({
   name: "publish",
-  keys: ["publish_nowait", "raw_pipeline"],
-  sizes: { quick: 50_000, full: 200_000 },
+  keys: ["publish_nowait", "raw_pipeline", "server_limit"],
+  sizes: { quick: 30_000, full: 100_000 },
   unit: "events",
-  sides: (url, events) => [library(url, events), raw(url, events)]
+  sides: (ctx, events) => [
+    library(ctx.url, events),
+    raw(ctx.url, events),
+    server(ctx.url, events, ctx.pinned)
+  ]
 })

@@ -1,15 +1,15 @@
 /**
- * `read_decoded`: `EventReader.stream({ from: "0" })` over 200k entries, every one decoded and
- * validated by the canonical Schema to a `KnownEvent`; against `raw_read`: plain ioredis looping
- * `XREAD COUNT 1000` and `JSON.parse` of each entry's `data`. Both read the same stream, preloaded
- * server-side with the bench body, 1000 entries a read.
+ * `read_decoded`: `EventReader.stream({ from: "0" })` over a round's entries (100k in a full run),
+ * every one decoded and validated by the canonical Schema to a `KnownEvent`; against `raw_read`:
+ * plain ioredis looping `XREAD COUNT 1000` and `JSON.parse` of each entry's `data`. Both read the
+ * same stream, preloaded server-side with the bench body, 1000 entries a read.
  */
 import { EventReader } from "@maf/events"
 import { RedisEventReader } from "@maf/events-redis"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { rawBody } from "../body.js"
-import { type BenchContext, type Case, selectedSides } from "../case.js"
+import { type BenchContext, type Case, defaultRounds, selectedSides } from "../case.js"
 import { runRounds, type Side, secondsSince } from "../harness.js"
 import { deleteKey, freshKey, preload, rawClient } from "../redis.js"
 
@@ -65,18 +65,21 @@ export const readDecoded: Case = {
   name: "read",
   keys: ["read_decoded", "raw_read"],
   run: async (ctx: BenchContext) => {
-    const entries = ctx.quick ? 50_000 : 200_000
+    const entries = ctx.quick ? 30_000 : 100_000
+    const rounds = defaultRounds[ctx.quick ? "quick" : "full"]
     const key = freshKey("read")
     await preload(ctx.url, key, entries, rawBody)
     try {
       const stats = await runRounds(
         selectedSides(ctx, [library(ctx.url, key, entries), raw(ctx.url, key, entries)]),
-        ctx.quick ? { warmup: 1, rounds: 3 } : { warmup: 2, rounds: 7 },
+        rounds,
         ctx.log
       )
       return {
         stats,
-        notes: [`read_decoded, raw_read: ${entries.toLocaleString("en-US")} entries, ${count} a read`]
+        notes: [
+          `read_decoded, raw_read: ${entries.toLocaleString("en-US")} entries a round, ${count} a read, ${rounds.rounds} rounds after ${rounds.warmup} of warm-up`
+        ]
       }
     } finally {
       await deleteKey(ctx.url, key)

@@ -1,0 +1,77 @@
+/**
+ * `server_limit`: how many entries a second the bench's redis-server takes of the bench's `XADD` when
+ * only the server is the bottleneck, measured with `redis-benchmark` (the one of the server's own
+ * package) and a deep pipeline. Why `redis-benchmark` and not a Lua loop: docs/benchmarks.md.
+ */
+import { execFile } from "node:child_process"
+import { checkAndDelete, freshKey } from "./redis.js"
+
+/** Commands each connection of redis-benchmark keeps in flight (`-P`). */
+export const pipelineDepth = 100
+
+/**
+ * Connections of redis-benchmark (`-c`): enough that the server never waits for one of them to read
+ * its replies and send its next hundred. On the 2-core bench VM one connection gave about 60 % of what
+ * four or more did; ten keep the server busy without turning the figure into a queueing test.
+ */
+export const connections = 10
+
+/** Whether `redis-benchmark` can be run here. */
+export const available = (): Promise<boolean> =>
+  new Promise((resolve) => {
+    execFile("redis-benchmark", ["--version"], (error) => resolve(error === null))
+  })
+
+/** The figure of `redis-benchmark -q`: the last "<n> requests per second" of its output. */
+const requestsPerSecond = (stdout: string): number => {
+  const all = [...stdout.matchAll(/([\d.]+) requests per second/g)]
+  const last = all[all.length - 1]
+  if (last === undefined) throw new Error(`server_limit: no figure in redis-benchmark's output: ${stdout}`)
+  return Number(last[1])
+}
+
+/**
+ * One round: `requests` of `XADD <fresh key> MAXLEN ~ <maxlen> * data <body>` through redis-benchmark,
+ * on CPU 0 when `pinned` (the server being on CPU 1); the stream is checked to have received every
+ * entry, then deleted. Its URL goes on redis-benchmark's command line (`-u`), a password included.
+ */
+export const serverLimitRound = async (options: {
+  readonly url: string
+  readonly requests: number
+  readonly maxlen: number
+  readonly body: string
+  readonly pinned: boolean
+}): Promise<number> => {
+  const key = freshKey("server_limit")
+  const args = [
+    "-u",
+    options.url,
+    "-P",
+    String(pipelineDepth),
+    "-c",
+    String(connections),
+    "-n",
+    String(options.requests),
+    "-q",
+    "XADD",
+    key,
+    "MAXLEN",
+    "~",
+    String(options.maxlen),
+    "*",
+    "data",
+    options.body
+  ]
+  const [file, argv] = options.pinned
+    ? ["taskset", ["-c", "0", "redis-benchmark", ...args]]
+    : ["redis-benchmark", args]
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(file, argv, { maxBuffer: 16 * 1024 * 1024 }, (error, out, err) => {
+      if (error !== null) reject(new Error(`server_limit: redis-benchmark failed: ${error.message}\n${err}`))
+      else resolve(out)
+    })
+  })
+  const rate = requestsPerSecond(stdout)
+  await checkAndDelete(options.url, key, options.requests, "server_limit")
+  return rate
+}

@@ -11,8 +11,8 @@ export const pipelineDepth = 100
 
 /**
  * Connections of redis-benchmark (`-c`): enough that the server never waits for one of them to read
- * its replies and send its next hundred. On the 2-core bench VM one connection gave about 60 % of what
- * four or more did; ten keep the server busy without turning the figure into a queueing test.
+ * its replies and send its next hundred (on the 2-core bench VM one connection gave from 50 % to all
+ * of what four or ten did, by the moment; ten gave the most in the runs there).
  */
 export const connections = 10
 

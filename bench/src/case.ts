@@ -49,7 +49,7 @@ export const selectedSides = (ctx: BenchContext, sides: ReadonlyArray<Side>): Re
 
 /**
  * A case that runs its sides for a number of events (or calls) a round: `sizes` in quick and full
- * runs, the standard warm-up and rounds, and a note saying the size.
+ * runs, {@link defaultRounds} unless `rounds` says otherwise, and a note saying size and rounds.
  */
 export const sizedCase = (options: {
   readonly name: string

@@ -17,10 +17,10 @@
  */
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Schedule from "effect/Schedule"
+import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Event from "./Event.js"
 import type * as EventCatalog from "./EventCatalog.js"
@@ -80,20 +80,7 @@ export interface Options {
  * @since 0.1.0
  * @category constants
  */
-export const defaults = {
-  stream: "maf:events",
-  maxlen: 100_000,
-  bufferCapacity: 10_000,
-  batchSize: 500,
-  overflow: "dropNewest",
-  publishTimeout: Duration.millis(500),
-  batchTimeout: Duration.seconds(5),
-  drainTimeout: Duration.seconds(5),
-  retrySchedule: Schedule.exponential(Duration.millis(20)).pipe(
-    Schedule.jittered,
-    Schedule.union(Schedule.spaced(Duration.seconds(1)))
-  )
-} as const
+export const defaults: typeof Publisher.defaults = Publisher.defaults
 
 /**
  * The service's operations.

@@ -15,10 +15,10 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Schedule from "effect/Schedule"
+import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type * as Event from "./Event.js"
 import type * as EventCatalog from "./EventCatalog.js"
@@ -61,16 +61,7 @@ export interface ReadOptions<E extends Event.Any = Event.Canonical> {
  * @since 0.1.0
  * @category constants
  */
-export const defaults = {
-  stream: "maf:events",
-  count: 500,
-  block: Duration.seconds(5),
-  watchdogGrace: Duration.seconds(2),
-  retrySchedule: Schedule.exponential(Duration.millis(50)).pipe(
-    Schedule.jittered,
-    Schedule.union(Schedule.spaced(Duration.seconds(2)))
-  )
-} as const
+export const defaults: typeof Reader.defaults = Reader.defaults
 
 /**
  * The service's operation.

@@ -9,17 +9,31 @@ import * as Data from "effect/Data"
 /**
  * Why an event was not written.
  *
- * - `Unavailable`: the backend could not be reached (not connected, connection lost).
- * - `Timeout`: no answer within the publish bound. The entry may still be written later; the bus
- *   cannot know.
- * - `Rejected`: the server refused the write (permissions, wrong key type, out of memory).
+ Every reason but `Timeout` means the event is certainly not in the stream.
+ *
+ * - `Unavailable`: the backend could not be reached (not connected): nothing was sent.
+ * - `Timeout`: sent, and no answer came within the publish bound (or the connection was lost before
+ *   the answer): the entry may be written; the bus cannot know. Rare on a healthy server.
+ * - `NotSent`: the bound ran out while the event waited in the bus's outbox (a burst, a slow
+ *   backend, events published before it still unwritten): it was never sent.
+ * - `Overloaded`: the outbox was full (`bufferCapacity`), or the event was dropped from it to make
+ *   room under `overflow: "dropOldest"`: it was never sent.
+ * - `Rejected`: the server refused the write (permissions, wrong key type, out of memory), or the
+ *   event could not be encoded.
  * - `Disabled`: the bus publishes nothing (`EventBus.layerNull`).
- * - `Closed`: the bus was shut down.
+ * - `Closed`: the bus was shut down before the event was sent.
  *
  * @since 0.1.0
  * @category models
  */
-export type NotWrittenReason = "Unavailable" | "Timeout" | "Rejected" | "Disabled" | "Closed"
+export type NotWrittenReason =
+  | "Unavailable"
+  | "Timeout"
+  | "NotSent"
+  | "Overloaded"
+  | "Rejected"
+  | "Disabled"
+  | "Closed"
 
 /**
  * Written (with the entry's stream id) or not written (with the reason).
@@ -71,3 +85,13 @@ export const match = constructors.$match
  * @category guards
  */
 export const isWritten = constructors.$is("Written")
+
+/**
+ * Whether a result leaves the event's fate unknown (`Timeout`): every other `NotWritten` means the
+ * event is not in the stream, so a caller may publish it again without making a duplicate.
+ *
+ * @since 0.2.0
+ * @category guards
+ */
+export const isOutcomeUnknown = (result: PublishResult): boolean =>
+  result._tag === "NotWritten" && result.reason === "Timeout"

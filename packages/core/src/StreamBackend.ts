@@ -56,7 +56,8 @@ export type StreamBackendErrorReason = "Unavailable" | "Timeout" | "Rejected"
 
 /**
  * A failed backend operation. For `append`, `written` says how many bodies from the start of the
- * batch were written before the failure (0 when none or unknown).
+ * batch were written before the failure (0 when none or unknown), and `ids`, where the backend
+ * knows them, are their entry ids.
  *
  * @since 0.1.0
  * @category errors
@@ -65,6 +66,7 @@ export class StreamBackendError extends Data.TaggedError("StreamBackendError")<{
   readonly reason: StreamBackendErrorReason
   readonly message: string
   readonly written?: number
+  readonly ids?: ReadonlyArray<string>
   readonly cause?: unknown
 }> {}
 

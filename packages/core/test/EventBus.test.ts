@@ -421,7 +421,40 @@ describe("EventBus never breaks the program", () => {
       })
   )
 
-  it.effect("failures are logged at the start of a streak and every 100th, recovery once", () =>
+  it.effect(
+    "failures are logged at the start of a streak, then at most every 100 failures and 5 s, recovery once",
+    () =>
+      Effect.gen(function* () {
+        const logs = captureLogs()
+        const behaviour: { mode: "ok" | "fail" | "hang" } = { mode: "fail" }
+        const layer = EventBus.layer().pipe(Layer.provide(controlledBackend(behaviour)))
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            const bus = yield* EventBus.EventBus
+            // 250 failures 50 ms apart: lines at the 1st, the 101st (5 s later) and the 201st.
+            for (let i = 0; i < 250; i++) {
+              yield* bus.publish({ kind: "llm.call" })
+              yield* TestClock.adjust("50 millis")
+            }
+            behaviour.mode = "ok"
+            yield* bus.publish({ kind: "llm.call" })
+            yield* bus.publish({ kind: "llm.call" })
+          }).pipe(Effect.provide(layer))
+        ).pipe(Effect.provide(logs.layer))
+        const publishLines = logs.lines.filter((l) => l.includes("EventBus publish"))
+        expect(publishLines).toHaveLength(4)
+        expect(publishLines[0]).toMatch(/^WARN EventBus publish failed: Unavailable: connection refused/)
+        expect(publishLines[1]).toMatch(
+          /^WARN EventBus publish still failing after 101 attempts \(100 since the last line\)/
+        )
+        expect(publishLines[2]).toMatch(
+          /^WARN EventBus publish still failing after 201 attempts \(100 since the last line\)/
+        )
+        expect(publishLines[3]).toMatch(/^INFO EventBus publish recovered after 250 failures/)
+      })
+  )
+
+  it.effect("a burst of failures within one interval logs one line, and the recovery counts them all", () =>
     Effect.gen(function* () {
       const logs = captureLogs()
       const behaviour: { mode: "ok" | "fail" | "hang" } = { mode: "fail" }
@@ -429,18 +462,20 @@ describe("EventBus never breaks the program", () => {
       yield* Effect.scoped(
         Effect.gen(function* () {
           const bus = yield* EventBus.EventBus
-          for (let i = 0; i < 250; i++) yield* bus.publish({ kind: "llm.call" })
-          behaviour.mode = "ok"
+          for (let i = 0; i < 5_000; i++) yield* bus.publish({ kind: "llm.call" })
+          yield* TestClock.adjust("4999 millis")
           yield* bus.publish({ kind: "llm.call" })
+          yield* TestClock.adjust("1 millis")
+          // The 5,002nd failure, 5 s after the first line: the second line, counting what it stands for.
+          yield* bus.publish({ kind: "llm.call" })
+          behaviour.mode = "ok"
           yield* bus.publish({ kind: "llm.call" })
         }).pipe(Effect.provide(layer))
       ).pipe(Effect.provide(logs.layer))
       const publishLines = logs.lines.filter((l) => l.includes("EventBus publish"))
-      expect(publishLines).toHaveLength(4)
-      expect(publishLines[0]).toMatch(/^WARN EventBus publish failed: Unavailable: connection refused/)
-      expect(publishLines[1]).toMatch(/^WARN EventBus publish still failing after 100 attempts/)
-      expect(publishLines[2]).toMatch(/^WARN EventBus publish still failing after 200 attempts/)
-      expect(publishLines[3]).toMatch(/^INFO EventBus publish recovered after 250 failures/)
+      expect(publishLines).toHaveLength(3)
+      expect(publishLines[1]).toMatch(/still failing after 5002 attempts \(5001 since the last line\)/)
+      expect(publishLines[2]).toMatch(/^INFO EventBus publish recovered after 5002 failures/)
     })
   )
 

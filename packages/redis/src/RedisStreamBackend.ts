@@ -36,6 +36,7 @@ import { appendScript } from "./internal/appendScript.js"
 import { FramedCommand } from "./internal/commandFrame.js"
 import * as Deadlines from "./internal/deadlines.js"
 import { refusesScripts, toBackendError } from "./internal/errors.js"
+import * as StallProbe from "./internal/stallProbe.js"
 
 /** `Config.unwrap`, which fails on an empty object: no options at all is a valid wrap. */
 const unwrapOptions = <A extends object>(options: Config.Config.Wrap<A>): Config.Config<A> =>
@@ -178,14 +179,28 @@ const timerBound = (millis: number | undefined): number | undefined =>
 /** Redis' answer about a stream that does not exist (an empty one, as far as the port is concerned). */
 const isNoSuchKey = (error: unknown): boolean => error instanceof Error && /no such key/i.test(error.message)
 
-/** Bounded commands timed out in a row after which the server is probed (see `unanswered`). */
-const unansweredBeforeProbe = 3
-
 /** The bound on the probe's connection and `PING`. */
 const probeMillis = 1_000
 
 const timeoutError = (millis: number): Error =>
   Object.assign(new Error(`no answer within ${millis} ms`), { name: "TimeoutError" })
+
+/** A reply from the server: a value, or the server's error (not a lost or closed connection). */
+const isReply = (error: unknown): boolean => error instanceof Error && error.name === "ReplyError"
+
+/**
+ * A command sent on a ready connection that failed because the connection closed has an unknown
+ * outcome (the server may have run it): reason `Timeout`, not `Unavailable` (certainly not run).
+ */
+const inFlightOutcome = (error: unknown, sentReady: boolean): unknown =>
+  sentReady && error instanceof Error && /Connection is closed/.test(error.message)
+    ? Object.assign(
+        new Error("the connection was lost with the command in flight: it may have been run", {
+          cause: error
+        }),
+        { name: "TimeoutError" }
+      )
+    : error
 
 /** The bounds of every backend's commands and reads, on one host timer (see `internal/deadlines`). */
 const deadlines = Deadlines.make()
@@ -213,39 +228,39 @@ const within = <A>(millis: number, promise: Promise<A>, onExpiry?: () => void): 
   })
 
 /**
- * `command()`'s answer, or a `TimeoutError` (reason `Timeout`) when `millis` pass first (`onExpiry`
- * is told, with `tag`; `onAnswer` when an answer, a reply or a failure, comes in time; `command` can
- * ask whether it has been given up, for work it does after its first reply): `within` as
- * one `Effect.async` with a deadline, without a promise of its own around the command's (one promise
- * and one microtask less an awaited publish). No canceler: a fiber interrupted meanwhile leaves the
- * deadline to run out (at most `millis`; its answer is then ignored), as `Effect.tryPromise` leaves
- * the command; a canceler costs the `onInterrupt` wrapper at every call (awaited publishes on Redis:
- * 0.82 of plain ioredis with it, 0.87 to 0.89 without).
+ * `command()`'s answer, or a `TimeoutError` (reason `Timeout`) when `millis` pass first (the probe is
+ * told of a reply, in time or late, and of a command past its bound; `command` can ask whether it
+ * has been given up, for work it does after its first reply): `within` as one `Effect.async` with a
+ * deadline, without a promise of its own around the command's (one promise and one microtask less
+ * an awaited publish). No canceler: a fiber interrupted meanwhile leaves the deadline to run out (at
+ * most `millis`; its answer is then ignored), as `Effect.tryPromise` leaves the command; a canceler
+ * costs the `onInterrupt` wrapper at every call (figures: `docs/benchmarks.md`).
  */
 const answerWithin = <A, E>(
   millis: number,
   command: (abandoned: () => boolean) => Promise<A>,
   onError: (error: unknown) => E,
-  tag: number,
-  onExpiry: (tag: number) => void,
-  onAnswer: (tag: number) => void
+  probe: StallProbe.StallProbe,
+  sentReady: boolean
 ): Effect.Effect<A, E> =>
   Effect.async<A, E>((resume) => {
     let expired = false
+    const mark = probe.mark()
     const deadline = deadlines.set(millis, () => {
       expired = true
-      onExpiry(tag)
+      probe.unanswered(mark)
       resume(Effect.fail(onError(timeoutError(millis))))
     })
     try {
       command(() => expired).then(
         (value) => {
-          if (deadlines.clear(deadline)) onAnswer(tag)
+          probe.replied(mark, deadlines.clear(deadline))
           resume(Effect.succeed(value))
         },
         (error: unknown) => {
-          if (deadlines.clear(deadline)) onAnswer(tag)
-          resume(Effect.fail(onError(error)))
+          const inTime = deadlines.clear(deadline)
+          if (isReply(error)) probe.replied(mark, inTime)
+          resume(Effect.fail(onError(inFlightOutcome(error, sentReady))))
         }
       )
     } catch (error) {
@@ -334,48 +349,6 @@ export const make = (
       })
       return attempt
     }
-    /**
-     * A connection that stops answering in time, to a server that answers, is made anew. Bounded
-     * commands that time out in a row, with no answer in time between them, mean a server that is
-     * slow (busy, `DEBUG SLEEP`, a long script) or a connection that will not serve again: a network
-     * that dropped bytes leaves a TCP connection open but out of step (the server then reads a
-     * command's rest from the next one, so every reply comes one command late), and ioredis, which
-     * cannot tell, would go on with it until TCP gives up (minutes). After `unansweredBeforeProbe` of
-     * them a connection of its own asks the server a `PING` (bounded by `probeMillis`; any reply,
-     * an error too, counts): if the server answers, this connection is closed and ioredis makes a new
-     * one (its `retryStrategy`); the commands in flight on it fail, and the publisher retries or
-     * answers as for any lost connection. A server that does not answer the probe either is only
-     * slow or down: the connection is kept, and what it has in flight is answered when it wakes
-     * (made anew then, the batches in flight would be written twice). A count belongs to the
-     * connection its commands were sent on: time-outs of a replaced connection do not count.
-     */
-    let generation = 0
-    // Set when the backend's scope closes: a probe answering later must not open the connection again.
-    let closed = false
-    yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        closed = true
-      })
-    )
-    let unansweredInARow = 0
-    let probing = false
-    const unanswered = (sentOn: number): void => {
-      if (sentOn !== generation) return
-      unansweredInARow++
-      if (unansweredInARow < unansweredBeforeProbe || probing) return
-      probing = true
-      void serverAnswers().then((answers) => {
-        probing = false
-        if (answers && !closed && sentOn === generation && unansweredInARow >= unansweredBeforeProbe) {
-          generation++
-          unansweredInARow = 0
-          client.disconnect(true)
-        }
-      })
-    }
-    const answer = (sentOn: number): void => {
-      if (sentOn === generation) unansweredInARow = 0
-    }
     /** Whether the server answers a `PING` on a connection of its own within `probeMillis`. */
     const serverAnswers = (): Promise<boolean> => {
       const probe = new Redis(url, {
@@ -399,6 +372,14 @@ export const make = (
           })
       }).finally(() => probe.disconnect(false))
     }
+    // A connection that stops answering, to a server that answers, is made anew (`internal/stallProbe`).
+    const probe = new StallProbe.StallProbe({
+      ping: (nonce) => (client.status === "ready" ? client.ping(nonce) : undefined),
+      serverAnswers,
+      remake: () => client.disconnect(true),
+      pingMillis: probeMillis
+    })
+    yield* Effect.addFinalizer(() => Effect.sync(() => probe.stop()))
 
     /**
      * Runs a command now, or once the connection being made is up; a caller that gave up meanwhile
@@ -421,30 +402,44 @@ export const make = (
         // A bound past a host timer's reach (2^31 - 1 ms, about 24.8 days) would fire at once: none.
         const bound = timerBound(timeoutMillis)
         if (pending === undefined) {
-          if (bound === undefined) return Effect.tryPromise({ try: () => command(never), catch: onError })
-          return answerWithin(bound, command, onError, generation, unanswered, answer)
+          const sentReady = client.status === "ready"
+          if (bound === undefined) {
+            return Effect.tryPromise({
+              try: () => command(never),
+              catch: (error) => onError(inFlightOutcome(error, sentReady))
+            })
+          }
+          return answerWithin(bound, command, onError, probe, sentReady)
         }
         return Effect.tryPromise({
           try: (signal) => {
             let expired = false
-            let commandSent = false
-            let sentOn = generation
+            let mark: StallProbe.Mark | undefined
+            let sentReady = false
             const sent = pending.then(() => {
               if (signal.aborted || expired) {
                 return Promise.reject(new Error("abandoned before the connection was made"))
               }
-              commandSent = true
-              sentOn = generation
-              return command(() => signal.aborted || expired).finally(() => {
-                if (!expired) answer(sentOn)
-              })
+              mark = probe.mark()
+              sentReady = client.status === "ready"
+              const sentAt = mark
+              return command(() => signal.aborted || expired).then(
+                (value) => {
+                  probe.replied(sentAt, !expired)
+                  return value
+                },
+                (error: unknown) => {
+                  if (isReply(error)) probe.replied(sentAt, !expired)
+                  throw inFlightOutcome(error, sentReady)
+                }
+              )
             })
             if (bound === undefined) return sent
             return within(bound, sent, () => {
               expired = true
               // Only a command that went out and got no answer says the connection is bad: a wait
               // for a connection being made (a slow handshake) must not have it made anew.
-              if (commandSent) unanswered(sentOn)
+              if (mark !== undefined) probe.unanswered(mark)
             })
           },
           catch: onError
@@ -460,7 +455,7 @@ export const make = (
       Effect.map(
         whenConnected(
           () => xadd(stream, body, maxlen > 0 ? String(maxlen) : undefined),
-          (error) => toBackendError(explain(error), 0),
+          (error) => toBackendError(explain(error), []),
           timeoutMillis
         ),
         (id) => [String(id)]
@@ -483,18 +478,19 @@ export const make = (
           })
           return pipeline.exec()
         },
-        (error) => toBackendError(explain(error), 0),
+        (error) => toBackendError(explain(error), []),
         timeoutMillis
       ).pipe(
         Effect.flatMap((results) => {
           const ids: Array<string> = []
           for (const [error, id] of results ?? []) {
-            if (error !== null) return Effect.fail(toBackendError(error, ids.length))
+            // (Sent on a ready connection: an entry lost with it may have been written.)
+            if (error !== null) return Effect.fail(toBackendError(inFlightOutcome(error, true), ids))
             ids.push(String(id))
           }
           return ids.length === bodies.length
             ? Effect.succeed(ids)
-            : Effect.fail(toBackendError(new Error("the pipeline answered short"), ids.length))
+            : Effect.fail(toBackendError(new Error("the pipeline answered short"), ids))
         })
       )
 
@@ -543,7 +539,7 @@ export const make = (
         Effect.flatMap((reply) => {
           if (!Array.isArray(reply)) {
             return Effect.fail(
-              toBackendError(new Error(`unexpected reply of the append script: ${String(reply)}`), 0)
+              toBackendError(new Error(`unexpected reply of the append script: ${String(reply)}`), [])
             )
           }
           const [error, joined] = reply
@@ -551,7 +547,7 @@ export const make = (
           return error === "" || error === undefined
             ? Effect.succeed(ids)
             : Effect.fail(
-                toBackendError(Object.assign(new Error(String(error)), { name: "ReplyError" }), ids.length)
+                toBackendError(Object.assign(new Error(String(error)), { name: "ReplyError" }), ids)
               )
         }),
         Effect.catchAll((error) => {
@@ -562,7 +558,7 @@ export const make = (
               "Redis refuses scripts for this user: appending batches with pipelined XADD from now on"
             ).pipe(Effect.zipRight(appendByPipeline(stream, bodies, maxlen, timeoutMillis)))
           }
-          return Effect.fail(toBackendError(explain(error), 0))
+          return Effect.fail(toBackendError(explain(error), []))
         })
       )
 

@@ -1,13 +1,18 @@
 /**
- * Logging of a streak of failures without flooding: the first failure of a streak is logged, then
- * every 100th, and the recovery once.
+ * Logging of a streak of failures without flooding: the first failure of a streak is logged; after
+ * it, a line at most every {@link logEvery} failures and at most once per {@link logIntervalMillis}
+ * (a burst of 20,000 failed publishes in a second makes one line, not 200), saying how many
+ * failures it stands for; the recovery once, with the streak's length.
  *
  * @internal
  */
 import * as Effect from "effect/Effect"
 
-/** How often a streak is logged again while it lasts. */
+/** Failures between two lines of a streak, at least. */
 export const logEvery = 100
+
+/** Time between two lines of a streak, at least (by the fiber's `Clock`). */
+export const logIntervalMillis = 5_000
 
 /** @internal */
 export interface FailureStreak {
@@ -21,15 +26,28 @@ export interface FailureStreak {
 /** @internal */
 export const make = (what: string, annotations: Record<string, unknown>): FailureStreak => {
   let failures = 0
+  // The failure count and the time of the streak's last line.
+  let loggedAt = 0
+  let loggedTime = 0
   const failure = (message: string) =>
-    Effect.suspend(() => {
+    Effect.clockWith((clock) => {
       failures++
-      if (failures !== 1 && failures % logEvery !== 0) return Effect.void
+      if (failures === 1) {
+        loggedAt = 1
+        loggedTime = clock.unsafeCurrentTimeMillis()
+        return Effect.logWarning(
+          `${what} failed: ${message} (while it goes on failing, a line at most every ${logEvery} failures and ${logIntervalMillis / 1000} s)`
+        ).pipe(Effect.annotateLogs({ ...annotations, failures }))
+      }
+      if (failures - loggedAt < logEvery) return Effect.void
+      const now = clock.unsafeCurrentTimeMillis()
+      if (now - loggedTime < logIntervalMillis) return Effect.void
+      const since = failures - loggedAt
+      loggedAt = failures
+      loggedTime = now
       return Effect.logWarning(
-        failures === 1
-          ? `${what} failed: ${message} (further failures are logged every ${logEvery}th until it recovers)`
-          : `${what} still failing after ${failures} attempts: ${message}`
-      ).pipe(Effect.annotateLogs({ ...annotations, failures }))
+        `${what} still failing after ${failures} attempts (${since} since the last line): ${message}`
+      ).pipe(Effect.annotateLogs({ ...annotations, failures, suppressed: since - 1 }))
     })
   const success = Effect.suspend(() => {
     if (failures === 0) return Effect.void

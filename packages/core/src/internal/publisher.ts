@@ -1,8 +1,14 @@
 /**
- * The publisher behind `EventBus.make`: awaited publishes straight to the backend, bounded by a
- * timeout; fire-and-forget publishes through a bounded buffer drained in batches by one background
- * fiber, which keeps several batches in flight, retries failed batches by a `Schedule` and preserves
- * order (but for a batch the server rejects while it accepts the ones sent behind it: see `writer`).
+ * The publisher behind `EventBus.make`. Both paths go through one {@link Outbox}, in publishing
+ * order, drained in batches by one background fiber (the writer), which keeps several batches in
+ * flight, retries failed fire-and-forget events by a `Schedule` and preserves order (but for a batch
+ * the server rejects while it accepts the ones sent behind it: see `writer`).
+ *
+ * An awaited publish goes straight to the backend, in the caller's fiber, when the outbox is idle
+ * (one publisher alone pays for nothing more); otherwise it waits in the outbox as a `Ticket` and
+ * leaves in the next batch with the others (group commit: 100 fibers publishing at once share a few
+ * round trips instead of paying for 100). Each ticket keeps its caller's bound: one that runs out
+ * while it waits answers `NotSent`, one that runs out once sent answers `Timeout`.
  *
  * @internal
  */
@@ -10,109 +16,58 @@ import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as FiberId from "effect/FiberId"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Event from "../Event.js"
 import type { EventBusService, Options } from "../EventBus.js"
-import { defaults } from "../EventBus.js"
 import * as PublishMetrics from "../PublishMetrics.js"
 import * as PublishResult from "../PublishResult.js"
 import { StreamBackend, StreamBackendError } from "../StreamBackend.js"
 import * as WireCodec from "../WireCodec.js"
 import * as FailureStreak from "./failureStreak.js"
+import * as Outbox from "./outbox.js"
+import * as Retry from "./retry.js"
 import { labelsFor, taggerFor } from "./streamMetric.js"
 import * as Timeout from "./timeout.js"
 
-/**
- * The fire-and-forget buffer: bodies, oldest first, and the writer's wake-up. An array with a moving
- * head rather than an Effect `Queue`: offering is a `push`, taking a batch one `slice`, with no
- * `Chunk`, list node or Effect per event.
- */
-class BodyBuffer {
-  private items: Array<string | undefined> = []
-  private head = 0
-  private waiter: (() => void) | undefined
-  private signalled = false
-  /** Whether a body offered wakes the writer (it does not while the writer cannot send more). */
-  wantsBodies = true
-
-  get size(): number {
-    return this.items.length - this.head
-  }
-
-  push(body: string): void {
-    this.items.push(body)
-    if (this.wantsBodies) this.signal()
-  }
-
-  dropOldest(): void {
-    if (this.size > 0) this.items[this.head++] = undefined
-    this.compact()
-  }
-
-  /**
-   * Taken slots are emptied, and so is the array left behind when the buffer is compacted: an array
-   * promoted to the old generation would otherwise keep the bodies it held alive (see `forget`).
-   */
-  take(max: number): Array<string> {
-    const out = this.items.slice(this.head, this.head + max) as Array<string>
-    this.items.fill(undefined, this.head, this.head + out.length)
-    this.head += out.length
-    this.compact()
-    return out
-  }
-
-  /** Wakes the writer waiting in {@link waitForSignal}, or the next time it waits. */
-  readonly signal = (): void => {
-    const waiter = this.waiter
-    if (waiter === undefined) {
-      this.signalled = true
-      return
-    }
-    this.waiter = undefined
-    waiter()
-  }
-
-  /** Waits for a {@link signal} (a body, a batch settled, closing), unless one came already. */
-  readonly waitForSignal: Effect.Effect<void> = Effect.async<void>((resume) => {
-    if (this.signalled) {
-      this.signalled = false
-      return resume(Effect.void)
-    }
-    this.waiter = () => {
-      this.signalled = false
-      resume(Effect.void)
-    }
-    return Effect.sync(() => {
-      this.waiter = undefined
-    })
-  })
-
-  private compact(): void {
-    if (this.head === this.items.length) {
-      this.items = []
-      this.head = 0
-    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
-      const old = this.items
-      this.items = old.slice(this.head)
-      old.length = 0
-      this.head = 0
-    }
-  }
-}
-
-/** A batch taken from the buffer; `pending` is what is not known to be written yet. */
+/** A batch taken from the outbox; `pending` is what of its fire-and-forget bodies is not known to be written yet. */
 interface Batch {
-  readonly bodies: ReadonlyArray<string>
+  readonly items: Array<Outbox.Item>
+  readonly bodies: Array<string>
+  /** Its fire-and-forget events (the rest are tickets). */
+  readonly nowait: number
   pending: ReadonlyArray<string>
 }
+
+/**
+ * Partial batches (fewer than `batchSize` items) in flight at most: past them, items wait for a
+ * batch to finish (or to fill one), so that concurrent awaited publishes gather into batches
+ * instead of each going alone (group commit). Two keep the server busy while the process answers the
+ * batch just finished.
+ */
+const partialBatchesInFlight = 2
+
+/** The defaults of the publisher's options (`EventBus.defaults`). */
+export const defaults = {
+  stream: "maf:events",
+  maxlen: 100_000,
+  bufferCapacity: 10_000,
+  batchSize: 500,
+  overflow: "dropNewest",
+  publishTimeout: Duration.millis(500),
+  batchTimeout: Duration.seconds(5),
+  drainTimeout: Duration.seconds(5),
+  retrySchedule: Schedule.exponential(Duration.millis(20)).pipe(
+    Schedule.jittered,
+    Schedule.union(Schedule.spaced(Duration.seconds(1)))
+  )
+} as const
 
 const requireInteger = (name: string, value: number, min: number): number => {
   if (!Number.isSafeInteger(value) || value < min) {
@@ -139,6 +94,7 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
   Effect.gen(function* () {
     const backend = yield* StreamBackend
     const runtime = yield* Effect.runtime<never>()
+    const layerClock = yield* Effect.clock
     const config = yield* Effect.try({ try: () => resolve(options), catch: (e) => e }).pipe(Effect.orDie)
     const { stream, batchSize, codec } = config
     const appendOptions = { maxlen: config.maxlen }
@@ -155,7 +111,11 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
     const writeFailures = FailureStreak.make("EventBus publish", annotations)
     const overflowDrops = FailureStreak.make("EventBus buffer (full, dropping events)", annotations)
 
-    // ---- awaited publish ---------------------------------------------------------------------
+    const outbox = new Outbox.Outbox(config.bufferCapacity, batchSize)
+    let closing = false
+    let closed = false
+
+    // ---- answers -----------------------------------------------------------------------------
 
     const notWritten = (
       reason: PublishResult.NotWrittenReason,
@@ -166,25 +126,57 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
         Effect.succeed(PublishResult.NotWritten({ reason, message }))
       )
 
+    /** `Written`, with the publish's latency and count recorded in the caller's fiber. */
+    const written = (
+      id: string,
+      start: number,
+      clock: Clock.Clock
+    ): Effect.Effect<PublishResult.PublishResult> =>
+      Effect.withFiberRuntime((fiber) => {
+        // The untagged metrics updated with the stream's labels (see `labelsFor`).
+        const labels = labelsOf(fiber)
+        PublishMetrics.publishLatency.unsafeUpdate(Timeout.millisBy(clock) - start, labels)
+        PublishMetrics.published.unsafeUpdate(1, labels)
+        const result = PublishResult.Written({ id })
+        return writeFailures.current() > 0 ? Effect.as(writeFailures.success, result) : Effect.succeed(result)
+      })
+
+    /** The answer of a failed append, by its exit's cause. */
+    const failedWith = (
+      cause: Cause.Cause<StreamBackendError>
+    ): Effect.Effect<PublishResult.PublishResult> => {
+      const error = Cause.failureOption(cause)
+      return Option.isSome(error)
+        ? notWritten(error.value.reason, error.value.message)
+        : Cause.isInterruptedOnly(cause)
+          ? Effect.interrupt
+          : notWritten("Rejected", `backend defect: ${Cause.pretty(cause)}`)
+    }
+
     const noAnswer = () =>
       new StreamBackendError({ reason: "Timeout", message: `no answer within ${publishTimeoutMillis} ms` })
 
+    // ---- awaited publish, straight to the backend (the outbox idle) --------------------------
+
     /**
-     * Appends one body within `boundMillis` and says how it went. A backend that bounds its appends
-     * (`boundsAppends`) runs in the caller's fiber; any other in a fiber of its own under a timer
-     * (`Timeout.startBounded`), as every backend does under a clock other than the live one.
+     * Appends one body within `publishTimeout` and says how it went. A backend that bounds its
+     * appends (`boundsAppends`) runs in the caller's fiber; any other in a fiber of its own under a
+     * timer (`Timeout.startBounded`), as every backend does under a clock other than the live one.
      */
     const appendWithin = (
       body: string,
-      boundMillis: number,
       clock: Clock.Clock
     ): Effect.Effect<Exit.Exit<ReadonlyArray<string>, StreamBackendError>> => {
       // (A bound past a host timer's reach is the core's to keep: see `Timeout.fitsTimer`.)
-      if (backend.boundsAppends === true && clock === Timeout.liveClock && Timeout.fitsTimer(boundMillis)) {
+      if (
+        backend.boundsAppends === true &&
+        clock === Timeout.liveClock &&
+        Timeout.fitsTimer(publishTimeoutMillis)
+      ) {
         // Called here, in the step that runs it; a backend that throws is a defect like one it raises.
         try {
           return Effect.exit(
-            backend.append(stream, [body], { maxlen: config.maxlen, timeoutMillis: boundMillis })
+            backend.append(stream, [body], { maxlen: config.maxlen, timeoutMillis: publishTimeoutMillis })
           )
         } catch (defect) {
           return Effect.succeed(Exit.die(defect))
@@ -195,8 +187,8 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
           runtime,
           clock,
           self: Effect.suspend(() => backend.append(stream, [body], appendOptions)),
-          duration: Duration.millis(boundMillis),
-          millis: boundMillis,
+          duration: config.publishTimeout,
+          millis: publishTimeoutMillis,
           onTimeout: noAnswer,
           onExit: (exit) => resume(Effect.succeed(exit))
         })
@@ -204,42 +196,129 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
       })
     }
 
+    /** The direct append is done (or its caller gone): the writer is told if items wait behind it. */
+    const directDone = Effect.sync(() => {
+      outbox.inFlight--
+      outbox.batchesInFlight--
+      if (outbox.waiting > 0) outbox.wake.signal()
+    })
+
     /**
-     * An awaited publish's write and its answer. The caller's fiber does the whole publish in a few
-     * steps (the event made and encoded in one, the metrics updated in the step that answers, no
-     * fiber of its own where the backend bounds its appends): a publish is one round trip, and the
-     * CPU spent on top of it adds to it in full, more so on a machine whose cores idle between round
-     * trips. Awaited publishes on Redis, bench machine: 160 µs each with a fiber and timer of the
-     * bus's own, 115 µs without (plain ioredis: 105 µs).
+     * An awaited publish sent on its own, in the caller's fiber, in a few steps (the event made and
+     * encoded in one, the metrics updated in the step that answers): one round trip, and the CPU spent
+     * on top of it adds to it in full (awaited publishes on Redis, bench machine: 160 µs each with a
+     * fiber and timer of the bus's own, 115 µs without; plain ioredis 105 µs). It counts as a batch
+     * in flight, so that publishes meanwhile wait in the outbox behind it.
      */
-    const write = (
+    const direct = (
       body: string,
-      boundMillis: number,
       fiber: Fiber.RuntimeFiber<unknown, unknown>
     ): Effect.Effect<PublishResult.PublishResult> => {
       const clock = Context.get(fiber.getFiberRef(DefaultServices.currentServices), Clock.Clock)
       const start = Timeout.millisBy(clock)
-      return Effect.flatMap(
-        appendWithin(body, boundMillis, clock),
-        (exit): Effect.Effect<PublishResult.PublishResult> => {
-          if (Exit.isSuccess(exit)) {
-            // The untagged metrics updated with the stream's labels (see `labelsFor`).
-            const labels = labelsOf(fiber)
-            PublishMetrics.publishLatency.unsafeUpdate(Timeout.millisBy(clock) - start, labels)
-            PublishMetrics.published.unsafeUpdate(1, labels)
-            const result = PublishResult.Written({ id: exit.value[0] ?? "" })
-            return writeFailures.current() > 0
-              ? Effect.as(writeFailures.success, result)
-              : Effect.succeed(result)
-          }
-          const error = Cause.failureOption(exit.cause)
-          return Option.isSome(error)
-            ? notWritten(error.value.reason, error.value.message)
-            : Cause.isInterruptedOnly(exit.cause)
-              ? Effect.interrupt
-              : notWritten("Rejected", `backend defect: ${Cause.pretty(exit.cause)}`)
-        }
+      outbox.inFlight++
+      outbox.batchesInFlight++
+      return Effect.ensuring(
+        Effect.flatMap(appendWithin(body, clock), (exit) =>
+          Exit.isSuccess(exit) ? written(exit.value[0] ?? "", start, clock) : failedWith(exit.cause)
+        ),
+        directDone
       )
+    }
+
+    // ---- awaited publish, through the outbox -------------------------------------------------
+
+    /** Tickets in deadline order (all have the same bound), for the expirer. */
+    let tickets: Array<Outbox.Ticket> = []
+    let ticketsHead = 0
+    const ticketQueued = new Outbox.Signal()
+
+    const notSent = () =>
+      notWritten(
+        "NotSent",
+        `the bound of ${publishTimeoutMillis} ms ran out while it waited to be sent (a burst, or events published before it still unwritten): not written`
+      )
+
+    /** A ticket's bound ran out: not sent, or sent and unanswered. */
+    const expire = (ticket: Outbox.Ticket): void => {
+      if (ticket.state === Outbox.Waiting) {
+        outbox.ticketAnsweredWhileWaiting()
+        ticket.answer(notSent())
+      } else if (ticket.state === Outbox.Sent) {
+        ticket.answer(notWritten("Timeout", `no answer within ${publishTimeoutMillis} ms`))
+      }
+    }
+
+    /**
+     * Answers tickets whose bound ran out, in deadline order: one sleep at a time, for the oldest
+     * ticket not yet answered (most are answered before their deadline, and skipped when it comes).
+     */
+    const expirer = Effect.gen(function* () {
+      while (true) {
+        while (ticketsHead < tickets.length && tickets[ticketsHead]!.state === Outbox.Answered) ticketsHead++
+        if (ticketsHead === tickets.length) {
+          tickets = []
+          ticketsHead = 0
+          yield* ticketQueued.wait
+          continue
+        }
+        if (ticketsHead > 1024 && ticketsHead * 2 > tickets.length) {
+          tickets = tickets.slice(ticketsHead)
+          ticketsHead = 0
+        }
+        const next = tickets[ticketsHead]!
+        const left = next.deadline - layerClock.unsafeCurrentTimeMillis()
+        if (left > 0) {
+          yield* Effect.sleep(Duration.millis(left))
+          continue
+        }
+        ticketsHead++
+        expire(next)
+      }
+    })
+
+    const overloaded = (why: string) => notWritten("Overloaded", `${why}: not written`)
+
+    /** Queues an awaited publish as a ticket, answered when its batch is (or by its bound). */
+    const enqueue = (body: string): Effect.Effect<PublishResult.PublishResult> =>
+      Effect.async<PublishResult.PublishResult>((resume) => {
+        if (outbox.full) {
+          resume(overloaded(`the outbox is full (${config.bufferCapacity} events waiting or in flight)`))
+          return
+        }
+        const ticket = new Outbox.Ticket(
+          body,
+          layerClock.unsafeCurrentTimeMillis() + publishTimeoutMillis,
+          Timeout.millisBy(layerClock),
+          resume
+        )
+        outbox.push(ticket)
+        tickets.push(ticket)
+        if (tickets.length - ticketsHead === 1) ticketQueued.signal()
+        // A caller that gives up while it waits sends nothing; once sent, its outcome is ignored.
+        return Effect.sync(() => {
+          if (ticket.abandon() === Outbox.Waiting) outbox.ticketAnsweredWhileWaiting()
+        })
+      })
+
+    /** Answers the tickets of a batch whose append ended with `exit`. */
+    const answerTickets = (
+      batch: Batch,
+      exit: Exit.Exit<ReadonlyArray<string>, StreamBackendError>
+    ): void => {
+      if (batch.nowait === batch.items.length) return
+      const ids = Exit.isSuccess(exit) ? exit.value : undefined
+      const error = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+      // A failed append may have written the start of the batch (`written`, with their `ids`).
+      const writtenIds = ids ?? (Option.isSome(error) ? (error.value.ids ?? []) : [])
+      const failure = Exit.isFailure(exit) ? failedWith(exit.cause) : undefined
+      batch.items.forEach((item, i) => {
+        if (typeof item === "string") return
+        const id = writtenIds[i]
+        if (id !== undefined) item.answer(written(id, item.start, layerClock))
+        else if (failure !== undefined) item.answer(failure)
+        else item.answer(notWritten("Rejected", "backend defect: the append answered fewer ids than entries"))
+      })
     }
 
     const unencodable = (defect: unknown): string =>
@@ -268,28 +347,14 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
     }
 
     /**
-     * Program order across the two paths: events taken by `publishNowait` before this publish are
-     * written first. When none is waiting (the common case) this costs one comparison; otherwise the
-     * wait for them counts against the same bound.
+     * Straight to the backend when the outbox is idle, else behind what waits (program order across
+     * the two paths: the events a fiber published without waiting are written before this one).
      */
-    const writeInOrder = (
+    const route = (
       body: string,
       fiber: Fiber.RuntimeFiber<unknown, unknown>
-    ): Effect.Effect<PublishResult.PublishResult> => {
-      if (settled >= taken) return write(body, publishTimeoutMillis, fiber)
-      return Effect.clockWith((clock) => {
-        const start = clock.unsafeCurrentTimeMillis()
-        return Effect.flatMap(Effect.timeoutOption(flushUpTo(taken), config.publishTimeout), (done) => {
-          const left = publishTimeoutMillis - (clock.unsafeCurrentTimeMillis() - start)
-          return Option.isNone(done) || left <= 0
-            ? notWritten(
-                "Timeout",
-                `events published before it without waiting were not all written within ${publishTimeoutMillis} ms`
-              )
-            : write(body, left, fiber)
-        })
-      })
-    }
+    ): Effect.Effect<PublishResult.PublishResult> =>
+      closed ? notWritten("Closed", "the bus is closed") : outbox.idle ? direct(body, fiber) : enqueue(body)
 
     const publish = <K extends string, P>(
       input: Event.Input<K, P>
@@ -297,40 +362,16 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
       Effect.withFiberRuntime((fiber) => {
         const body = encodeIn(input, fiber)
         return typeof body === "string"
-          ? writeInOrder(body, fiber)
+          ? route(body, fiber)
           : Effect.matchEffect(body, {
               onFailure: (why) => notWritten("Rejected", why),
-              onSuccess: (text) => writeInOrder(text, fiber)
+              onSuccess: (text) => route(text, fiber)
             })
       })
 
     // ---- fire-and-forget ---------------------------------------------------------------------
 
-    const buffer = new BodyBuffer()
     const takenNow = Effect.succeed(true)
-
-    let closing = false
-    let closed = false
-    // Events taken from the buffer and not yet written or given up.
-    let unsettled = 0
-    // Events taken by publishNowait, and events written or given up: `flush` waits for the second
-    // count to reach the first.
-    let taken = 0
-    let settled = 0
-    let flushWaiters: Array<{ readonly target: number; readonly done: Deferred.Deferred<void> }> = []
-
-    /** `n` events written or given up; `inFlight`: they had been taken from the buffer to be sent. */
-    const settle = (n: number, inFlight = true): void => {
-      settled += n
-      if (inFlight) unsettled = Math.max(0, unsettled - n)
-      if (flushWaiters.length === 0) return
-      const waiting: typeof flushWaiters = []
-      for (const waiter of flushWaiters) {
-        if (waiter.target <= settled) Deferred.unsafeDone(waiter.done, Effect.void)
-        else waiting.push(waiter)
-      }
-      flushWaiters = waiting
-    }
 
     const drop = (n: number, why: string): Effect.Effect<void> =>
       Effect.zipRight(Metric.incrementBy(dropped, n), overflowDrops.failure(why))
@@ -339,16 +380,10 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
      * A program publishing in a tight loop hardly lets the event loop run: Effect yields a busy fiber
      * to the microtask queue, and to the host only after 2,048 such yields in a row. The batches the
      * writer sends then wait in the process (unwritten socket data, unread answers) until the loop
-     * ends, and the server idles meanwhile. So when two batches or more are unanswered, the
-     * publishing fiber yields to the host's event loop (`setImmediate`, after I/O) once every
-     * batch's worth of events offered (at least 64): the answers come in, the socket drains, and
-     * the server works while the process encodes. `publish_nowait`, 200,000 events in a loop: every
-     * batch had stayed unanswered until the loop's end (all 200,000 events in memory at once); with
-     * this, about 1,500 events (three batches) at most, and 1.14 to 1.2 of `raw_pipeline`.
-     *
-     * The yield comes before the event is taken: a caller interrupted there has not had it taken.
-     * (So `publishNowait` can suspend for one turn of the event loop: run it in a fiber, not with
-     * `Effect.runSync`.)
+     * ends, and the server idles meanwhile. So when two batches' worth of events or more are in
+     * flight, the publishing fiber yields to the host's event loop (`setImmediate`, after I/O) once
+     * every batch's worth of events offered (at least 64), before the event is taken (a caller
+     * interrupted there has not had it taken). Figures: `docs/benchmarks.md`.
      */
     const yieldEvery = Math.max(batchSize, 64)
     let offered = 0
@@ -357,28 +392,32 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
     /** Called in `publishNowait`'s continuation, once per event: no `Effect.suspend` needed. */
     const offer = (body: string): Effect.Effect<boolean> => {
       offered++
-      if (closed || unsettled < 2 * batchSize || offered - yieldedAt < yieldEvery) return take(body)
+      if (closed || outbox.inFlight < 2 * batchSize || offered - yieldedAt < yieldEvery) return take(body)
       yieldedAt = offered
       return Effect.flatMap(Timeout.yieldToHost, () => take(body))
     }
 
     const take = (body: string): Effect.Effect<boolean> => {
       if (closed) return Effect.as(drop(1, "the bus is closed"), false)
-      // Batches in flight beyond the first count as held: at most `bufferCapacity` events wait, plus
-      // one batch being written.
-      const full = buffer.size + Math.max(0, unsettled - batchSize) >= config.bufferCapacity
-      if (full && config.overflow === "dropNewest") {
-        return Effect.as(drop(1, `buffer full (${config.bufferCapacity} events)`), false)
-      }
-      taken++
-      if (full) {
-        // dropOldest: the oldest event waiting goes to make room.
-        buffer.dropOldest()
-        settle(1, false)
-        buffer.push(body)
+      if (outbox.full) {
+        // dropOldest: the oldest item waiting goes to make room (an awaited one is answered so).
+        const oldest = config.overflow === "dropOldest" ? outbox.dropOldest() : undefined
+        if (oldest === undefined) {
+          return Effect.as(drop(1, `buffer full (${config.bufferCapacity} events)`), false)
+        }
+        outbox.push(body)
+        if (typeof oldest !== "string") {
+          oldest.answer(
+            overloaded(`dropped from the full outbox (${config.bufferCapacity} events) to make room`)
+          )
+          return Effect.as(
+            overflowDrops.failure(`buffer full (${config.bufferCapacity} events), oldest dropped`),
+            true
+          )
+        }
         return Effect.as(drop(1, `buffer full (${config.bufferCapacity} events), oldest dropped`), true)
       }
-      buffer.push(body)
+      outbox.push(body)
       return overflowDrops.current() > 0 ? Effect.as(overflowDrops.success, true) : takenNow
     }
 
@@ -390,43 +429,28 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
           : Effect.matchEffect(body, { onFailure: (why) => Effect.as(drop(1, why), false), onSuccess: offer })
       })
 
-    const flush: Effect.Effect<void> = Effect.suspend(() => flushUpTo(taken))
+    const flush: Effect.Effect<void> = Effect.suspend(() => outbox.flushUpTo(outbox.taken))
 
-    /** Waits until the first `target` events taken are written or given up. */
-    const flushUpTo = (target: number): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        if (settled >= target) return Effect.void
-        const done = Deferred.unsafeMake<void>(FiberId.none)
-        flushWaiters.push({ target, done })
-        // A waiter given up (an awaited publish past its bound during an outage) leaves the list.
-        return Deferred.await(done).pipe(
-          Effect.onInterrupt(() =>
-            Effect.sync(() => {
-              flushWaiters = flushWaiters.filter((waiter) => waiter.done !== done)
-            })
-          )
-        )
-      })
+    // ---- the writer --------------------------------------------------------------------------
 
     const batchTimeoutMillis = Duration.toMillis(config.batchTimeout)
     // A backend that bounds its appends is given the batches' bound too (the writer's own timer
     // stays), so that it sees the batches that go unanswered (the Redis backend makes its connection
-    // anew after a few).
+    // anew when they go unanswered on a connection that answers nothing).
     const batchAppendOptions =
       backend.boundsAppends === true && Timeout.fitsTimer(batchTimeoutMillis)
         ? { maxlen: config.maxlen, timeoutMillis: batchTimeoutMillis }
         : appendOptions
+
     /**
-     * A written batch lets go of its bodies. What held a batch may outlive it: its fiber, its entry
+     * A finished batch lets go of its bodies. What held a batch may outlive it: its fiber, its entry
      * in `sending`, the backend's command object. Once one of them has been promoted to V8's old
-     * generation (it was alive at two young collections, as a batch in flight can be), everything
-     * it still points to survives every young collection until the next full one, and is copied and
-     * promoted in turn. Emptying the arrays (here, in the buffer, and the Redis backend's command
-     * arguments) leaves such a holder pointing at nothing: `publish_nowait`/`raw_pipeline` 1.07 to
-     * 1.17 in isolated runs of the two cases.
+     * generation, everything it still points to survives every young collection until the next full
+     * one; emptied arrays leave such a holder pointing at nothing (figures: `docs/benchmarks.md`).
      */
     const forget = (batch: Batch): void => {
-      ;(batch.bodies as Array<string>).length = 0
+      batch.items.length = 0
+      batch.bodies.length = 0
       batch.pending = []
     }
 
@@ -446,17 +470,25 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
       )
     }
 
-    const batchWritten = (batch: Batch): Effect.Effect<void> => {
-      const n = batch.bodies.length
-      settle(n)
+    /** A batch is done with: its events settled, its slots in flight freed. */
+    const finished = (batch: Batch): void => {
+      outbox.settle(batch.nowait)
+      outbox.inFlight -= batch.items.length
+      outbox.batchesInFlight--
       forget(batch)
-      return Effect.zipRight(Metric.incrementBy(published, n), writeFailures.success)
+    }
+
+    const batchWritten = (batch: Batch): Effect.Effect<void> => {
+      const n = batch.nowait
+      finished(batch)
+      return n === 0 ? Effect.void : Effect.zipRight(Metric.incrementBy(published, n), writeFailures.success)
     }
 
     /**
-     * Settles a batch whose first attempt ended with `exit`: done if it succeeded, else retried by
-     * the schedule (the first attempt counting as the schedule's first), and given up (counted as
-     * dropped) when the schedule ends.
+     * Settles a batch whose first attempt ended with `exit` (its tickets are answered already): done
+     * if it succeeded, else its fire-and-forget events not written are retried by the schedule (the
+     * first attempt counting as the schedule's first), and given up (counted as dropped) when the
+     * schedule ends. Tickets are never sent twice: their callers have their answer.
      */
     const finish = (batch: Batch, exit: Exit.Exit<unknown, StreamBackendError>): Effect.Effect<void> => {
       if (Exit.isSuccess(exit)) return batchWritten(batch)
@@ -464,28 +496,34 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
       if (Option.isNone(error) && Cause.isInterruptedOnly(exit.cause)) return Effect.interrupt
       // A defect of the backend (a bug, a reply of an unexpected shape) is a failed attempt like any
       // other: the writer must outlive it, or every later event would wait for nothing.
-      let first: StreamBackendError | undefined = Option.isSome(error)
+      const first: StreamBackendError = Option.isSome(error)
         ? error.value
         : backendDefect(Cause.pretty(exit.cause))
-      const attempt = Effect.suspend(() => {
-        if (first !== undefined) {
-          const failure = first
-          first = undefined
-          return Effect.zipRight(attemptFailed(batch, failure), Effect.fail(failure))
-        }
-        return backend.append(stream, batch.pending, batchAppendOptions).pipe(
-          Effect.catchAllDefect((defect) => Effect.fail(backendDefect(String(defect)))),
-          Effect.timeoutFail({ duration: config.batchTimeout, onTimeout: batchTimeout }),
-          Effect.tapError((error) => attemptFailed(batch, error))
-        )
-      })
-      return attempt.pipe(
-        Effect.retry(config.retrySchedule),
+      // What the first attempt did not write, of the fire-and-forget events.
+      const writtenFirst = first.written ?? 0
+      const pending: Array<string> = []
+      for (let i = writtenFirst; i < batch.items.length; i++) {
+        const item = batch.items[i]!
+        if (typeof item === "string") pending.push(item)
+      }
+      batch.pending = pending
+      const retried = Effect.suspend(() => backend.append(stream, batch.pending, batchAppendOptions)).pipe(
+        Effect.catchAllDefect((defect) => Effect.fail(backendDefect(String(defect)))),
+        Effect.timeoutFail({ duration: config.batchTimeout, onTimeout: batchTimeout }),
+        Effect.tapError((error) => attemptFailed(batch, error))
+      )
+      const counted = Effect.zipRight(
+        Metric.incrementBy(failed, pending.length),
+        writeFailures.failure(`${first.reason}: ${first.message}`)
+      )
+      if (pending.length === 0) return Effect.zipRight(counted, batchWritten(batch))
+      return Effect.zipRight(counted, Retry.retryAfter(first, retried, config.retrySchedule)).pipe(
         Effect.matchEffect({
           onSuccess: () => batchWritten(batch),
           onFailure: (error) => {
-            settle(batch.bodies.length)
-            return drop(batch.pending.length, `retries exhausted: ${error.message}`)
+            const left = batch.pending.length
+            finished(batch)
+            return drop(left, `retries exhausted: ${error.message}`)
           }
         })
       )
@@ -494,56 +532,74 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
     /**
      * The writer keeps several batches in flight on the backend (one connection: Redis runs them in
      * order) rather than waiting for each batch's answer before sending the next: the backend
-     * writes a batch while this process encodes and sends the following ones. In a tight publishing
-     * loop, where the answers wait for the loop to yield to the event loop, one batch in flight
-     * left Redis idle: about 128,000 events/s with one, 165,000 with several (200,000 events, bench
-     * machine). At most
-     * `bufferCapacity` events are in flight. Batches settle oldest first. When one fails, nothing
-     * more is sent until it is written: the batches after it in flight are awaited and their
+     * writes a batch while this process encodes and sends the following ones. Full batches go as
+     * soon as they are full (at most `bufferCapacity` events in flight); partial ones while fewer
+     * than `partialBatchesInFlight` batches are in flight, so that items arriving meanwhile gather.
+     * Batches settle oldest first (their tickets are answered as soon as they are). When one fails,
+     * nothing more is sent until it is settled: the batches after it in flight are awaited and their
      * failures retried in order. (A batch the server rejects, not a lost connection or a time-out,
      * can so be written after batches sent behind it that the server accepted.)
      */
     interface Sending {
       readonly batch: Batch
-      exit: Exit.Exit<unknown, StreamBackendError> | undefined
+      exit: Exit.Exit<ReadonlyArray<string>, StreamBackendError> | undefined
       started: Timeout.Started | undefined
     }
     const sending: Array<Sending> = []
 
-    const send = (clock: Clock.Clock, batch: Batch): void => {
+    const send = (clock: Clock.Clock, items: Array<Outbox.Item>): void => {
+      const bodies = new Array<string>(items.length)
+      let nowait = 0
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i]!
+        if (typeof item === "string") {
+          bodies[i] = item
+          nowait++
+        } else {
+          bodies[i] = item.body
+          item.state = Outbox.Sent
+        }
+      }
+      const batch: Batch = { items, bodies, nowait, pending: bodies }
+      outbox.inFlight += items.length
+      outbox.batchesInFlight++
       const entry: Sending = { batch, exit: undefined, started: undefined }
       entry.started = Timeout.startBounded({
         runtime,
         clock,
-        self: backend.append(stream, batch.pending, batchAppendOptions),
+        self: backend.append(stream, bodies, batchAppendOptions),
         duration: config.batchTimeout,
         millis: batchTimeoutMillis,
         onTimeout: batchTimeout,
         onExit: (exit) => {
           entry.exit = exit
-          buffer.signal()
+          answerTickets(batch, exit)
+          outbox.wake.signal()
         }
       })
       sending.push(entry)
     }
 
+    /** Whether the writer may send a batch now. */
+    const canSend = (): boolean =>
+      outbox.waiting > 0 &&
+      outbox.inFlight < config.bufferCapacity &&
+      (closing || outbox.waiting >= batchSize || outbox.batchesInFlight < partialBatchesInFlight)
+
     const writer = Effect.gen(function* () {
       const clock = yield* Effect.clock
       while (true) {
-        if (buffer.size > 0 && unsettled < config.bufferCapacity) {
-          while (buffer.size > 0 && unsettled < config.bufferCapacity) {
-            const bodies = buffer.take(batchSize)
-            unsettled += bodies.length
-            send(clock, { bodies, pending: bodies })
-          }
-          yield* Metric.set(buffered, buffer.size)
+        if (canSend()) {
+          while (canSend()) send(clock, outbox.take(batchSize))
+          yield* Metric.set(buffered, outbox.waiting)
         }
         const oldest = sending[0]
-        if (oldest === undefined && closing) return
+        if (oldest === undefined && closing && outbox.waiting === 0) return
         if (oldest === undefined || oldest.exit === undefined) {
-          // Nothing to settle yet: wait for a batch to settle, or (if it can be sent) a body.
-          buffer.wantsBodies = unsettled < config.bufferCapacity
-          yield* buffer.waitForSignal
+          // Nothing to settle yet: wait for a batch to finish, or (if one can be sent) an item.
+          outbox.wantsItems =
+            outbox.inFlight < config.bufferCapacity && outbox.batchesInFlight < partialBatchesInFlight
+          yield* outbox.wake.wait
           continue
         }
         sending.shift()
@@ -553,9 +609,9 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
           yield* batchWritten(oldest.batch)
           continue
         }
-        // The batches behind it settle first (nothing more is sent), then each is finished in order.
-        buffer.wantsBodies = false
-        while (sending.some((entry) => entry.exit === undefined)) yield* buffer.waitForSignal
+        // The batches behind it finish first (nothing more is sent), then each is settled in order.
+        outbox.wantsItems = false
+        while (sending.some((entry) => entry.exit === undefined)) yield* outbox.wake.wait
         const behind = sending.splice(0)
         yield* finish(oldest.batch, oldest.exit)
         for (const entry of behind) yield* finish(entry.batch, entry.exit!)
@@ -564,35 +620,57 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
     // Layers are built uninterruptibly and a fiber forked there inherits that: the writer must stay
     // interruptible for the drain deadline to stop it.
     const writerFiber = yield* Effect.forkScoped(Effect.interruptible(writer))
+    yield* Effect.forkScoped(Effect.interruptible(expirer))
+
+    /** What the drain deadline left: tickets answered, events counted as dropped. */
+    const abandonAll = Effect.gen(function* () {
+      let left = 0
+      for (const entry of sending.splice(0)) {
+        entry.started?.interrupt()
+        for (const item of entry.batch.items) {
+          if (typeof item === "string") left++
+          else item.answer(notWritten("Timeout", "the bus closed before the answer came: it may be written"))
+        }
+      }
+      for (const item of outbox.take(outbox.waiting)) {
+        if (typeof item === "string") left++
+        else item.answer(notWritten("Closed", "the bus closed before it was sent"))
+      }
+      outbox.settle(left)
+      if (left > 0) {
+        yield* Metric.incrementBy(dropped, left)
+        yield* Effect.logWarning(
+          `EventBus closed with ${left} events unwritten: the drain deadline of ${Duration.toMillis(config.drainTimeout)} ms passed`
+        ).pipe(Effect.annotateLogs(annotations))
+      }
+    })
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
         closing = true
-        // A writer waiting on an empty buffer wakes up to see that it is closing.
-        buffer.signal()
+        // A writer waiting on an empty outbox wakes up to see that it is closing.
+        outbox.wake.signal()
         // Finalizers run uninterruptibly: only an interruptible wait can be cut by the deadline.
         const drained = yield* Effect.timeoutOption(
           Effect.interruptible(Fiber.await(writerFiber)),
           config.drainTimeout
         )
         closed = true
-        // Taken after the writer ended (between its return and `closed`): given up, and counted.
-        if (Option.isSome(drained) && buffer.size > 0) {
-          const late = buffer.take(buffer.size).length
-          settle(late, false)
-          yield* drop(late, "the bus closed before they could be written")
-        }
         if (Option.isNone(drained)) {
           yield* Fiber.interrupt(writerFiber)
-          for (const entry of sending.splice(0)) entry.started?.interrupt()
-          const left = unsettled + buffer.take(buffer.size).length
-          if (left > 0) {
-            yield* Metric.incrementBy(dropped, left)
-            yield* Effect.logWarning(
-              `EventBus closed with ${left} events unwritten: the drain deadline of ${Duration.toMillis(config.drainTimeout)} ms passed`
-            ).pipe(Effect.annotateLogs(annotations))
+          yield* abandonAll
+          return
+        }
+        // Taken after the writer ended (between its return and `closed`): given up, and counted.
+        const late = outbox.take(outbox.waiting)
+        if (late.length > 0) {
+          let events = 0
+          for (const item of late) {
+            if (typeof item === "string") events++
+            else item.answer(notWritten("Closed", "the bus closed before it was sent"))
           }
-          settle(left)
+          outbox.settle(events)
+          if (events > 0) yield* drop(events, "the bus closed before they could be written")
         }
       })
     )

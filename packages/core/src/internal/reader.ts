@@ -13,11 +13,11 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Event from "../Event.js"
 import type { ReadOptions } from "../EventReader.js"
-import { defaults } from "../EventReader.js"
 import * as ReadMetrics from "../ReadMetrics.js"
 import * as ReadResult from "../ReadResult.js"
 import {
@@ -31,6 +31,7 @@ import {
 } from "../StreamBackend.js"
 import * as WireCodec from "../WireCodec.js"
 import * as FailureStreak from "./failureStreak.js"
+import * as Retry from "./retry.js"
 import { labelsFor, taggerFor } from "./streamMetric.js"
 import * as Timeout from "./timeout.js"
 
@@ -40,6 +41,18 @@ const requirePositive = (name: string, value: number): number => {
   }
   return value
 }
+
+/** The defaults of the reader's options (`EventReader.defaults`). */
+export const defaults = {
+  stream: "maf:events",
+  count: 500,
+  block: Duration.seconds(5),
+  watchdogGrace: Duration.seconds(2),
+  retrySchedule: Schedule.exponential(Duration.millis(50)).pipe(
+    Schedule.jittered,
+    Schedule.union(Schedule.spaced(Duration.seconds(2)))
+  )
+} as const
 
 /** `"$"`, `"0"` or an entry id (`<ms>-<seq>` or `<ms>`). */
 const resolveStart = (from: string): string | undefined => {
@@ -374,18 +387,7 @@ export const stream = <E extends Event.Any>(
       // failed (the first failure counts as the schedule's first): making it for every read cost 14 KB
       // a read on the bench machine, much of what a live tail allocates.
       const pull = attempt.pipe(
-        Effect.catchAll((error) => {
-          let first: StreamBackendError | undefined = error
-          return Effect.retry(
-            Effect.suspend(() => {
-              if (first === undefined) return attempt
-              const failure = first
-              first = undefined
-              return Effect.fail(failure)
-            }),
-            config.retrySchedule
-          )
-        }),
+        Effect.catchAll((error) => Retry.retryAfter(error, attempt, config.retrySchedule)),
         Effect.tap(() => failures.success)
       )
 

@@ -21,13 +21,20 @@ export const reasonOf = (error: unknown): StreamBackend.StreamBackendErrorReason
   return "Unavailable"
 }
 
-/** @internal */
-export const toBackendError = (error: unknown, written?: number): StreamBackend.StreamBackendError =>
+/**
+ * The port's error for `error`; for an append, `ids` are those of the entries it wrote before failing.
+ *
+ * @internal
+ */
+export const toBackendError = (
+  error: unknown,
+  ids?: ReadonlyArray<string>
+): StreamBackend.StreamBackendError =>
   new StreamBackend.StreamBackendError({
     reason: reasonOf(error),
     message: messageOf(error),
     cause: error,
-    ...(written !== undefined ? { written } : {})
+    ...(ids !== undefined ? { written: ids.length, ids } : {})
   })
 
 /**

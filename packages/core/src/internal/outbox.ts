@@ -1,0 +1,231 @@
+/**
+ * The publisher's outbox: the one queue both publishing paths use, and the one owner of its counts.
+ *
+ * Items wait in publishing order: a fire-and-forget body (a string) or an awaited publish's
+ * {@link Ticket}. The writer takes them in batches and sends them; the outbox counts what is in
+ * flight (items and batches), what `publishNowait` took and what of it is settled (written or given
+ * up, for `flush`), and holds the writer's wake-up. Its invariants:
+ *
+ * - `waiting` is the number of live items queued (tickets answered while queued do not count; their
+ *   slots are skipped when taken);
+ * - `inFlight` counts the items of the batches sent and not yet finished, `batchesInFlight` those
+ *   batches (an awaited publish sent on its own counts as a batch of one);
+ * - `settled <= taken`, both counting fire-and-forget events only; `flushUpTo(n)` returns once
+ *   `settled >= n`.
+ *
+ * @internal
+ */
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as FiberId from "effect/FiberId"
+import type * as PublishResult from "../PublishResult.js"
+
+/** A ticket's states: waiting in the queue, sent in a batch, answered. */
+export const Waiting = 0
+export const Sent = 1
+export const Answered = 2
+
+/**
+ * An awaited publish in the outbox: its body, its deadline (by the publisher's clock, in
+ * milliseconds) and how its caller is answered (once: the first answer wins).
+ *
+ * @internal
+ */
+export class Ticket {
+  state: typeof Waiting | typeof Sent | typeof Answered = Waiting
+  constructor(
+    readonly body: string,
+    /** When its caller's bound runs out, by `Clock.unsafeCurrentTimeMillis`. */
+    readonly deadline: number,
+    /** When it was published, by `Timeout.millisBy` (for the latency). */
+    readonly start: number,
+    private readonly resume: (answer: Effect.Effect<PublishResult.PublishResult>) => void
+  ) {}
+
+  /** Answers the caller unless it was answered already; `false` then. */
+  answer(answer: Effect.Effect<PublishResult.PublishResult>): boolean {
+    if (this.state === Answered) return false
+    this.state = Answered
+    this.resume(answer)
+    return true
+  }
+
+  /** Its caller gave up (was interrupted): answered with nothing. The state it was in. */
+  abandon(): typeof Waiting | typeof Sent | typeof Answered {
+    const was = this.state
+    this.state = Answered
+    return was
+  }
+}
+
+/**
+ * A wake-up for one fiber: {@link signal} resumes the fiber waiting in {@link wait}, or the next
+ * wait returns at once.
+ *
+ * @internal
+ */
+export class Signal {
+  private waiter: (() => void) | undefined
+  private signalled = false
+
+  readonly signal = (): void => {
+    const waiter = this.waiter
+    if (waiter === undefined) {
+      this.signalled = true
+      return
+    }
+    this.waiter = undefined
+    waiter()
+  }
+
+  readonly wait: Effect.Effect<void> = Effect.async<void>((resume) => {
+    if (this.signalled) {
+      this.signalled = false
+      return resume(Effect.void)
+    }
+    this.waiter = () => {
+      this.signalled = false
+      resume(Effect.void)
+    }
+    return Effect.sync(() => {
+      this.waiter = undefined
+    })
+  })
+}
+
+/** An item of the outbox. */
+export type Item = string | Ticket
+
+/** The body of an item. */
+export const bodyOf = (item: Item): string => (typeof item === "string" ? item : item.body)
+
+/** @internal */
+export class Outbox {
+  private items: Array<Item | undefined> = []
+  private head = 0
+  /** Tickets answered while waiting: their slots stay until taken or compacted away. */
+  private answeredWaiting = 0
+  private flushWaiters: Array<{ readonly target: number; readonly done: Deferred.Deferred<void> }> = []
+
+  /** Fire-and-forget events taken, and those written or given up. */
+  taken = 0
+  settled = 0
+  /** Items in the batches sent and not yet finished, and those batches. */
+  inFlight = 0
+  batchesInFlight = 0
+
+  constructor(
+    /** Items waiting, plus those in flight beyond the first batch, that the outbox holds at most. */
+    readonly capacity: number,
+    readonly batchSize: number
+  ) {}
+
+  /** Live items queued. */
+  get waiting(): number {
+    return this.items.length - this.head - this.answeredWaiting
+  }
+
+  /** Nothing queued and nothing in flight: an awaited publish may go straight to the backend. */
+  get idle(): boolean {
+    return this.batchesInFlight === 0 && this.waiting === 0
+  }
+
+  /** Whether an item offered now would go past the capacity. */
+  get full(): boolean {
+    return this.waiting + Math.max(0, this.inFlight - this.batchSize) >= this.capacity
+  }
+
+  /** The writer's wake-up: an item queued (see {@link wantsItems}), a batch finished, closing. */
+  readonly wake = new Signal()
+  /** Whether an item queued wakes the writer (it does not while it cannot send a partial batch). */
+  wantsItems = true
+
+  /** Queues an item, and wakes the writer when it can send it (or when a batch is full). */
+  push(item: Item): void {
+    if (typeof item === "string") this.taken++
+    this.items.push(item)
+    if (this.wantsItems || this.waiting % this.batchSize === 0) this.wake.signal()
+  }
+
+  /** To call when a waiting ticket is answered (its deadline, its caller interrupted). */
+  ticketAnsweredWhileWaiting(): void {
+    this.answeredWaiting++
+  }
+
+  /**
+   * Takes the oldest live item out of the queue (to make room under `dropOldest`); a body taken so
+   * counts as settled (given up). The caller answers a ticket.
+   */
+  dropOldest(): Item | undefined {
+    const [item] = this.take(1)
+    if (typeof item === "string") this.settle(1)
+    return item
+  }
+
+  /**
+   * Up to `max` live items, oldest first. Taken slots are emptied, and so is the array left behind
+   * when the queue is compacted: an array promoted to the old generation would otherwise keep the
+   * bodies it held alive.
+   */
+  take(max: number): Array<Item> {
+    const out: Array<Item> = []
+    const items = this.items
+    let i = this.head
+    while (i < items.length && out.length < max) {
+      const item = items[i]!
+      items[i++] = undefined
+      if (typeof item !== "string" && item.state === Answered) this.answeredWaiting--
+      else out.push(item)
+    }
+    this.head = i
+    this.compact()
+    return out
+  }
+
+  /** `n` fire-and-forget events written or given up. */
+  settle(n: number): void {
+    this.settled += n
+    if (this.flushWaiters.length === 0) return
+    const waiting: typeof this.flushWaiters = []
+    for (const waiter of this.flushWaiters) {
+      if (waiter.target <= this.settled) Deferred.unsafeDone(waiter.done, Effect.void)
+      else waiting.push(waiter)
+    }
+    this.flushWaiters = waiting
+  }
+
+  /** Waits until the first `target` fire-and-forget events taken are written or given up. */
+  flushUpTo(target: number): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.settled >= target) return Effect.void
+      const done = Deferred.unsafeMake<void>(FiberId.none)
+      this.flushWaiters.push({ target, done })
+      // A waiter given up (its fiber interrupted) leaves the list.
+      return Deferred.await(done).pipe(
+        Effect.onInterrupt(() =>
+          Effect.sync(() => {
+            this.flushWaiters = this.flushWaiters.filter((waiter) => waiter.done !== done)
+          })
+        )
+      )
+    })
+  }
+
+  /** Flush waiters still waiting (for tests of the accounting). */
+  get flushWaiting(): number {
+    return this.flushWaiters.length
+  }
+
+  private compact(): void {
+    if (this.head === this.items.length) {
+      this.items = []
+      this.head = 0
+      this.answeredWaiting = 0
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      const old = this.items
+      this.items = old.slice(this.head)
+      old.length = 0
+      this.head = 0
+    }
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * The stall probe of the publisher's connection: it tells a connection that will not serve again
+ * from a server that is only busy, and has the first made anew.
+ *
+ * A network that dropped bytes leaves a TCP connection open but out of step: the commands sent into
+ * the void never get a reply, ioredis hands each later reply to an earlier command, and, as it
+ * cannot tell, would go on with the connection until TCP gives up (minutes). A busy server (a burst
+ * of commands queued behind each other on the connection) also leaves commands unanswered past their
+ * bound. The probe tells them apart:
+ *
+ * - commands past their bound are counted; a reply to a command still within its bound ends the
+ *   streak (a late reply does not: on an out-of-step connection every reply comes late, handed to
+ *   an earlier command);
+ * - after {@link unansweredBeforeProbe} in a row, the connection is asked `PING <nonce>` itself. Its
+ *   own nonce back: the connection is in step, only busy (the streak ends). Another reply: it is out
+ *   of step, and is made anew. No reply within the bound, while replies to other commands came: busy.
+ *   No reply at all: a connection of its own asks the server a `PING`; if the server answers, this
+ *   connection is made anew (the commands in flight on it fail, their outcome unknown); if not, the
+ *   server is slow or down (hung, `SIGSTOP`) and the connection is kept, its commands answered when
+ *   it wakes (made anew then, the batches in flight would be written twice).
+ *
+ * Counts belong to the connection (its generation) their commands were sent on.
+ *
+ * @internal
+ */
+
+/** Commands unanswered in a row (see the module's comment) after which the server is probed. */
+export const unansweredBeforeProbe = 3
+
+/**
+ * What a command records when it is sent: its connection's generation and the replies counted by
+ * then, in one number (`generation * 2^32 + replies`, exact up to 2^21 generations).
+ *
+ * @internal
+ */
+export type Mark = number
+
+const span = 2 ** 32
+
+/** What the probe needs of the connection. */
+export interface Connection {
+  /** `PING <nonce>` on the connection probed, bounded by the caller (`undefined`: not connected). */
+  readonly ping: (nonce: string) => Promise<unknown> | undefined
+  /** Whether the server answers on a connection of its own (bounded). */
+  readonly serverAnswers: () => Promise<boolean>
+  /** Closes the connection probed, so that a new one is made. */
+  readonly remake: () => void
+  /** The bound on the in-band `PING`, in milliseconds. */
+  readonly pingMillis: number
+}
+
+/** @internal */
+export class StallProbe {
+  /** The connection's generation: made anew, the connection is a new generation. */
+  private generation = 0
+  /** Replies on the current generation's connection, modulo 2^32. */
+  private replies = 0
+  private unansweredInARow = 0
+  private probing = false
+  private stopped = false
+  private nonces = 0
+
+  constructor(private readonly connection: Connection) {}
+
+  /** The mark of a command sent now. */
+  mark(): Mark {
+    return this.generation * span + this.replies
+  }
+
+  /**
+   * A reply (a value or a server error) came for a command sent at `mark`: `inTime` when the command
+   * was still within its bound.
+   */
+  replied(mark: Mark, inTime: boolean): void {
+    if (Math.floor(mark / span) !== this.generation) return
+    this.replies = (this.replies + 1) % span
+    if (inTime) this.unansweredInARow = 0
+  }
+
+  /** The bound of a command sent at `mark` ran out before its reply. */
+  unanswered(mark: Mark): void {
+    const generation = Math.floor(mark / span)
+    if (generation !== this.generation || this.stopped) return
+    this.unansweredInARow++
+    if (this.unansweredInARow < unansweredBeforeProbe || this.probing) return
+    this.probing = true
+    void this.check(generation).then((outOfStep) => {
+      this.probing = false
+      if (outOfStep && !this.stopped && generation === this.generation) {
+        this.generation++
+        this.replies = 0
+        this.unansweredInARow = 0
+        this.connection.remake()
+      }
+    })
+  }
+
+  /** Whether the connection of `generation` is out of step (see the module's comment). */
+  private async check(generation: number): Promise<boolean> {
+    const nonce = `maf-events-probe-${++this.nonces}`
+    const repliesBefore = this.replies
+    const sent = this.connection.ping(nonce)
+    if (sent === undefined) return false
+    const reply = await bounded(sent, this.connection.pingMillis)
+    if (generation !== this.generation) return false
+    if (reply.kind === "reply") {
+      if (reply.value === nonce) {
+        this.unansweredInARow = 0
+        return false
+      }
+      // A refused PING (an ACL user without it) says nothing of the connection: the server decides.
+      const refused = reply.value instanceof Error && /ping/i.test(reply.value.message)
+      if (!refused) return true
+    } else if (this.replies !== repliesBefore) {
+      // Other commands were answered meanwhile: a queue draining, not a silent connection.
+      return false
+    }
+    return this.connection.serverAnswers()
+  }
+
+  /** The backend is closing: a probe answering later must not open the connection again. */
+  stop(): void {
+    this.stopped = true
+  }
+}
+
+/** A promise's value or failure (both replies), or nothing within `millis`. */
+const bounded = (
+  promise: Promise<unknown>,
+  millis: number
+): Promise<{ readonly kind: "reply"; readonly value: unknown } | { readonly kind: "none" }> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(() => resolve({ kind: "none" }), millis)
+    promise.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve({ kind: "reply", value })
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        resolve(
+          error instanceof Error && error.name === "ReplyError"
+            ? { kind: "reply", value: error }
+            : { kind: "none" }
+        )
+      }
+    )
+  })

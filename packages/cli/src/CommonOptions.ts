@@ -1,14 +1,18 @@
 /**
- * The options the commands share: the Redis URL, the stream, and the dashboard's address.
+ * The options the commands share: the Redis URL, the stream, the filters, and the dashboard's
+ * address and access.
  *
  * @since 0.1.0
  */
 import * as Options from "@effect/cli/Options"
 import { EventBus } from "@maf/events"
 import { RedisStreamBackend } from "@maf/events-redis"
+import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
-import type * as Redacted from "effect/Redacted"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as CliError from "./CliError.js"
+import * as Dashboard from "./Dashboard.js"
 import * as RedisUrl from "./RedisUrl.js"
 
 const redisUrlDescription =
@@ -112,3 +116,70 @@ export const validatePort = (n: number): Effect.Effect<number, CliError.CliError
   Number.isInteger(n) && n >= 0 && n <= 65535
     ? Effect.succeed(n)
     : Effect.fail(CliError.usage(`--port must be between 0 and 65535, got ${n}`))
+
+/**
+ * `--token`, else `MAF_EVENTS_TOKEN`: the dashboard's access token; a `Redacted`, never printed.
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const token: Options.Options<Option.Option<Redacted.Redacted<string>>> = Options.redacted(
+  "token"
+).pipe(
+  Options.withDescription(
+    "The dashboard's access token: every request must carry it (Authorization: Bearer <token>, or ?token=<token> in the page's address). Default: MAF_EVENTS_TOKEN. Required off loopback unless --no-auth. Prefer MAF_EVENTS_TOKEN: a command line is visible to other users of the machine."
+  ),
+  Options.withFallbackConfig(Config.redacted("MAF_EVENTS_TOKEN")),
+  Options.optional
+)
+
+/**
+ * `--no-auth`: serve the dashboard off loopback without an access token.
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const noAuth: Options.Options<boolean> = Options.boolean("no-auth").pipe(
+  Options.withDescription(
+    "Serve without an access token on a --host other than loopback: whoever reaches it sees every event."
+  )
+)
+
+/**
+ * The dashboard's access token for a host: the token when one is given; none on a loopback host,
+ * or off loopback with `noAuth` (said on stderr); otherwise a usage error (off loopback, a token is
+ * required), as is an empty token or one given with `noAuth`.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validateAccess = (
+  host: string,
+  token: Option.Option<Redacted.Redacted<string>>,
+  noAuth: boolean
+): Effect.Effect<Redacted.Redacted<string> | undefined, CliError.CliError> => {
+  if (Option.isSome(token)) {
+    if (noAuth)
+      return Effect.fail(
+        CliError.usage("--no-auth and an access token (--token or MAF_EVENTS_TOKEN) exclude each other")
+      )
+    if (Redacted.value(token.value).trim() === "")
+      return Effect.fail(CliError.usage("the access token (--token or MAF_EVENTS_TOKEN) is empty"))
+    return Effect.succeed(token.value)
+  }
+  if (Dashboard.isLoopback(host)) return Effect.succeed(undefined)
+  if (noAuth)
+    return Effect.as(
+      Effect.sync(() =>
+        process.stderr.write(
+          `serving on ${host} without an access token (--no-auth): whoever reaches it sees every event\n`
+        )
+      ),
+      undefined
+    )
+  return Effect.fail(
+    CliError.usage(
+      `--host ${host} is not a loopback address: the dashboard would show every event to whoever reaches it; give an access token (MAF_EVENTS_TOKEN, or --token), or --no-auth to serve without one`
+    )
+  )
+}

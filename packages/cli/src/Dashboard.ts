@@ -9,13 +9,22 @@
  *   (kind globs, repeatable or comma-separated) and `arena` filter on the server. A comment line is
  *   sent every 15 s to keep the connection open.
  *
+ * Filters are bounded (`Feed.checkFilters`: at most 20 kind globs of at most 100 characters, an
+ * arena of at most 200): beyond, the feed is answered 400.
+ *
+ * With a `token`, every request must carry it, as `Authorization: Bearer <token>` or a `token` query
+ * parameter (which the page keeps for its own feed); without, it is answered 401. The token is
+ * compared in constant time and never written anywhere.
+ *
  * Each feed is a reader `Stream` of its own (a Redis connection of its own), interrupted when the
  * client goes away; closing the layer closes every connection.
  *
  * @since 0.1.0
  */
 
+import * as Crypto from "node:crypto"
 import * as Http from "node:http"
+import * as Net from "node:net"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
@@ -27,6 +36,7 @@ import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as Page from "./dashboard/page.js"
 import * as Feed from "./Feed.js"
@@ -51,7 +61,65 @@ export interface Options {
   readonly heartbeat?: Duration.DurationInput | undefined
   /** Reader options of every feed (tests make reads short). */
   readonly read?: Feed.Options["read"]
+  /**
+   * The access token every request must carry (`Authorization: Bearer <token>`, or `?token=`).
+   * Default: none, no check (for a dashboard on a loopback address only).
+   */
+  readonly token?: Redacted.Redacted<string> | undefined
 }
+
+/** 127.0.0.0/8 and ::1, in every spelling (IPv4-mapped ones included: `BlockList` maps them). */
+const loopback = new Net.BlockList()
+loopback.addSubnet("127.0.0.0", 8, "ipv4")
+loopback.addAddress("::1", "ipv6")
+
+/**
+ * Whether a host is a loopback address (`localhost`, `127.0.0.0/8`, `::1`): reachable from this
+ * machine only.
+ *
+ * @since 0.1.0
+ * @category access
+ */
+export const isLoopback = (host: string): boolean => {
+  const name = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, "$1")
+    .replace(/\.$/, "")
+  if (name === "localhost") return true
+  const family = Net.isIP(name)
+  return family !== 0 && loopback.check(name, family === 4 ? "ipv4" : "ipv6")
+}
+
+const digest = (text: string): Buffer => Crypto.createHash("sha256").update(text, "utf8").digest()
+
+/**
+ * A check of requests against an access token: whether a request carries it, as
+ * `Authorization: Bearer <token>` or a `token` query parameter. Compared in constant time.
+ *
+ * @since 0.1.0
+ * @category access
+ */
+export const tokenCheck = (
+  token: Redacted.Redacted<string>
+): ((request: {
+  readonly headers: Readonly<Record<string, string | undefined>>
+  readonly url: string
+}) => boolean) => {
+  const expected = digest(Redacted.value(token))
+  const matches = (given: string | null | undefined) =>
+    given !== undefined && given !== null && Crypto.timingSafeEqual(digest(given), expected)
+  return (request) => {
+    const bearer = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(request.headers.authorization ?? "")
+    if (bearer !== null && matches(bearer[1])) return true
+    return matches(new URL(request.url, "http://localhost").searchParams.get("token"))
+  }
+}
+
+const unauthorized = HttpServerResponse.text(
+  "an access token is required: send Authorization: Bearer <token>, or open the page with ?token=<token>\n",
+  { status: 401, headers: { "www-authenticate": 'Bearer realm="maf-events"' } }
+)
 
 /**
  * One Server-Sent Events message of a feed item: `id:` (not for gaps: their id is the next entry's,
@@ -81,12 +149,16 @@ const feed = (options: Options) =>
     const from = lastEventId !== undefined && lastEventId !== "" ? lastEventId : (params.get("from") ?? "$")
     const problem = Feed.checkFrom(from)
     if (problem !== undefined) return HttpServerResponse.text(`from ${problem}\n`, { status: 400 })
-    const arena = params.get("arena") ?? ""
+    const arenaParam = params.get("arena") ?? ""
+    const arena = arenaParam === "" ? undefined : arenaParam
+    const kinds = kindsOf(params)
+    const filters = Feed.checkFilters(kinds, arena)
+    if (filters !== undefined) return HttpServerResponse.text(`${filters}\n`, { status: 400 })
     const items = Feed.make(backend, {
       stream: options.stream,
       from,
-      kinds: kindsOf(params),
-      arena: arena === "" ? undefined : arena,
+      kinds,
+      arena,
       read: options.read
     }).pipe(Stream.map(message))
     const heartbeat = Stream.tick(options.heartbeat ?? Duration.seconds(15)).pipe(
@@ -112,12 +184,29 @@ const feed = (options: Options) =>
  */
 export const router = (options: Options): HttpRouter.HttpRouter<never, StreamBackend.StreamBackend> => {
   const page = Page.render({ stream: options.stream, source: options.source })
+  const carriesToken = options.token === undefined ? undefined : tokenCheck(options.token)
+  const guarded = <E, R>(
+    handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+  ): Effect.Effect<HttpServerResponse.HttpServerResponse, E, R | HttpServerRequest.HttpServerRequest> =>
+    carriesToken === undefined
+      ? handler
+      : Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+          carriesToken(request) ? handler : Effect.succeed(unauthorized)
+        )
   return HttpRouter.empty.pipe(
     HttpRouter.get(
       "/",
-      Effect.succeed(HttpServerResponse.text(page, { contentType: "text/html; charset=utf-8" }))
+      guarded(
+        Effect.succeed(
+          HttpServerResponse.text(page, {
+            contentType: "text/html; charset=utf-8",
+            // The page's address may hold the token: no other site is told it.
+            headers: { "referrer-policy": "no-referrer", "cache-control": "no-store" }
+          })
+        )
+      )
     ),
-    HttpRouter.get("/events", feed(options)),
+    HttpRouter.get("/events", guarded(feed(options))),
     HttpRouter.get("/favicon.ico", Effect.succeed(HttpServerResponse.empty({ status: 204 })))
   )
 }
@@ -191,3 +280,15 @@ export const describeServeError = (error: HttpServerError.ServeError): string =>
   const cause = error.cause
   return `cannot serve the dashboard: ${cause instanceof Error ? cause.message : String(cause)}`
 }
+
+/**
+ * What the line announcing the dashboard's address adds when it has a token: how to use it, never
+ * the token itself.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const tokenNote = (token: Redacted.Redacted<string> | undefined): string =>
+  token === undefined
+    ? ""
+    : " (access token required: add ?token=<token>, or send Authorization: Bearer <token>)"

@@ -42,6 +42,8 @@ export const command = Command.make(
     stream: CommonOptions.stream,
     host: CommonOptions.host,
     port: CommonOptions.port(0, "The dashboard's port. Default: a free one."),
+    token: CommonOptions.token,
+    noAuth: CommonOptions.noAuth,
     interval: Options.integer("interval").pipe(
       Options.withDescription("Milliseconds between two events (jittered)."),
       Options.withDefault(250)
@@ -54,6 +56,7 @@ export const command = Command.make(
   (config) =>
     Effect.gen(function* () {
       const port = yield* CommonOptions.validatePort(config.port)
+      const token = yield* CommonOptions.validateAccess(config.host, config.token, config.noAuth)
       if (config.interval < 0)
         return yield* CliError.usage(`--interval must be 0 or more, got ${config.interval}`)
       const runs = Option.getOrUndefined(config.runs)
@@ -65,7 +68,7 @@ export const command = Command.make(
         onNone: () => EventBus.layerMemory({ stream: config.stream }),
         onSome: (url) => RedisEventBus.layer({ url, stream: config.stream, clientName: "maf-events-demo" })
       })
-      const layer = Dashboard.layer({ stream: config.stream, source, host: config.host, port }).pipe(
+      const layer = Dashboard.layer({ stream: config.stream, source, host: config.host, port, token }).pipe(
         Layer.provideMerge(bus)
       )
 
@@ -76,7 +79,7 @@ export const command = Command.make(
           Effect.map((info) => info.lastId),
           Effect.orElseSucceed(() => "$")
         )
-        process.stdout.write(`Dashboard: ${yield* Dashboard.url}\n`)
+        process.stdout.write(`Dashboard: ${yield* Dashboard.url}${Dashboard.tokenNote(token)}\n`)
         process.stderr.write(`demo: simulated arena runs on ${config.stream} (${source}); Ctrl+C to stop\n`)
         let lastShown = start
         const tail = yield* TailCommand.print(

@@ -62,6 +62,28 @@ export const checkFrom = (from: string): string | undefined =>
     : `must be $, 0 or an entry id like 1715680953123-0, got ${JSON.stringify(from)}`
 
 /**
+ * The longest arena a filter may name, in characters.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxArenaLength = 200
+
+/**
+ * Checks the filters of a feed against their bounds (`KindGlob.limits`, {@link maxArenaLength}):
+ * `undefined` when they are within them, else what is wrong. The dashboard answers 400 with it,
+ * `tail` a usage error.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const checkFilters = (kinds: ReadonlyArray<string>, arena: string | undefined): string | undefined =>
+  KindGlob.check(kinds) ??
+  (arena !== undefined && arena.length > maxArenaLength
+    ? `an arena filter has at most ${maxArenaLength} characters, got ${arena.length}`
+    : undefined)
+
+/**
  * A filter on results from kind globs and an arena (see the module's description).
  *
  * @since 0.1.0

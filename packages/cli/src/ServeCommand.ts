@@ -24,18 +24,27 @@ export const command = Command.make(
     redisUrl: CommonOptions.redisUrl,
     stream: CommonOptions.stream,
     host: CommonOptions.host,
-    port: CommonOptions.port(8080, "The dashboard's port (0: a free one).")
+    port: CommonOptions.port(8080, "The dashboard's port (0: a free one)."),
+    token: CommonOptions.token,
+    noAuth: CommonOptions.noAuth
   },
   (config) =>
     Effect.gen(function* () {
       yield* CommonOptions.validateUrl(config.redisUrl)
       const port = yield* CommonOptions.validatePort(config.port)
+      const token = yield* CommonOptions.validateAccess(config.host, config.token, config.noAuth)
       const source = RedisUrl.describe(config.redisUrl)
-      const dashboard = Dashboard.layer({ stream: config.stream, source, host: config.host, port }).pipe(
+      const dashboard = Dashboard.layer({
+        stream: config.stream,
+        source,
+        host: config.host,
+        port,
+        token
+      }).pipe(
         Layer.provide(RedisStreamBackend.layer({ url: config.redisUrl, clientName: "maf-events-serve" }))
       )
       yield* Effect.gen(function* () {
-        process.stdout.write(`Dashboard: ${yield* Dashboard.url}\n`)
+        process.stdout.write(`Dashboard: ${yield* Dashboard.url}${Dashboard.tokenNote(token)}\n`)
         process.stderr.write(`serving ${config.stream} on ${source} (Ctrl+C to stop)\n`)
         return yield* Effect.never
       }).pipe(

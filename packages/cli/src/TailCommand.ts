@@ -108,6 +108,9 @@ export const command = Command.make(
     Effect.gen(function* () {
       yield* CommonOptions.validateUrl(config.redisUrl)
       yield* validateFrom(config.from)
+      const arena = Option.getOrUndefined(config.arena)
+      const filters = Feed.checkFilters(config.kinds, arena)
+      if (filters !== undefined) return yield* CliError.usage(filters)
       const limit = Option.getOrUndefined(config.limit)
       if (limit !== undefined && limit < 0)
         return yield* CliError.usage(`--limit must be 0 or more, got ${limit}`)
@@ -120,7 +123,7 @@ export const command = Command.make(
         stream: config.stream,
         from: config.from,
         kinds: config.kinds,
-        arena: Option.getOrUndefined(config.arena)
+        arena
       })
       yield* print(limit === undefined ? items : Stream.take(items, limit), config.format).pipe(
         Effect.provide(RedisStreamBackend.layer({ url: config.redisUrl, clientName: "maf-events-tail" }))

@@ -15,6 +15,7 @@ import { EventBus, MemoryStreamBackend } from "@maf/events"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
+import * as Redacted from "effect/Redacted"
 import { chromium, type Page } from "playwright-core"
 import * as Dashboard from "../src/Dashboard.js"
 import * as Simulation from "../src/Simulation.js"
@@ -54,6 +55,11 @@ const browser = Effect.acquireRelease(
 )
 
 const server = Dashboard.layer({ stream, source: "in-memory", port: 0 }).pipe(
+  Layer.provideMerge(EventBus.layerMemory({ stream }))
+)
+
+const token = "browser-token-51c8e0f2"
+const guarded = Dashboard.layer({ stream, source: "in-memory", port: 0, token: Redacted.make(token) }).pipe(
   Layer.provideMerge(EventBus.layerMemory({ stream }))
 )
 
@@ -167,6 +173,46 @@ describe.skipIf(!available)("the dashboard in headless Chromium", () => {
           yield* Effect.promise(() => page.click('#rows tr[data-kind="llm.call"] td.payload'))
           mkdirSync(Path.dirname(screenshot), { recursive: true })
           yield* Effect.promise(() => page.screenshot({ path: screenshot }))
+          expect(errors).toEqual([])
+        }),
+      60_000
+    )
+  })
+
+  layer(guarded, { excludeTestServices: true })("with an access token", (it) => {
+    it.scoped(
+      "the page opened with ?token= keeps it for its feed; its kind filter does not stall on hostile kinds",
+      () =>
+        Effect.gen(function* () {
+          const memory = yield* MemoryStreamBackend.MemoryStreamBackend
+          const url = Dashboard.urlOf((yield* HttpServer.HttpServer).address)
+          const hostile = (kind: string, i: number) =>
+            memory.appendFields(stream, [
+              ["data", JSON.stringify({ kind, ts: "2026-05-14T11:22:33Z", payload: { i } })]
+            ])
+          for (let i = 0; i < 20; i++) yield* hostile("a".repeat(200), i)
+          yield* hostile(`${"a".repeat(199)}b`, 20)
+
+          const { context } = yield* browser
+          const page = context.pages()[0] ?? (yield* Effect.promise(() => context.newPage()))
+          const errors: Array<string> = []
+          page.on("pageerror", (error) => errors.push(error.message))
+          const denied = yield* Effect.promise(() => page.goto(`${url}?from=0`))
+          expect(denied?.status()).toBe(401)
+          yield* Effect.promise(() => page.goto(`${url}?from=0&token=${token}`))
+          yield* untilLive(page)
+          yield* untilRows(page, 21)
+
+          // Typed into the page's own filter: the backtracking glob answers at once.
+          const started = Date.now()
+          yield* Effect.promise(() => page.fill("#kind-filter", "*a*a*a*a*a*a*a*b"))
+          const filtered = yield* Effect.promise(() => rows(page))
+          expect(Date.now() - started).toBeLessThan(5000)
+          expect(filtered.filter((r) => !r.hidden).map((r) => r.kind.length)).toEqual([200])
+          expect(filtered.filter((r) => r.hidden)).toHaveLength(20)
+          // The token stays out of the tab's storage.
+          const stored = yield* Effect.promise(() => page.evaluate(() => JSON.stringify(sessionStorage)))
+          expect(stored).not.toContain(token)
           expect(errors).toEqual([])
         }),
       60_000

@@ -8,10 +8,15 @@
  * Reloading resumes: the rows shown, the counts and the last stream id are kept in the tab's
  * `sessionStorage`, and the feed is re-opened after that id, so nothing is shown twice or missed.
  * The page's own query (`?kind=llm.*&arena=trading&from=0`) is passed to the feed: server-side
- * filters and the start of a fresh page (`$` by default: what arrives from now on).
+ * filters and the start of a fresh page (`$` by default: what arrives from now on); so is its
+ * `token` (the dashboard's access token, when it has one), which is kept out of the tab's storage.
+ *
+ * The page's own kind filter matches as `KindGlob` does, with `KindGlob.wildcardMatch` itself (its
+ * source is put in the script): no regular expression, no backtracking on a hostile kind.
  *
  * @since 0.1.0
  */
+import * as KindGlob from "../KindGlob.js"
 
 /**
  * What the page is told about its feed.
@@ -74,11 +79,14 @@ td.gap { color: var(--unknown); background: #231d0c; text-align: center; font-we
 const script = `
 (function () {
   "use strict";
+  var wildcardMatch = ${KindGlob.wildcardMatch.toString()};
+  var LIMITS = ${JSON.stringify(KindGlob.limits)};
   var CONFIG = JSON.parse(document.getElementById("config").textContent);
   var params = new URLSearchParams(location.search);
   var feedQuery = new URLSearchParams();
   params.getAll("kind").forEach(function (k) { feedQuery.append("kind", k); });
   if (params.get("arena")) feedQuery.set("arena", params.get("arena"));
+  var token = params.get("token");
   var storageKey = "maf-events:" + CONFIG.stream + "?" + feedQuery.toString();
   var MAX_ROWS = 1000, MAX_STORED = 500;
   var el = function (id) { return document.getElementById(id); };
@@ -92,10 +100,12 @@ const script = `
   } catch (e) { /* a fresh start */ }
 
   function globTest(text) {
-    var globs = text.split(/[\\s,]+/).filter(Boolean).map(function (g) {
-      return new RegExp("^" + g.replace(/[.+^$(){}|[\\]\\\\]/g, "\\\\$&").replace(/\\*/g, ".*").replace(/\\?/g, ".") + "$");
+    var globs = text.split(/[\\s,]+/).filter(Boolean).slice(0, LIMITS.globs).map(function (g) {
+      var glob = g.slice(0, LIMITS.globLength).replace(/\\*+/g, "*");
+      if (glob === "*") return function () { return true; };
+      return function (k) { return k.length <= LIMITS.kindLength && wildcardMatch(glob, k); };
     });
-    return globs.length === 0 ? function () { return true; } : function (k) { return globs.some(function (g) { return g.test(k); }); };
+    return globs.length === 0 ? function () { return true; } : function (k) { return globs.some(function (g) { return g(k); }); };
   }
   var kindMatches = globTest(""), arenaWanted = "";
   function visible(line) {
@@ -227,6 +237,7 @@ const script = `
 
   var query = new URLSearchParams(feedQuery);
   query.set("from", state.lastId || params.get("from") || "$");
+  if (token) query.set("token", token);
   var source = new EventSource("events?" + query.toString());
   source.onopen = function () { statusEl.textContent = "\\u25cf live"; statusEl.className = "live"; };
   source.onerror = function () { statusEl.textContent = "\\u25cb reconnecting\\u2026"; statusEl.className = "down"; };

@@ -1188,6 +1188,7 @@ export interface Options {
  * @category suite
  * @example
  * ```ts
+ * import type { StreamBackend } from "@maf/events"
  * import { Conformance } from "@maf/events-test"
  * import * as Layer from "effect/Layer"
  *

@@ -135,16 +135,13 @@ export class Outbox {
     return this.waiting + Math.max(0, this.inFlight - this.batchSize) >= this.capacity
   }
 
-  /** The writer's wake-up: an item queued (see {@link wantsItems}), a batch finished, closing. */
+  /** The writer's wake-up: a batch answered, closing. */
   readonly wake = new Signal()
-  /** Whether an item queued wakes the writer (it does not while it cannot send a partial batch). */
-  wantsItems = true
 
-  /** Queues an item, and wakes the writer when it can send it (or when a batch is full). */
+  /** Queues an item. */
   push(item: Item): void {
     if (typeof item === "string") this.taken++
     this.items.push(item)
-    if (this.wantsItems || this.waiting % this.batchSize === 0) this.wake.signal()
   }
 
   /** To call when a waiting ticket is answered (its deadline, its caller interrupted). */

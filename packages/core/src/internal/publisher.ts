@@ -305,7 +305,7 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
           resume
         )
         outbox.push(ticket)
-        pump()
+        queued()
         tickets.push(ticket)
         if (tickets.length - ticketsHead === 1) ticketQueued.signal()
         // A caller that gives up while it waits sends nothing; once sent, its outcome is ignored.
@@ -314,12 +314,21 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
         })
       })
 
+    /**
+     * Whether awaited publishes are arriving together (the last batch answered held several): then
+     * one finding the outbox idle waits for the end of the step with the others rather than going
+     * alone (100 fibers publishing awaited: every other round trip carried one event otherwise).
+     */
+    let gathering = false
+
     /** Answers the tickets of a batch whose append ended with `exit`. */
     const answerTickets = (
       batch: Batch,
       exit: Exit.Exit<ReadonlyArray<string>, StreamBackendError>
     ): void => {
-      if (batch.nowait === batch.items.length) return
+      const tickets = batch.items.length - batch.nowait
+      gathering = tickets > 1
+      if (tickets === 0) return
       const ids = Exit.isSuccess(exit) ? exit.value : undefined
       const error = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
       // A failed append may have written the start of the batch (`written`, with their `ids`).
@@ -367,7 +376,11 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
       body: string,
       fiber: Fiber.RuntimeFiber<unknown, unknown>
     ): Effect.Effect<PublishResult.PublishResult> =>
-      closed ? notWritten("Closed", "the bus is closed") : outbox.idle ? direct(body, fiber) : enqueue(body)
+      closed
+        ? notWritten("Closed", "the bus is closed")
+        : outbox.idle && !gathering
+          ? direct(body, fiber)
+          : enqueue(body)
 
     const publish = <K extends string, P>(
       input: Event.Input<K, P>
@@ -419,7 +432,7 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
           return Effect.as(drop(1, `buffer full (${config.bufferCapacity} events)`), false)
         }
         outbox.push(body)
-        pump()
+        queued()
         if (typeof oldest !== "string") {
           oldest.answer(
             overloaded(`dropped from the full outbox (${config.bufferCapacity} events) to make room`)
@@ -432,7 +445,7 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
         return Effect.as(drop(1, `buffer full (${config.bufferCapacity} events), oldest dropped`), true)
       }
       outbox.push(body)
-      pump()
+      queued()
       return overflowDrops.current() > 0 ? Effect.as(overflowDrops.success, true) : takenNow
     }
 
@@ -619,24 +632,57 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
           if (Exit.isSuccess(exit)) release(batch)
           else holding = true
           outbox.wake.signal()
-          pump()
+          schedulePump()
         }
       })
     }
 
-    /** Whether a batch may be sent now. */
-    const canSend = (): boolean =>
-      !holding &&
-      outbox.waiting > 0 &&
-      outbox.inFlight < config.bufferCapacity &&
-      (closing || outbox.waiting >= batchSize || outbox.batchesInFlight < partialBatchesInFlight)
+    /**
+     * Whether a batch may be sent now: a full one while the capacity allows; a partial one while
+     * fewer than `partialBatchesInFlight` are in flight, and, beside another, only if it holds at
+     * least half as many events (else it waits to join the next group: two slots each carrying a
+     * share of the publishers, not one carrying one publisher and the other all the rest).
+     */
+    const canSend = (): boolean => {
+      if (holding || outbox.waiting === 0 || outbox.inFlight >= config.bufferCapacity) return false
+      if (closing || outbox.waiting >= batchSize || outbox.batchesInFlight === 0) return true
+      return outbox.batchesInFlight < partialBatchesInFlight && 2 * outbox.waiting >= outbox.inFlight
+    }
+
+    /**
+     * An item was queued: a full batch goes now; otherwise the send waits for the end of the
+     * current step of the scheduler (a microtask), so that the items of every fiber running in it
+     * gather into one batch (100 fibers publishing awaited: half the batches held one event when
+     * the first item queued went at once).
+     */
+    const queued = (): void => {
+      if (outbox.waiting >= batchSize) pump()
+      else schedulePump()
+    }
+
+    let pumpScheduled = false
+    const scheduledPump = (): void => {
+      pumpScheduled = false
+      pump()
+    }
+    const schedulePump = (): void => {
+      if (pumpScheduled) return
+      pumpScheduled = true
+      Timeout.afterStep(scheduledPump)
+    }
 
     /** Sends what may be sent now. */
     const pump = (): void => {
       if (pumping) return
       pumping = true
       try {
-        while (canSend()) send(outbox.take(batchSize))
+        while (canSend()) {
+          // A group of partial size with nothing in flight goes as two halves, one a slot: both
+          // slots then carry a share of the publishers (rather than one carrying nearly all).
+          const waiting = outbox.waiting
+          const split = outbox.batchesInFlight === 0 && waiting >= 64 && waiting < batchSize
+          send(outbox.take(split ? Math.ceil(waiting / 2) : batchSize))
+        }
       } finally {
         pumping = false
       }

@@ -200,3 +200,18 @@ export const startBounded = <A, E>(options: {
     }
   }
 }
+
+/**
+ * Runs `task` once the current synchronous work and the microtasks queued before it are done (the
+ * host's `queueMicrotask`, else a resolved promise's continuation).
+ *
+ * @internal
+ */
+export const afterStep: (task: () => void) => void = (() => {
+  const queue = (globalThis as { queueMicrotask?: (task: () => void) => void }).queueMicrotask
+  return queue !== undefined
+    ? (task: () => void) => queue(task)
+    : (task: () => void) => {
+        void Promise.resolve().then(task)
+      }
+})()

@@ -182,6 +182,13 @@ const isNoSuchKey = (error: unknown): boolean => error instanceof Error && /no s
 /** The bound on the probe's connection and `PING`. */
 const probeMillis = 1_000
 
+/**
+ * The bound on the in-band `PING` of a connection suspected out of step: past our own deepest queue
+ * (at most `bufferCapacity` entries in flight: tens of ms of the server's time), short enough that a
+ * batch retried on an out-of-step connection is not written many times over before it is made anew.
+ */
+const pingMillis = 500
+
 const timeoutError = (millis: number): Error =>
   Object.assign(new Error(`no answer within ${millis} ms`), { name: "TimeoutError" })
 
@@ -377,7 +384,7 @@ export const make = (
       ping: (nonce) => (client.status === "ready" ? client.ping(nonce) : undefined),
       serverAnswers,
       remake: () => client.disconnect(true),
-      pingMillis: probeMillis
+      pingMillis: pingMillis
     })
     yield* Effect.addFinalizer(() => Effect.sync(() => probe.stop()))
 

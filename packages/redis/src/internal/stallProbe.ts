@@ -11,10 +11,11 @@
  * - commands past their bound are counted; a reply to a command still within its bound ends the
  *   streak (a late reply does not: on an out-of-step connection every reply comes late, handed to
  *   an earlier command);
- * - after {@link unansweredBeforeProbe} in a row, the connection is asked `PING <nonce>` itself. Its
- *   own nonce back: the connection is in step, only busy (the streak ends). Another reply: it is out
- *   of step, and is made anew. No reply within the bound, while replies to other commands came: busy.
- *   No reply at all: a connection of its own asks the server a `PING`; if the server answers, this
+ * - after {@link unansweredBeforeProbe} in a row, or at a late reply after one, the connection is
+ *   asked `PING <nonce>` itself. Its own nonce back: the connection is in step, only busy (the
+ *   streak ends). Another reply: it is out of step, and is made anew. No reply within the bound
+ *   (out of step, the PING's own reply is handed to a later command; or a queue longer than the
+ *   bound): a connection of its own asks the server a `PING`; if the server answers, this
  *   connection is made anew (the commands in flight on it fail, their outcome unknown); if not, the
  *   server is slow or down (hung, `SIGSTOP`) and the connection is kept, its commands answered when
  *   it wakes (made anew then, the batches in flight would be written twice).
@@ -28,14 +29,11 @@
 export const unansweredBeforeProbe = 3
 
 /**
- * What a command records when it is sent: its connection's generation and the replies counted by
- * then, in one number (`generation * 2^32 + replies`, exact up to 2^21 generations).
+ * What a command records when it is sent: the generation of its connection.
  *
  * @internal
  */
 export type Mark = number
-
-const span = 2 ** 32
 
 /** What the probe needs of the connection. */
 export interface Connection {
@@ -53,8 +51,6 @@ export interface Connection {
 export class StallProbe {
   /** The connection's generation: made anew, the connection is a new generation. */
   private generation = 0
-  /** Replies on the current generation's connection, modulo 2^32. */
-  private replies = 0
   private unansweredInARow = 0
   private probing = false
   private stopped = false
@@ -64,7 +60,7 @@ export class StallProbe {
 
   /** The mark of a command sent now. */
   mark(): Mark {
-    return this.generation * span + this.replies
+    return this.generation
   }
 
   /**
@@ -72,23 +68,30 @@ export class StallProbe {
    * was still within its bound.
    */
   replied(mark: Mark, inTime: boolean): void {
-    if (Math.floor(mark / span) !== this.generation) return
-    this.replies = (this.replies + 1) % span
+    const generation = mark
+    if (generation !== this.generation) return
     if (inTime) this.unansweredInARow = 0
+    // A late reply after a command went unanswered: a queue draining, or a connection out of step
+    // handing each reply to an earlier command. The PING tells at once (every command sent on an
+    // out-of-step connection is run, and a batch retried on it is written again each time).
+    else if (this.unansweredInARow > 0) this.probe(generation)
   }
 
   /** The bound of a command sent at `mark` ran out before its reply. */
   unanswered(mark: Mark): void {
-    const generation = Math.floor(mark / span)
-    if (generation !== this.generation || this.stopped) return
+    const generation = mark
+    if (generation !== this.generation) return
     this.unansweredInARow++
-    if (this.unansweredInARow < unansweredBeforeProbe || this.probing) return
+    if (this.unansweredInARow >= unansweredBeforeProbe) this.probe(generation)
+  }
+
+  private probe(generation: number): void {
+    if (this.probing || this.stopped) return
     this.probing = true
     void this.check(generation).then((outOfStep) => {
       this.probing = false
       if (outOfStep && !this.stopped && generation === this.generation) {
         this.generation++
-        this.replies = 0
         this.unansweredInARow = 0
         this.connection.remake()
       }
@@ -98,7 +101,6 @@ export class StallProbe {
   /** Whether the connection of `generation` is out of step (see the module's comment). */
   private async check(generation: number): Promise<boolean> {
     const nonce = `maf-events-probe-${++this.nonces}`
-    const repliesBefore = this.replies
     const sent = this.connection.ping(nonce)
     if (sent === undefined) return false
     const reply = await bounded(sent, this.connection.pingMillis)
@@ -111,9 +113,6 @@ export class StallProbe {
       // A refused PING (an ACL user without it) says nothing of the connection: the server decides.
       const refused = reply.value instanceof Error && /ping/i.test(reply.value.message)
       if (!refused) return true
-    } else if (this.replies !== repliesBefore) {
-      // Other commands were answered meanwhile: a queue draining, not a silent connection.
-      return false
     }
     return this.connection.serverAnswers()
   }

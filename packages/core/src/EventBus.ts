@@ -133,9 +133,16 @@ export interface EventBusService {
  */
 export class EventBus extends Context.Tag("@maf/events/EventBus")<EventBus, EventBusService>() {}
 
-/** `Config.unwrap`, which fails on an empty object: no options at all is a valid wrap. */
-const unwrapOptions = <A extends object>(options: Config.Config.Wrap<A>): Config.Config<A> =>
+/**
+ * `Config.unwrap` of a layer's options, where no options at all (`{}`) is a valid wrap
+ * (`Config.unwrap({})` throws on effect 3.22). Shared by the `layerConfig`s of every package.
+ *
+ * @since 0.2.0
+ * @category config
+ */
+export const unwrapOptions = <A extends object>(options: Config.Config.Wrap<A>): Config.Config<A> =>
   Object.keys(options).length === 0 ? Config.succeed({} as A) : Config.unwrap(options)
+
 /**
  * Publishes one event with the `EventBus` of the context and waits for its id.
  *

@@ -39,9 +39,6 @@ export interface Options extends EventBus.Options, RedisStreamBackend.Connection
 export const layer = (options: Options = {}): Layer.Layer<EventBus.EventBus | StreamBackend.StreamBackend> =>
   EventBus.layer(options).pipe(Layer.provideMerge(RedisStreamBackend.layer(options)))
 
-/** `Config.unwrap`, which fails on an empty object: no options at all is a valid wrap. */
-const unwrapOptions = <A extends object>(options: Config.Config.Wrap<A>): Config.Config<A> =>
-  Object.keys(options).length === 0 ? Config.succeed({} as A) : Config.unwrap(options)
 /**
  * The bus on Redis with options from `Config`. Unless given, the URL is read from `REDIS_URL`
  * (default `redis://localhost:6379/0`, as a `Redacted`), the stream from `MAF_EVENTS_STREAM`
@@ -55,7 +52,7 @@ export const layerConfig = (
 ): Layer.Layer<EventBus.EventBus | StreamBackend.StreamBackend, ConfigError.ConfigError> =>
   Layer.unwrapEffect(
     Effect.gen(function* () {
-      const resolved = yield* unwrapOptions(options)
+      const resolved = yield* EventBus.unwrapOptions(options)
       const url = resolved.url ?? (yield* RedisStreamBackend.urlConfig)
       const stream =
         resolved.stream ??

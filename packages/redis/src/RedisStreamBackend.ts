@@ -23,7 +23,7 @@
  */
 
 import { createHash } from "node:crypto"
-import { StreamBackend } from "@maf/events"
+import { EventBus, StreamBackend } from "@maf/events"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
@@ -38,9 +38,6 @@ import * as Deadlines from "./internal/deadlines.js"
 import { refusesScripts, toBackendError } from "./internal/errors.js"
 import * as StallProbe from "./internal/stallProbe.js"
 
-/** `Config.unwrap`, which fails on an empty object: no options at all is a valid wrap. */
-const unwrapOptions = <A extends object>(options: Config.Config.Wrap<A>): Config.Config<A> =>
-  Object.keys(options).length === 0 ? Config.succeed({} as A) : Config.unwrap(options)
 /**
  * How batches are appended: `"script"` runs one server-side script per batch, `"pipeline"` sends
  * pipelined `XADD`s, `"auto"` uses the script and falls back to pipelines by itself where the server
@@ -727,7 +724,7 @@ export const layerConfig = (
 ): Layer.Layer<StreamBackend.StreamBackend, ConfigError.ConfigError> =>
   Layer.scoped(
     StreamBackend.StreamBackend,
-    Effect.flatMap(unwrapOptions(options), (resolved) =>
+    Effect.flatMap(EventBus.unwrapOptions(options), (resolved) =>
       Effect.flatMap(resolved.url === undefined ? urlConfig : Effect.succeed(resolved.url), (url) =>
         make({ ...resolved, url })
       )

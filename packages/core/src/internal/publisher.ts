@@ -338,7 +338,10 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
         if (typeof item === "string") return
         const id = writtenIds[i]
         if (id !== undefined) item.answer(written(id, item.start, layerClock))
-        else if (failure !== undefined) item.answer(failure)
+        else if (failure !== undefined && Option.isSome(error) && i < (error.value.written ?? 0)) {
+          // Written before the failure, its id not given: not "not written".
+          item.answer(notWritten("Timeout", "written before the batch failed, but the backend gave no id"))
+        } else if (failure !== undefined) item.answer(failure)
         else item.answer(notWritten("Rejected", "backend defect: the append answered fewer ids than entries"))
       })
     }
@@ -531,8 +534,8 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
       batch: Batch,
       exit: Exit.Exit<unknown, StreamBackendError>,
       atOnce: boolean
-    ): Effect.Effect<void> => {
-      if (Exit.isSuccess(exit)) return batchWritten(batch)
+    ): Effect.Effect<boolean> => {
+      if (Exit.isSuccess(exit)) return Effect.as(batchWritten(batch), true)
       const error = Cause.failureOption(exit.cause)
       if (Option.isNone(error) && Cause.isInterruptedOnly(exit.cause)) return Effect.interrupt
       // A defect of the backend (a bug, a reply of an unexpected shape) is a failed attempt like any
@@ -557,17 +560,17 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
         Metric.incrementBy(failed, pending.length),
         writeFailures.failure(`${first.reason}: ${first.message}`)
       )
-      if (pending.length === 0) return Effect.zipRight(counted, batchWritten(batch))
+      if (pending.length === 0) return Effect.zipRight(counted, Effect.as(batchWritten(batch), true))
       const retrying = atOnce
         ? Effect.catchAll(retried, (error) => Retry.retryAfter(error, retried, config.retrySchedule))
         : Retry.retryAfter(first, retried, config.retrySchedule)
       return Effect.zipRight(counted, retrying).pipe(
         Effect.matchEffect({
-          onSuccess: () => batchWritten(batch),
+          onSuccess: () => Effect.as(batchWritten(batch), true),
           onFailure: (error) => {
             const left = batch.pending.length
             finished(batch)
-            return drop(left, `retries exhausted: ${error.message}`)
+            return Effect.as(drop(left, `retries exhausted: ${error.message}`), false)
           }
         })
       )
@@ -708,8 +711,9 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
         // The batches behind it finish first (nothing more is sent), then each is settled in order.
         while (sending.some((entry) => entry.exit === undefined)) yield* outbox.wake.wait
         const behind = sending.splice(0)
-        yield* finish(oldest.batch, oldest.exit, false)
-        for (const entry of behind) yield* finish(entry.batch, entry.exit!, true)
+        // Those behind are tried again at once only if the one before was written (the backend is back).
+        let back = yield* finish(oldest.batch, oldest.exit, false)
+        for (const entry of behind) back = yield* finish(entry.batch, entry.exit!, back)
         holding = false
         pump()
       }

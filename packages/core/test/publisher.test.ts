@@ -1,7 +1,8 @@
 /**
  * The publisher's specification, rule by rule: group commit of awaited publishes, each caller's own
  * bound, the outbox's capacity, program order across the two paths, batches written in part, retries
- * that run out, flush, closing, and tickets never sent twice. Every test runs under the `TestClock`
+ * that run out, batches behind a failed one, flush, closing, the in-flight accounting, and tickets
+ * never sent twice. Every test runs under the `TestClock`
  * on a scripted backend (`helpers/scriptedBackend.ts`: the memory backend, each append recorded and
  * answered as the test says), so that what happens when is decided by the test, not by a timer.
  */
@@ -450,9 +451,41 @@ describe("a retry schedule that runs out", () => {
         expect(yield* storedLabels(scripted, stream)).toEqual(["after"])
       })
   )
+})
+
+describe("batches behind a failed one", () => {
+  it.scoped("are tried again at once when the one before is written (the backend is back)", () =>
+    Effect.gen(function* () {
+      const stream = "publisher-retries-at-once"
+      const scripted = yield* scriptedBackend({
+        script: [Answer.failAfter("10 millis", "Unavailable"), Answer.failAfter("10 millis", "Unavailable")],
+        otherwise: Answer.write
+      })
+      const bus = yield* busOn(scripted, {
+        stream,
+        batchSize: 1,
+        retrySchedule: Schedule.spaced("10 millis")
+      })
+      yield* bus.publishNowait(event("b1"))
+      yield* bus.publishNowait(event("b2"))
+      yield* letFibersRun
+      expect(callLabels(scripted)).toEqual([["b1"], ["b2"]])
+      yield* TestClock.adjust("1 second")
+      yield* bus.flush
+
+      // Both failed at t = 10; b1 retried by the schedule at 20 and written; b2 at once, at 20 too
+      // (the memory backend's ids are the TestClock's milliseconds).
+      expect(callLabels(scripted)).toEqual([["b1"], ["b2"], ["b1"], ["b2"]])
+      const entries = yield* stored(scripted, stream)
+      expect(entries).toEqual([
+        { label: "b1", id: "20-0" },
+        { label: "b2", id: "20-1" }
+      ])
+    })
+  )
 
   it.scoped(
-    "a batch behind one given up gets the schedule's attempts, not one more at once (the backend is not back)",
+    "are not tried at once when the one before was given up: each gets the schedule's attempts, no more",
     () =>
       Effect.gen(function* () {
         const stream = "publisher-retries-behind"
@@ -482,34 +515,6 @@ describe("a retry schedule that runs out", () => {
         expect(attempts("b1")).toBe(3)
         expect(attempts("b2")).toBe(3)
       })
-  )
-})
-
-describe("batches behind a failed one", () => {
-  it.scoped("are tried again at once when the one before is written (the backend is back)", () =>
-    Effect.gen(function* () {
-      const stream = "publisher-retries-at-once"
-      const scripted = yield* scriptedBackend({
-        script: [Answer.failAfter("10 millis", "Unavailable"), Answer.failAfter("10 millis", "Unavailable")],
-        otherwise: Answer.write
-      })
-      const bus = yield* busOn(scripted, { stream, batchSize: 1, retrySchedule: Schedule.spaced("10 millis") })
-      yield* bus.publishNowait(event("b1"))
-      yield* bus.publishNowait(event("b2"))
-      yield* letFibersRun
-      expect(callLabels(scripted)).toEqual([["b1"], ["b2"]])
-      yield* TestClock.adjust("1 second")
-      yield* bus.flush
-
-      // Both failed at t = 10; b1 retried by the schedule at 20 and written; b2 at once, at 20 too
-      // (the memory backend's ids are the TestClock's milliseconds).
-      expect(callLabels(scripted)).toEqual([["b1"], ["b2"], ["b1"], ["b2"]])
-      const entries = yield* stored(scripted, stream)
-      expect(entries).toEqual([
-        { label: "b1", id: "20-0" },
-        { label: "b2", id: "20-1" }
-      ])
-    })
   )
 })
 

@@ -2,9 +2,9 @@
  * The publisher's outbox: the one queue both publishing paths use, and the one owner of its counts.
  *
  * Items wait in publishing order: a fire-and-forget body (a string) or an awaited publish's
- * {@link Ticket}. The writer takes them in batches and sends them; the outbox counts what is in
+ * {@link Ticket}. The publisher takes them in batches and sends them; the outbox counts what is in
  * flight (items and batches), what `publishNowait` took and what of it is settled (written or given
- * up, for `flush`), and holds the writer's wake-up. Its invariants:
+ * up, for `flush`), and holds the writer's wake-up (a batch answered, closing). Its invariants:
  *
  * - `waiting` is the number of live items queued (tickets answered while queued do not count; their
  *   slots are skipped when taken);
@@ -95,9 +95,6 @@ export class Signal {
 
 /** An item of the outbox. */
 export type Item = string | Ticket
-
-/** The body of an item. */
-export const bodyOf = (item: Item): string => (typeof item === "string" ? item : item.body)
 
 /** @internal */
 export class Outbox {

@@ -110,6 +110,9 @@ export class Outbox {
   /** Items in the batches sent and not yet finished, and those batches. */
   inFlight = 0
   batchesInFlight = 0
+  /** The bus is draining (everything waiting goes, partial batches too); then closed (nothing taken). */
+  closing = false
+  closed = false
 
   constructor(
     /** Items waiting, plus those in flight beyond the first batch, that the outbox holds at most. */

@@ -1,8 +1,9 @@
 /**
- * The publisher behind `EventBus.make`. Both paths go through one {@link Outbox}, in publishing
- * order, drained in batches by one background fiber (the writer), which keeps several batches in
- * flight, retries failed fire-and-forget events by a `Schedule` and preserves order (but for a batch
- * the server rejects while it accepts the ones sent behind it: see `writer`).
+ * The publisher behind `EventBus.make`: the two publishing paths. Both go through one outbox
+ * (`outbox.ts`), in publishing order, sent in batches by the batch writer (`batchWriter.ts`), which
+ * keeps several batches in flight, retries failed fire-and-forget events by a `Schedule` and
+ * preserves order (but for a batch the server rejects while it accepts the ones sent behind it).
+ * Tickets' bounds are kept by `ticketExpiry.ts`, the answers made by `answers.ts`.
  *
  * An awaited publish goes straight to the backend, in the caller's fiber, when the outbox is idle
  * (one publisher alone pays for nothing more); otherwise it waits in the outbox as a `Ticket` and
@@ -12,48 +13,29 @@
  *
  * @internal
  */
-import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
+import type * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
-import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Event from "../Event.js"
 import type { EventBusService, Options } from "../EventBus.js"
 import * as PublishMetrics from "../PublishMetrics.js"
-import * as PublishResult from "../PublishResult.js"
+import type * as PublishResult from "../PublishResult.js"
 import { StreamBackend, StreamBackendError } from "../StreamBackend.js"
 import * as WireCodec from "../WireCodec.js"
+import * as Answers from "./answers.js"
+import * as BatchWriter from "./batchWriter.js"
 import * as FailureStreak from "./failureStreak.js"
 import * as Outbox from "./outbox.js"
-import * as Retry from "./retry.js"
 import { labelsFor, taggerFor } from "./streamMetric.js"
+import * as TicketExpiry from "./ticketExpiry.js"
 import * as Timeout from "./timeout.js"
-
-/** A batch taken from the outbox; `pending` is what of its fire-and-forget bodies is not known to be written yet. */
-interface Batch {
-  readonly items: Array<Outbox.Item>
-  readonly bodies: Array<string>
-  /** Its fire-and-forget events (the rest are tickets). */
-  readonly nowait: number
-  pending: ReadonlyArray<string>
-  /** Whether its slots in flight were freed (at its answer when written, else once settled). */
-  released: boolean
-}
-
-/**
- * Partial batches (fewer than `batchSize` items) in flight at most: past them, items wait for a
- * batch to finish (or to fill one), so that concurrent awaited publishes gather into batches
- * instead of each going alone (group commit). Two keep the server busy while the process answers the
- * batch just finished.
- */
-const partialBatchesInFlight = 2
 
 /** The defaults of the publisher's options (`EventBus.defaults`). */
 export const defaults = {
@@ -114,46 +96,11 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
     const overflowDrops = FailureStreak.make("EventBus buffer (full, dropping events)", annotations)
 
     const outbox = new Outbox.Outbox(config.bufferCapacity, batchSize)
-    let closing = false
-    let closed = false
 
     // ---- answers -----------------------------------------------------------------------------
 
-    const notWritten = (
-      reason: PublishResult.NotWrittenReason,
-      message: string
-    ): Effect.Effect<PublishResult.PublishResult> =>
-      Effect.zipRight(
-        Effect.zipRight(Metric.increment(failed), writeFailures.failure(`${reason}: ${message}`)),
-        Effect.succeed(PublishResult.NotWritten({ reason, message }))
-      )
-
-    /** `Written`, with the publish's latency and count recorded in the caller's fiber. */
-    const written = (
-      id: string,
-      start: number,
-      clock: Clock.Clock
-    ): Effect.Effect<PublishResult.PublishResult> =>
-      Effect.withFiberRuntime((fiber) => {
-        // The untagged metrics updated with the stream's labels (see `labelsFor`).
-        const labels = labelsOf(fiber)
-        PublishMetrics.publishLatency.unsafeUpdate(Timeout.millisBy(clock) - start, labels)
-        PublishMetrics.published.unsafeUpdate(1, labels)
-        const result = PublishResult.Written({ id })
-        return writeFailures.current() > 0 ? Effect.as(writeFailures.success, result) : Effect.succeed(result)
-      })
-
-    /** The answer of a failed append, by its exit's cause. */
-    const failedWith = (
-      cause: Cause.Cause<StreamBackendError>
-    ): Effect.Effect<PublishResult.PublishResult> => {
-      const error = Cause.failureOption(cause)
-      return Option.isSome(error)
-        ? notWritten(error.value.reason, error.value.message)
-        : Cause.isInterruptedOnly(cause)
-          ? Effect.interrupt
-          : notWritten("Rejected", `backend defect: ${Cause.pretty(cause)}`)
-    }
+    const answers = Answers.make({ failed, writeFailures, labelsOf })
+    const { notWritten, written, failedWith } = answers
 
     const noAnswer = () =>
       new StreamBackendError({ reason: "Timeout", message: `no answer within ${publishTimeoutMillis} ms` })
@@ -230,11 +177,6 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
 
     // ---- awaited publish, through the outbox -------------------------------------------------
 
-    /** Tickets in deadline order (all have the same bound), for the expirer. */
-    let tickets: Array<Outbox.Ticket> = []
-    let ticketsHead = 0
-    const ticketQueued = new Outbox.Signal()
-
     const notSent = () =>
       notWritten(
         "NotSent",
@@ -251,43 +193,9 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
       }
     }
 
-    /**
-     * Answers tickets whose bound ran out, in deadline order: one sleep at a time, for the oldest
-     * ticket not yet answered (most are answered before their deadline, and skipped when it comes).
-     */
-    const expirer = Effect.gen(function* () {
-      // The time before the event loop last ran: tickets due by then have had their replies read.
-      let yieldedAt = Number.NEGATIVE_INFINITY
-      while (true) {
-        while (ticketsHead < tickets.length && tickets[ticketsHead]!.state === Outbox.Answered) ticketsHead++
-        if (ticketsHead === tickets.length) {
-          tickets = []
-          ticketsHead = 0
-          yield* ticketQueued.wait
-          continue
-        }
-        if (ticketsHead > 1024 && ticketsHead * 2 > tickets.length) {
-          tickets = tickets.slice(ticketsHead)
-          ticketsHead = 0
-        }
-        const next = tickets[ticketsHead]!
-        const left = next.deadline - layerClock.unsafeCurrentTimeMillis()
-        if (left > 0) {
-          yield* Effect.sleep(Duration.millis(left))
-          continue
-        }
-        // A timer runs before the event loop reads its sockets: on a busy process the answer of a
-        // ticket sent may be there, unread. The loop runs once (replies are read) before tickets are
-        // told that no answer came: under a burst of 20,000 publishes, 10,001 Timeouts without this.
-        if (next.state === Outbox.Sent && next.deadline > yieldedAt) {
-          yieldedAt = layerClock.unsafeCurrentTimeMillis()
-          yield* Timeout.yieldToHost
-          continue
-        }
-        ticketsHead++
-        expire(next)
-      }
-    })
+    const expiry = TicketExpiry.make(layerClock, expire)
+    // Forked before the writer: it still answers tickets while the writer drains at close.
+    yield* Effect.forkScoped(Effect.interruptible(expiry.run))
 
     const overloaded = (why: string) => notWritten("Overloaded", `${why}: not written`)
 
@@ -306,45 +214,12 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
         )
         outbox.push(ticket)
         queued()
-        tickets.push(ticket)
-        if (tickets.length - ticketsHead === 1) ticketQueued.signal()
+        expiry.add(ticket)
         // A caller that gives up while it waits sends nothing; once sent, its outcome is ignored.
         return Effect.sync(() => {
           if (ticket.abandon() === Outbox.Waiting) outbox.ticketAnsweredWhileWaiting()
         })
       })
-
-    /**
-     * Whether awaited publishes are arriving together (the last batch answered held several): then
-     * one finding the outbox idle waits for the end of the step with the others rather than going
-     * alone (100 fibers publishing awaited: every other round trip carried one event otherwise).
-     */
-    let gathering = false
-
-    /** Answers the tickets of a batch whose append ended with `exit`. */
-    const answerTickets = (
-      batch: Batch,
-      exit: Exit.Exit<ReadonlyArray<string>, StreamBackendError>
-    ): void => {
-      const tickets = batch.items.length - batch.nowait
-      gathering = tickets > 1
-      if (tickets === 0) return
-      const ids = Exit.isSuccess(exit) ? exit.value : undefined
-      const error = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
-      // A failed append may have written the start of the batch (`written`, with their `ids`).
-      const writtenIds = ids ?? (Option.isSome(error) ? (error.value.ids ?? []) : [])
-      const failure = Exit.isFailure(exit) ? failedWith(exit.cause) : undefined
-      batch.items.forEach((item, i) => {
-        if (typeof item === "string") return
-        const id = writtenIds[i]
-        if (id !== undefined) item.answer(written(id, item.start, layerClock))
-        else if (failure !== undefined && Option.isSome(error) && i < (error.value.written ?? 0)) {
-          // Written before the failure, its id not given: not "not written".
-          item.answer(notWritten("Timeout", "written before the batch failed, but the backend gave no id"))
-        } else if (failure !== undefined) item.answer(failure)
-        else item.answer(notWritten("Rejected", "backend defect: the append answered fewer ids than entries"))
-      })
-    }
 
     const unencodable = (defect: unknown): string =>
       `the event could not be encoded: ${defect instanceof Error ? defect.message : String(defect)}`
@@ -379,9 +254,9 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
       body: string,
       fiber: Fiber.RuntimeFiber<unknown, unknown>
     ): Effect.Effect<PublishResult.PublishResult> =>
-      closed
+      outbox.closed
         ? notWritten("Closed", "the bus is closed")
-        : outbox.idle && !gathering
+        : outbox.idle && !writer.gathering()
           ? direct(body, fiber)
           : enqueue(body)
 
@@ -421,13 +296,14 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
     /** Called in `publishNowait`'s continuation, once per event: no `Effect.suspend` needed. */
     const offer = (body: string): Effect.Effect<boolean> => {
       offered++
-      if (closed || outbox.inFlight < 2 * batchSize || offered - yieldedAt < yieldEvery) return take(body)
+      if (outbox.closed || outbox.inFlight < 2 * batchSize || offered - yieldedAt < yieldEvery)
+        return take(body)
       yieldedAt = offered
       return Effect.flatMap(Timeout.yieldToHost, () => take(body))
     }
 
     const take = (body: string): Effect.Effect<boolean> => {
-      if (closed) return Effect.as(drop(1, "the bus is closed"), false)
+      if (outbox.closed) return Effect.as(drop(1, "the bus is closed"), false)
       if (outbox.full) {
         // dropOldest: the oldest item waiting goes to make room (an awaited one is answered so).
         const oldest = config.overflow === "dropOldest" ? outbox.dropOldest() : undefined
@@ -464,318 +340,20 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
 
     // ---- the writer --------------------------------------------------------------------------
 
-    const batchTimeoutMillis = Duration.toMillis(config.batchTimeout)
-    // A backend that bounds its appends is given the batches' bound too (the writer's own timer
-    // stays), so that it sees the batches that go unanswered (the Redis backend makes its connection
-    // anew when they go unanswered on a connection that answers nothing).
-    const batchAppendOptions =
-      backend.boundsAppends === true && Timeout.fitsTimer(batchTimeoutMillis)
-        ? { maxlen: config.maxlen, timeoutMillis: batchTimeoutMillis }
-        : appendOptions
-
-    /**
-     * A finished batch lets go of its bodies. What held a batch may outlive it: its fiber, its entry
-     * in `sending`, the backend's command object. Once one of them has been promoted to V8's old
-     * generation, everything it still points to survives every young collection until the next full
-     * one; emptied arrays leave such a holder pointing at nothing (figures: `docs/benchmarks.md`).
-     */
-    const forget = (batch: Batch): void => {
-      batch.items.length = 0
-      batch.bodies.length = 0
-      batch.pending = []
-    }
-
-    /** A backend's defect (a bug, a reply of an unexpected shape), as a failed attempt. */
-    const backendDefect = (detail: string) =>
-      new StreamBackendError({ reason: "Rejected", message: `backend defect: ${detail}` })
-
-    const batchTimeout = () =>
-      new StreamBackendError({ reason: "Timeout", message: `no answer within ${batchTimeoutMillis} ms` })
-
-    /** A failed attempt at a batch: what was written of it is no longer pending; counted and logged. */
-    const attemptFailed = (batch: Batch, error: StreamBackendError): Effect.Effect<void> => {
-      if (error.written !== undefined && error.written > 0) batch.pending = batch.pending.slice(error.written)
-      return Effect.zipRight(
-        Metric.incrementBy(failed, batch.pending.length),
-        writeFailures.failure(`${error.reason}: ${error.message}`)
-      )
-    }
-
-    /** Frees a batch's slots in flight, once. */
-    const release = (batch: Batch): void => {
-      if (batch.released) return
-      batch.released = true
-      outbox.inFlight -= batch.items.length
-      outbox.batchesInFlight--
-    }
-
-    /** A batch is done with: its events settled, its slots in flight freed. */
-    const finished = (batch: Batch): void => {
-      outbox.settle(batch.nowait)
-      release(batch)
-      forget(batch)
-    }
-
-    const batchWritten = (batch: Batch): Effect.Effect<void> => {
-      const n = batch.nowait
-      finished(batch)
-      return n === 0 ? Effect.void : Effect.zipRight(Metric.incrementBy(published, n), writeFailures.success)
-    }
-
-    /**
-     * Settles a batch whose first attempt ended with `exit` (its tickets are answered already): done
-     * if it succeeded, else its fire-and-forget events not written are retried by the schedule (the
-     * first attempt counting as the schedule's first), and given up (counted as dropped) when the
-     * schedule ends. `atOnce`: the batch before it was just written (the backend is back), so it is
-     * tried again at once before the schedule's pace. Tickets are never sent twice: their callers
-     * have their answer.
-     */
-    const finish = (
-      batch: Batch,
-      exit: Exit.Exit<unknown, StreamBackendError>,
-      atOnce: boolean
-    ): Effect.Effect<boolean> => {
-      if (Exit.isSuccess(exit)) return Effect.as(batchWritten(batch), true)
-      const error = Cause.failureOption(exit.cause)
-      if (Option.isNone(error) && Cause.isInterruptedOnly(exit.cause)) return Effect.interrupt
-      // A defect of the backend (a bug, a reply of an unexpected shape) is a failed attempt like any
-      // other: the writer must outlive it, or every later event would wait for nothing.
-      const first: StreamBackendError = Option.isSome(error)
-        ? error.value
-        : backendDefect(Cause.pretty(exit.cause))
-      // What the first attempt did not write, of the fire-and-forget events.
-      const writtenFirst = first.written ?? 0
-      const pending: Array<string> = []
-      for (let i = writtenFirst; i < batch.items.length; i++) {
-        const item = batch.items[i]!
-        if (typeof item === "string") pending.push(item)
-      }
-      batch.pending = pending
-      const retried = Effect.suspend(() => backend.append(stream, batch.pending, batchAppendOptions)).pipe(
-        Effect.catchAllDefect((defect) => Effect.fail(backendDefect(String(defect)))),
-        Effect.timeoutFail({ duration: config.batchTimeout, onTimeout: batchTimeout }),
-        Effect.tapError((error) => attemptFailed(batch, error))
-      )
-      const counted = Effect.zipRight(
-        Metric.incrementBy(failed, pending.length),
-        writeFailures.failure(`${first.reason}: ${first.message}`)
-      )
-      if (pending.length === 0) return Effect.zipRight(counted, Effect.as(batchWritten(batch), true))
-      const retrying = atOnce
-        ? Effect.catchAll(retried, (error) => Retry.retryAfter(error, retried, config.retrySchedule))
-        : Retry.retryAfter(first, retried, config.retrySchedule)
-      return Effect.zipRight(counted, retrying).pipe(
-        Effect.matchEffect({
-          onSuccess: () => Effect.as(batchWritten(batch), true),
-          onFailure: (error) => {
-            const left = batch.pending.length
-            finished(batch)
-            return Effect.as(drop(left, `retries exhausted: ${error.message}`), false)
-          }
-        })
-      )
-    }
-
-    /**
-     * Several batches are kept in flight on the backend (one connection: Redis runs them in order)
-     * rather than one waiting for the answer of the one before: the backend writes a batch while
-     * this process encodes and sends the following ones. Batches are sent by {@link pump}, in the
-     * step that makes one possible (an item queued, a batch answered), not by a fiber woken for it:
-     * a process busy with thousands of fibers runs a woken fiber only after all those scheduled
-     * before it (a burst of 20,000 awaited publishes: tickets waited 374 ms to be sent, p50). Full
-     * batches go at once (at most `bufferCapacity` events in flight); partial ones while fewer than
-     * `partialBatchesInFlight` batches are in flight, so that items arriving meanwhile gather.
-     *
-     * The writer fiber settles batches oldest first (their tickets are answered as soon as they are).
-     * When one fails, nothing more is sent until it is settled: the batches after it in flight are
-     * awaited and their failures retried in order. (A batch the server rejects, not a lost
-     * connection or a time-out, can so be written after batches sent behind it that the server
-     * accepted.)
-     */
-    interface Sending {
-      readonly batch: Batch
-      exit: Exit.Exit<ReadonlyArray<string>, StreamBackendError> | undefined
-      started: Timeout.Started | undefined
-    }
-    const sending: Array<Sending> = []
-    // A batch failed and is not settled yet: nothing is sent meanwhile.
-    let holding = false
-    // `pump` is running: a batch answered at once (the memory backend) must not send from within it.
-    let pumping = false
-
-    const send = (items: Array<Outbox.Item>): void => {
-      const bodies = new Array<string>(items.length)
-      let nowait = 0
-      for (let i = 0; i < items.length; i++) {
-        const item = items[i]!
-        if (typeof item === "string") {
-          bodies[i] = item
-          nowait++
-        } else {
-          bodies[i] = item.body
-          item.state = Outbox.Sent
-        }
-      }
-      const batch: Batch = { items, bodies, nowait, pending: bodies, released: false }
-      outbox.inFlight += items.length
-      outbox.batchesInFlight++
-      const entry: Sending = { batch, exit: undefined, started: undefined }
-      // In `sending` before it starts: a backend that answers at once calls `onExit` within.
-      sending.push(entry)
-      entry.started = Timeout.startBounded({
-        runtime,
-        clock: layerClock,
-        self: backend.append(stream, bodies, batchAppendOptions),
-        duration: config.batchTimeout,
-        millis: batchTimeoutMillis,
-        onTimeout: batchTimeout,
-        onExit: (exit) => {
-          entry.exit = exit
-          answerTickets(batch, exit)
-          if (Exit.isSuccess(exit)) release(batch)
-          else holding = true
-          outbox.wake.signal()
-          schedulePump()
-        }
-      })
-    }
-
-    /**
-     * Whether a batch may be sent now: a full one while the capacity allows; a partial one while
-     * fewer than `partialBatchesInFlight` are in flight, and, beside another, only if it holds at
-     * least half as many events (else it waits to join the next group: two slots each carrying a
-     * share of the publishers, not one carrying one publisher and the other all the rest).
-     */
-    const canSend = (): boolean => {
-      if (holding || outbox.waiting === 0 || outbox.inFlight >= config.bufferCapacity) return false
-      if (closing || outbox.waiting >= batchSize || outbox.batchesInFlight === 0) return true
-      return outbox.batchesInFlight < partialBatchesInFlight && 2 * outbox.waiting >= outbox.inFlight
-    }
-
-    /**
-     * An item was queued: a full batch goes now; otherwise the send waits for the end of the
-     * current step of the scheduler (a microtask), so that the items of every fiber running in it
-     * gather into one batch (100 fibers publishing awaited: half the batches held one event when
-     * the first item queued went at once).
-     */
-    const queued = (): void => {
-      if (outbox.waiting >= batchSize) pump()
-      else schedulePump()
-    }
-
-    let pumpScheduled = false
-    const scheduledPump = (): void => {
-      pumpScheduled = false
-      pump()
-    }
-    const schedulePump = (): void => {
-      if (pumpScheduled) return
-      pumpScheduled = true
-      Timeout.afterStep(scheduledPump)
-    }
-
-    /** Sends what may be sent now. */
-    const pump = (): void => {
-      if (pumping) return
-      pumping = true
-      try {
-        while (canSend()) {
-          // A group of partial size with nothing in flight goes as two halves, one a slot: both
-          // slots then carry a share of the publishers (rather than one carrying nearly all).
-          const waiting = outbox.waiting
-          const split = outbox.batchesInFlight === 0 && waiting >= 64 && waiting < batchSize
-          send(outbox.take(split ? Math.ceil(waiting / 2) : batchSize))
-        }
-      } finally {
-        pumping = false
-      }
-    }
-
-    const writer = Effect.gen(function* () {
-      while (true) {
-        const oldest = sending[0]
-        if (oldest === undefined && closing && outbox.waiting === 0) return
-        if (oldest === undefined || oldest.exit === undefined) {
-          // Nothing to settle yet: wait for a batch to finish (or closing).
-          yield* Metric.set(buffered, outbox.waiting)
-          yield* outbox.wake.wait
-          continue
-        }
-        sending.shift()
-        if (Exit.isSuccess(oldest.exit)) {
-          oldest.exit = undefined
-          oldest.started = undefined
-          yield* batchWritten(oldest.batch)
-          continue
-        }
-        // The batches behind it finish first (nothing more is sent), then each is settled in order.
-        while (sending.some((entry) => entry.exit === undefined)) yield* outbox.wake.wait
-        const behind = sending.splice(0)
-        // Those behind are tried again at once only if the one before was written (the backend is back).
-        let back = yield* finish(oldest.batch, oldest.exit, false)
-        for (const entry of behind) back = yield* finish(entry.batch, entry.exit!, back)
-        holding = false
-        pump()
-      }
+    const writer = yield* BatchWriter.make({
+      backend,
+      runtime,
+      clock: layerClock,
+      stream,
+      outbox,
+      config,
+      answers,
+      metrics: { published, failed, dropped, buffered },
+      writeFailures,
+      drop,
+      annotations
     })
-    // Layers are built uninterruptibly and a fiber forked there inherits that: the writer must stay
-    // interruptible for the drain deadline to stop it.
-    const writerFiber = yield* Effect.forkScoped(Effect.interruptible(writer))
-    yield* Effect.forkScoped(Effect.interruptible(expirer))
-
-    /** What the drain deadline left: tickets answered, events counted as dropped. */
-    const abandonAll = Effect.gen(function* () {
-      let left = 0
-      for (const entry of sending.splice(0)) {
-        entry.started?.interrupt()
-        for (const item of entry.batch.items) {
-          if (typeof item === "string") left++
-          else item.answer(notWritten("Timeout", "the bus closed before the answer came: it may be written"))
-        }
-      }
-      for (const item of outbox.take(outbox.waiting)) {
-        if (typeof item === "string") left++
-        else item.answer(notWritten("Closed", "the bus closed before it was sent"))
-      }
-      outbox.settle(left)
-      if (left > 0) {
-        yield* Metric.incrementBy(dropped, left)
-        yield* Effect.logWarning(
-          `EventBus closed with ${left} events unwritten: the drain deadline of ${Duration.toMillis(config.drainTimeout)} ms passed`
-        ).pipe(Effect.annotateLogs(annotations))
-      }
-    })
-
-    yield* Effect.addFinalizer(() =>
-      Effect.gen(function* () {
-        closing = true
-        // What waits goes now, partial batches too; the writer wakes up to see that it is closing.
-        pump()
-        outbox.wake.signal()
-        // Finalizers run uninterruptibly: only an interruptible wait can be cut by the deadline.
-        const drained = yield* Effect.timeoutOption(
-          Effect.interruptible(Fiber.await(writerFiber)),
-          config.drainTimeout
-        )
-        closed = true
-        if (Option.isNone(drained)) {
-          yield* Fiber.interrupt(writerFiber)
-          yield* abandonAll
-          return
-        }
-        // Taken after the writer ended (between its return and `closed`): given up, and counted.
-        const late = outbox.take(outbox.waiting)
-        if (late.length > 0) {
-          let events = 0
-          for (const item of late) {
-            if (typeof item === "string") events++
-            else item.answer(notWritten("Closed", "the bus closed before it was sent"))
-          }
-          outbox.settle(events)
-          if (events > 0) yield* drop(events, "the bus closed before they could be written")
-        }
-      })
-    )
+    const { queued, pump } = writer
 
     return { stream, publish, publishNowait, flush } satisfies EventBusService
   })

@@ -618,6 +618,39 @@ describe("after the bus is closed", () => {
   )
 })
 
+describe("while the bus closes", () => {
+  it.effect(
+    "every event offered is written or counted as dropped, none left in flight: flush returns after close",
+    () =>
+      Effect.gen(function* () {
+        const stream = "publisher-closing"
+        const scripted = yield* scriptedBackend()
+        const scope = yield* Scope.make()
+        const bus = yield* busOn(scripted, { stream }).pipe(Scope.extend(scope))
+        const droppedBefore = yield* countOf(PublishMetrics.dropped, stream)
+        // A publisher yielding between events, so that its offers fall at every point of the
+        // close: before the drain, during it, after the writer ended, after closed.
+        const publisher = yield* Effect.fork(
+          Effect.forEach(
+            labels("c", 300),
+            (label) => Effect.zipRight(bus.publishNowait(event(label)), Effect.yieldNow()),
+            {
+              discard: true
+            }
+          )
+        )
+        for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+        yield* Scope.close(scope, Exit.void)
+        yield* Fiber.join(publisher)
+        const flushed = yield* Effect.fork(bus.flush)
+        for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+        expect(flushed.unsafePoll()).not.toBeNull()
+        const written = (yield* storedLabels(scripted, stream)).length
+        expect(written + (yield* countOf(PublishMetrics.dropped, stream)) - droppedBefore).toBe(300)
+      })
+  )
+})
+
 describe("the in-flight accounting against bufferCapacity", () => {
   it.scoped(
     "with batches unanswered, publishNowait takes bufferCapacity events plus one batch in flight beyond, then drops",

@@ -628,8 +628,9 @@ describe("while the bus closes", () => {
         const scope = yield* Scope.make()
         const bus = yield* busOn(scripted, { stream }).pipe(Scope.extend(scope))
         const droppedBefore = yield* countOf(PublishMetrics.dropped, stream)
-        // A publisher yielding between events, so that its offers fall at every point of the
-        // close: before the drain, during it, after the writer ended, after closed.
+        // A publisher yielding between events: its offers fall before the close, during the drain
+        // and after it. (The narrow window between the end of the writer and `closed`, mended in
+        // the batch writer, is not reliably hit by this test.)
         const publisher = yield* Effect.fork(
           Effect.forEach(
             labels("c", 300),

@@ -14,6 +14,8 @@ export * as EventCatalog from "./EventCatalog.js"
 export * as EventKind from "./EventKind.js"
 /** @since 0.1.0 */
 export * as EventReader from "./EventReader.js"
+/** @since 0.2.0 */
+export * as GroupBackend from "./GroupBackend.js"
 /** @since 0.1.0 */
 export * as MemoryStreamBackend from "./MemoryStreamBackend.js"
 /** @since 0.1.0 */

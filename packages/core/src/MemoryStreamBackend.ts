@@ -13,21 +13,19 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
+import { GroupBackend, type GroupBackendService } from "./GroupBackend.js"
+import * as MemoryGroups from "./internal/memoryGroups.js"
+import * as MemoryStreamInternal from "./internal/memoryStream.js"
 import {
   type AppendOptions,
-  compareEntryIds,
-  type EntryId,
   parseEntryId,
   type ReadBatch,
   type ReadOptions,
   StreamBackend,
   StreamBackendError,
   type StreamBackendService,
-  type StreamEntry,
-  type StreamInfo
+  type StreamEntry
 } from "./StreamBackend.js"
 
 /**
@@ -37,86 +35,7 @@ import {
  * @since 0.1.0
  * @category constants
  */
-export const nodeSize = 100
-
-interface StoredEntry extends StreamEntry, EntryId {}
-
-class MemoryStream {
-  entries: Array<StoredEntry> = []
-  head = 0
-  last: EntryId = { ms: 0, seq: 0 }
-  entriesAdded = 0
-  /** As in Redis 7.0: set by deletions in the middle (`XDEL`, not offered here), left alone by trimming. */
-  readonly maxDeleted: EntryId = { ms: 0, seq: 0 }
-  /** Completed, and replaced, at every append: what blocking reads wait on. */
-  changed: Deferred.Deferred<void> = Deferred.unsafeMake(FiberId.none)
-
-  get length(): number {
-    return this.entries.length - this.head
-  }
-
-  nextId(nowMs: number): EntryId {
-    this.last = nowMs > this.last.ms ? { ms: nowMs, seq: 0 } : { ms: this.last.ms, seq: this.last.seq + 1 }
-    return this.last
-  }
-
-  add(nowMs: number, fields: ReadonlyArray<string>): string {
-    const { ms, seq } = this.nextId(nowMs)
-    const id = `${ms}-${seq}`
-    this.entries.push({ id, ms, seq, fields })
-    this.entriesAdded++
-    return id
-  }
-
-  removeOldest(n: number): number {
-    const count = Math.min(n, this.length)
-    if (count <= 0) return 0
-    this.head += count
-    if (this.head > 1024 && this.head * 2 > this.entries.length) {
-      this.entries = this.entries.slice(this.head)
-      this.head = 0
-    }
-    return count
-  }
-
-  trimApproximately(maxlen: number): void {
-    if (maxlen <= 0 || this.length <= maxlen) return
-    this.removeOldest(Math.floor((this.length - maxlen) / nodeSize) * nodeSize)
-  }
-
-  /** The index of the first entry with an id greater than `after`. */
-  indexAfter(after: EntryId): number {
-    let lo = this.head
-    let hi = this.entries.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (compareEntryIds(this.entries[mid]!, after) <= 0) lo = mid + 1
-      else hi = mid
-    }
-    return lo
-  }
-
-  after(after: EntryId, count: number): ReadonlyArray<StreamEntry> {
-    const from = this.indexAfter(after)
-    const to = Math.min(this.entries.length, from + Math.max(1, count))
-    const out = new Array<StreamEntry>(to - from)
-    for (let i = from; i < to; i++) {
-      const e = this.entries[i]!
-      out[i - from] = { id: e.id, fields: e.fields }
-    }
-    return out
-  }
-
-  info(): StreamInfo {
-    return {
-      length: this.length,
-      firstId: this.length > 0 ? this.entries[this.head]!.id : undefined,
-      lastId: `${this.last.ms}-${this.last.seq}`,
-      entriesAdded: this.entriesAdded,
-      maxDeletedEntryId: `${this.maxDeleted.ms}-${this.maxDeleted.seq}`
-    }
-  }
-}
+export const nodeSize: number = MemoryStreamInternal.nodeSize
 
 /**
  * The in-memory backend, with the extra operations tests need on top of the port.
@@ -134,6 +53,14 @@ export interface MemoryStreamBackendService extends StreamBackendService {
   readonly trim: (stream: string, maxlen: number) => Effect.Effect<number>
   /** The entries now in the stream, oldest first. */
   readonly entries: (stream: string) => Effect.Effect<ReadonlyArray<StreamEntry>>
+  /** Deletes entries by id, as `XDEL` (a deletion in the middle): how many were there. */
+  readonly deleteEntries: (stream: string, ids: ReadonlyArray<string>) => Effect.Effect<number>
+  /** Deletes the stream and its groups, as `DEL` (or an eviction, or `FLUSHALL`, for this key). */
+  readonly deleteStream: (stream: string) => Effect.Effect<void>
+  /** Destroys a consumer group, as `XGROUP DESTROY`: whether it existed. */
+  readonly destroyGroup: (stream: string, group: string) => Effect.Effect<boolean>
+  /** The stream's consumer groups (the port), on the same streams. */
+  readonly groups: GroupBackendService
 }
 
 /**
@@ -160,19 +87,14 @@ const invalidId = (id: string) =>
  * @category constructors
  */
 export const make: Effect.Effect<MemoryStreamBackendService> = Effect.sync(() => {
-  const streams = new Map<string, MemoryStream>()
-  const streamOf = (name: string): MemoryStream => {
+  const streams = new Map<string, MemoryStreamInternal.MemoryStream>()
+  const streamOf = (name: string): MemoryStreamInternal.MemoryStream => {
     let s = streams.get(name)
     if (s === undefined) {
-      s = new MemoryStream()
+      s = new MemoryStreamInternal.MemoryStream()
       streams.set(name, s)
     }
     return s
-  }
-  const notify = (s: MemoryStream): void => {
-    const changed = s.changed
-    s.changed = Deferred.unsafeMake(FiberId.none)
-    Deferred.unsafeDone(changed, Exit.void)
   }
 
   const addAll = (stream: string, entries: ReadonlyArray<ReadonlyArray<string>>, maxlen: number) =>
@@ -183,7 +105,7 @@ export const make: Effect.Effect<MemoryStreamBackendService> = Effect.sync(() =>
         s.trimApproximately(maxlen)
         return id
       })
-      notify(s)
+      s.notify()
       return ids
     })
 
@@ -221,19 +143,44 @@ export const make: Effect.Effect<MemoryStreamBackendService> = Effect.sync(() =>
         const s = streamOf(stream)
         return s.removeOldest(s.length - Math.max(0, maxlen))
       }),
-    entries: (stream) => Effect.sync(() => streamOf(stream).after({ ms: 0, seq: 0 }, Number.MAX_SAFE_INTEGER))
+    entries: (stream) =>
+      Effect.sync(() => streamOf(stream).after({ ms: 0, seq: 0 }, Number.MAX_SAFE_INTEGER)),
+    deleteEntries: (stream, ids) =>
+      Effect.sync(() => {
+        const parsed = ids.flatMap((id) => parseEntryId(id) ?? [])
+        return streams.get(stream)?.delete(parsed) ?? 0
+      }),
+    deleteStream: (stream) =>
+      Effect.sync(() => {
+        const s = streams.get(stream)
+        streams.delete(stream)
+        // Blocked group reads wake and find their group gone.
+        s?.notify()
+      }),
+    destroyGroup: (stream, group) =>
+      Effect.sync(() => {
+        const s = streams.get(stream)
+        const existed = s?.groups.delete(group) ?? false
+        s?.notify()
+        return existed
+      }),
+    groups: MemoryGroups.make(streamOf, (name) => streams.get(name))
   }
   return service
 })
 
 /**
- * A fresh in-memory backend, as both the port (`StreamBackend`) and its test-facing service.
+ * A fresh in-memory backend, as the ports (`StreamBackend`, `GroupBackend`) and its test-facing
+ * service.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<StreamBackend | MemoryStreamBackend> = Layer.effectContext(
+export const layer: Layer.Layer<StreamBackend | GroupBackend | MemoryStreamBackend> = Layer.effectContext(
   Effect.map(make, (service) =>
-    Context.make(MemoryStreamBackend, service).pipe(Context.add(StreamBackend, service))
+    Context.make(MemoryStreamBackend, service).pipe(
+      Context.add(StreamBackend, service),
+      Context.add(GroupBackend, service.groups)
+    )
   )
 )

@@ -248,4 +248,7 @@ export interface GroupBackendService {
  * @since 0.2.0
  * @category tags
  */
-export class GroupBackend extends Context.Tag("@maf/events/GroupBackend")<GroupBackend, GroupBackendService>() {}
+export class GroupBackend extends Context.Tag("@maf/events/GroupBackend")<
+  GroupBackend,
+  GroupBackendService
+>() {}

@@ -4,12 +4,16 @@
  * @since 0.1.0
  */
 
+/** @since 0.2.0 */
+export * as ConsumerMetrics from "./ConsumerMetrics.js"
 /** @since 0.1.0 */
 export * as Event from "./Event.js"
 /** @since 0.1.0 */
 export * as EventBus from "./EventBus.js"
 /** @since 0.1.0 */
 export * as EventCatalog from "./EventCatalog.js"
+/** @since 0.2.0 */
+export * as EventConsumer from "./EventConsumer.js"
 /** @since 0.1.0 */
 export * as EventKind from "./EventKind.js"
 /** @since 0.1.0 */

@@ -1,0 +1,534 @@
+/**
+ * The member loop behind `EventConsumer.consume`: one loop reads new entries and claims stale ones
+ * (neither starves the other: a claim scan runs whenever one is due, before the read), within the
+ * free concurrency; each entry runs in a fiber of its own that settles it (ack, retry, dead letter);
+ * one fiber renews the member's hold on what it holds; one batches the acks.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
+import * as ConsumerMetrics from "../ConsumerMetrics.js"
+import type * as Event from "../Event.js"
+import type { ConsumeOptions, Delivery, Gap, Message, Outcome } from "../EventConsumer.js"
+import type {
+  GroupBackendError,
+  GroupBackendService,
+  GroupCursor,
+  GroupEntry,
+  MissingGroup
+} from "../GroupBackend.js"
+import { parseEntryId } from "../StreamBackend.js"
+import * as WireCodec from "../WireCodec.js"
+import * as FailureStreak from "./failureStreak.js"
+
+/** The defaults of the consumer's options (`EventConsumer.defaults`). */
+export const defaults = {
+  stream: "maf:events",
+  from: "$",
+  concurrency: 1,
+  minIdle: Duration.seconds(30),
+  maxDeliveries: 5,
+  retrySchedule: Schedule.exponential(Duration.millis(100)).pipe(
+    Schedule.jittered,
+    Schedule.map((delay) => Duration.min(delay, Duration.seconds(5)))
+  ) as Schedule.Schedule<Duration.Duration, unknown>,
+  failureSchedule: Schedule.exponential(Duration.millis(50)).pipe(
+    Schedule.jittered,
+    Schedule.union(Schedule.spaced(Duration.seconds(2)))
+  ),
+  onMissingGroup: "recreate",
+  drainTimeout: Duration.seconds(10),
+  block: Duration.seconds(1)
+} as const
+
+/** `<HOSTNAME>-<pid>`. */
+export const defaultConsumerName = (): string => {
+  const proc = (globalThis as { process?: { pid?: number; env?: Record<string, string | undefined> } })
+    .process
+  return `${proc?.env?.HOSTNAME ?? "host"}-${proc?.pid ?? 0}`
+}
+
+/** The dead-letter's error text is kept short. */
+const errorTextMax = 500
+
+const fail = (message: string): never => {
+  throw new RangeError(`EventConsumer option ${message}`)
+}
+
+const resolve = <E extends Event.Any, R>(options: ConsumeOptions<E, R>) => {
+  if (typeof options.group !== "string" || options.group === "") fail(`group must be a non-empty string`)
+  const concurrency = options.concurrency ?? defaults.concurrency
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+    fail(`concurrency must be an integer >= 1, got ${concurrency}`)
+  }
+  const maxDeliveries = options.maxDeliveries ?? defaults.maxDeliveries
+  if (!Number.isSafeInteger(maxDeliveries) || maxDeliveries < 0) {
+    fail(`maxDeliveries must be an integer >= 0, got ${maxDeliveries}`)
+  }
+  const from = options.from ?? defaults.from
+  if (from !== "$" && from !== "0" && parseEntryId(from) === undefined) {
+    fail(`from must be "$", "0" or an entry id like 1715680953123-0, got ${from}`)
+  }
+  const minIdleMillis = Duration.toMillis(Duration.decode(options.minIdle ?? defaults.minIdle))
+  if (!(minIdleMillis >= 3)) fail(`minIdle must be at least 3 ms, got ${minIdleMillis} ms`)
+  const stream = options.stream ?? defaults.stream
+  return {
+    stream,
+    group: options.group,
+    consumer: options.consumer ?? defaultConsumerName(),
+    from,
+    concurrency,
+    maxDeliveries,
+    minIdleMillis,
+    deadLetterStream: options.deadLetterStream ?? `${stream}:dead`,
+    retrySchedule: options.retrySchedule ?? defaults.retrySchedule,
+    failureSchedule: options.failureSchedule ?? defaults.failureSchedule,
+    onMissingGroup: options.onMissingGroup ?? defaults.onMissingGroup,
+    drainMillis: Duration.toMillis(Duration.decode(options.drainTimeout ?? defaults.drainTimeout)),
+    blockMillis: Math.max(1, Math.ceil(Duration.toMillis(Duration.decode(options.block ?? defaults.block)))),
+    codec: (options.catalog === undefined
+      ? WireCodec.canonical
+      : WireCodec.make(options.catalog)) as WireCodec.WireCodec<E>
+  }
+}
+
+/** One entry this member holds: its handler's fiber, and whether another member took it. */
+interface Held {
+  fiber: Fiber.RuntimeFiber<void, never> | undefined
+  /** Waiting for a retry's delay (interrupted at once at shutdown, not drained). */
+  waiting: boolean
+  lost: boolean
+}
+
+const shortText = (cause: Cause.Cause<unknown>): string => {
+  const text = Cause.pretty(cause).split("\n")[0] ?? "failed"
+  return text.length > errorTextMax ? `${text.slice(0, errorTextMax - 1)}…` : text
+}
+
+/** @internal */
+export const consume = <E extends Event.Any, R>(
+  groups: GroupBackendService,
+  options: ConsumeOptions<E, R>
+): Effect.Effect<never, GroupBackendError | MissingGroup, R> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const config = yield* Effect.try({ try: () => resolve(options), catch: (e) => e }).pipe(Effect.orDie)
+      const { stream, group, consumer, codec } = config
+      const annotations = { stream, group, consumer }
+      const tag = <M extends Metric.Metric<any, any, any>>(metric: M): M =>
+        Metric.tagged(Metric.tagged(metric, "stream", stream), "group", group) as M
+      const handledCounter = tag(ConsumerMetrics.handled)
+      const ackedCounter = tag(ConsumerMetrics.acked)
+      const retriedCounter = tag(ConsumerMetrics.retried)
+      const deadCounter = tag(ConsumerMetrics.deadLettered)
+      const claimedCounter = tag(ConsumerMetrics.claimed)
+      const lostCounter = tag(ConsumerMetrics.lost)
+      const missingCounter = tag(ConsumerMetrics.missingGroup)
+      const pendingGauge = tag(ConsumerMetrics.pending)
+      const lagGauge = tag(ConsumerMetrics.lag)
+      const durationHistogram = tag(ConsumerMetrics.handlerDuration)
+      const failures = FailureStreak.make("EventConsumer", annotations)
+      const context = yield* Effect.context<R>()
+
+      const held = new Map<string, Held>()
+      // Completed, and replaced, whenever an entry is let go: what the loop waits on when it holds all it can.
+      let released = yield* Deferred.make<void>()
+      const release = (id: string) =>
+        Effect.suspend(() => {
+          held.delete(id)
+          const done = released
+          return Effect.flatMap(Deferred.make<void>(), (next) => {
+            released = next
+            return Deferred.succeed(done, undefined)
+          })
+        })
+
+      // ---- acks, batched: whatever finished while an XACK was on its way goes in the next one.
+      let toAck: Array<string> = []
+      let ackWanted = yield* Deferred.make<void>()
+      const queueAck = (id: string) =>
+        Effect.suspend(() => {
+          toAck.push(id)
+          return Deferred.succeed(ackWanted, undefined)
+        })
+      const ackNow = Effect.suspend(() => {
+        if (toAck.length === 0) return Effect.void
+        const ids = toAck
+        toAck = []
+        return groups.ack(stream, group, ids).pipe(
+          Effect.retry(config.failureSchedule),
+          Effect.flatMap((n) => Metric.incrementBy(ackedCounter, n)),
+          Effect.catchAll((error) =>
+            failures.failure(`ack of ${ids.length} entries failed (${error.message}); they stay pending`)
+          )
+        )
+      })
+      const acker = Effect.forever(
+        Effect.suspend(() =>
+          Effect.zipRight(
+            Deferred.await(ackWanted),
+            Effect.flatMap(Deferred.make<void>(), (next) => {
+              ackWanted = next
+              return ackNow
+            })
+          )
+        )
+      )
+
+      // ---- what the handler is given
+      const deliveryOf = (entry: GroupEntry): Delivery<E> =>
+        Object.assign(codec.decode(entry.id, entry.fields), {
+          stream,
+          group,
+          consumer,
+          deliveryCount: entry.deliveryCount
+        }) as Delivery<E>
+      const gapOf = (ids: ReadonlyArray<string>): Gap => ({
+        _tag: "Gap",
+        streamId: ids[0]!,
+        ids,
+        lost: ids.length,
+        stream,
+        group,
+        consumer
+      })
+
+      const runHandler = (message: Message<E>) =>
+        Effect.suspend(() => options.handler(message)).pipe(
+          Effect.provide(context),
+          Effect.timed,
+          Effect.tap(([elapsed]) => Metric.update(durationHistogram, Duration.toMillis(elapsed))),
+          Effect.map(([, outcome]) => outcome),
+          Effect.exit
+        )
+
+      const handleGap = (ids: ReadonlyArray<string>) =>
+        ids.length === 0
+          ? Effect.void
+          : Effect.all(
+              [
+                Metric.incrementBy(lostCounter, ids.length),
+                Effect.logWarning(
+                  `EventConsumer: ${ids.length} pending entries were removed from the stream before they were handled (first ${ids[0]}); they leave the pending list`
+                ).pipe(Effect.annotateLogs(annotations)),
+                // What the handler says of a gap changes nothing: there is nothing to acknowledge.
+                Effect.ignore(runHandler(gapOf(ids)))
+              ],
+              { discard: true }
+            )
+
+      const deadLetter = (entry: GroupEntry, error: string) =>
+        groups
+          .deadLetter(stream, group, consumer, entry.id, {
+            deadStream: config.deadLetterStream,
+            maxlen: 0,
+            fields: [
+              "original_id",
+              entry.id,
+              "group",
+              group,
+              "consumer",
+              consumer,
+              "delivery_count",
+              String(entry.deliveryCount),
+              "error",
+              error.length > errorTextMax ? `${error.slice(0, errorTextMax - 1)}…` : error
+            ]
+          })
+          .pipe(
+            Effect.retry(config.failureSchedule),
+            Effect.flatMap((outcome) =>
+              outcome === "moved"
+                ? Effect.zipRight(
+                    Metric.increment(deadCounter),
+                    Effect.logWarning(
+                      `EventConsumer: entry ${entry.id} moved to ${config.deadLetterStream} after ${entry.deliveryCount} deliveries: ${error}`
+                    ).pipe(Effect.annotateLogs(annotations))
+                  )
+                : outcome === "deleted"
+                  ? handleGap([entry.id])
+                  : Effect.void
+            ),
+            Effect.catchAll((e) =>
+              failures.failure(`dead letter of ${entry.id} failed (${e.message}); it stays pending`)
+            )
+          )
+
+      /** Handles one entry to its end: acked, dead-lettered, retried until one of those, or let go. */
+      const settle = (first: GroupEntry, state: Held): Effect.Effect<void> => {
+        const step = (entry: GroupEntry, failed: number): Effect.Effect<void> =>
+          Effect.flatMap(
+            Effect.zipRight(Metric.increment(handledCounter), runHandler(deliveryOf(entry))),
+            (exit): Effect.Effect<void> => {
+              if (state.lost) return Effect.void
+              // A success acknowledges, whatever it gives, unless it says Retry or DeadLetter.
+              const said: unknown = Exit.isSuccess(exit) ? exit.value : undefined
+              const outcome =
+                typeof said === "object" && said !== null && "_tag" in said ? (said as Outcome) : undefined
+              if (Exit.isSuccess(exit) && outcome?._tag !== "Retry" && outcome?._tag !== "DeadLetter") {
+                return queueAck(entry.id)
+              }
+              if (outcome !== undefined && outcome._tag === "DeadLetter")
+                return deadLetter(entry, outcome.reason)
+              const error = Exit.isFailure(exit) ? shortText(exit.cause) : "the handler asked for a retry"
+              if (config.maxDeliveries > 0 && entry.deliveryCount >= config.maxDeliveries) {
+                return deadLetter(entry, error)
+              }
+              const after = outcome !== undefined && outcome._tag === "Retry" ? outcome.after : undefined
+              return Effect.flatMap(
+                after === undefined ? delayOf(failed + 1) : Effect.succeed(Duration.decode(after)),
+                (delay) => retry(entry, failed + 1, delay)
+              )
+            }
+          )
+        const retry = (entry: GroupEntry, failed: number, delay: Duration.Duration): Effect.Effect<void> =>
+          Effect.suspend(() => {
+            state.waiting = true
+            return Effect.sleep(delay)
+          }).pipe(
+            Effect.zipRight(
+              Effect.suspend(() => {
+                state.waiting = false
+                return groups.redeliver(stream, group, consumer, [entry.id])
+              }).pipe(Effect.retry(config.failureSchedule))
+            ),
+            Effect.flatMap((again) => {
+              const next = again.entries[0]
+              if (next !== undefined)
+                return Effect.zipRight(Metric.increment(retriedCounter), step(next, failed))
+              return handleGap(again.deleted)
+            }),
+            Effect.catchAll((e) =>
+              failures.failure(`retry of ${entry.id} failed (${e.message}); it stays pending for a claim`)
+            )
+          )
+        return step(first, 0)
+      }
+
+      /** The retry schedule's delay for the `n`th failure of an entry. */
+      const delayOf = (n: number): Effect.Effect<Duration.Duration> =>
+        Effect.gen(function* () {
+          const driver = yield* Schedule.driver(config.retrySchedule)
+          let delay: Duration.Duration = Duration.zero
+          for (let i = 0; i < n; i++) {
+            const out = yield* Effect.either(driver.next(undefined))
+            if (Either.isLeft(out)) break
+            delay = out.right
+          }
+          return delay
+        })
+
+      const handlers = yield* Scope.make()
+      const start = (entries: ReadonlyArray<GroupEntry>): Effect.Effect<void> =>
+        Effect.forEach(
+          entries,
+          (entry) =>
+            Effect.suspend(() => {
+              if (config.maxDeliveries > 0 && entry.deliveryCount > config.maxDeliveries) {
+                // Delivered past the limit without an outcome: members died holding it.
+                return deadLetter(
+                  entry,
+                  `delivered ${entry.deliveryCount} times without an outcome (its members stopped while handling it)`
+                )
+              }
+              const state: Held = { fiber: undefined, waiting: false, lost: false }
+              held.set(entry.id, state)
+              return Effect.map(
+                Effect.forkIn(Effect.ensuring(settle(entry, state), release(entry.id)), handlers),
+                (fiber) => {
+                  state.fiber = fiber
+                }
+              )
+            }),
+          { discard: true }
+        )
+
+      // ---- the lease: renewed every third of minIdle; an entry another member took is let go.
+      const leaseMillis = Math.max(1, Math.floor(config.minIdleMillis / 3))
+      const renewOnce = Effect.suspend(() => {
+        const ids = [...held.keys()]
+        if (ids.length === 0) return Effect.void
+        return Effect.flatMap(groups.renew(stream, group, consumer, ids), (kept) => {
+          const still = new Set(kept)
+          return Effect.forEach(
+            ids,
+            (id) => {
+              const state = held.get(id)
+              if (still.has(id) || state === undefined) return Effect.void
+              state.lost = true
+              return Effect.zipRight(
+                Effect.logWarning(
+                  `EventConsumer: entry ${id} was claimed by another member while it was handled here; its handler is interrupted and its outcome dropped`
+                ).pipe(Effect.annotateLogs(annotations)),
+                state.fiber === undefined ? Effect.void : Effect.fork(Fiber.interrupt(state.fiber))
+              )
+            },
+            { discard: true }
+          )
+        })
+      })
+      const lease = Effect.forever(
+        Effect.zipRight(
+          Effect.sleep(Duration.millis(leaseMillis)),
+          Effect.catchAll(renewOnce, (e) => failures.failure(`lease renewal failed (${e.message})`))
+        )
+      )
+
+      // ---- the group
+      const ensureGroup = groups.create(stream, group, config.from)
+      let missingStreak = 0
+      const onMissing = (error: MissingGroup): Effect.Effect<void, MissingGroup | GroupBackendError> => {
+        missingStreak++
+        const first = missingStreak === 1
+        const policy: Effect.Effect<unknown, MissingGroup | GroupBackendError> =
+          config.onMissingGroup === "fail" ? Effect.fail(error) : ensureGroup
+        return Effect.zipRight(
+          Effect.all(
+            [
+              Metric.increment(missingCounter),
+              first
+                ? Effect.logWarning(
+                    `EventConsumer: the group is missing (${error.message}); ${config.onMissingGroup === "recreate" ? `making it again from ${config.from}` : "failing"}`
+                  ).pipe(Effect.annotateLogs(annotations))
+                : Effect.void
+            ],
+            { discard: true }
+          ),
+          Effect.asVoid(policy)
+        )
+      }
+
+      // ---- the loop: claim when due, then read new entries, within what this member can start.
+      let cursor: { readonly scope: Scope.CloseableScope; readonly cursor: GroupCursor } | undefined
+      const closeCursor = Effect.suspend(() => {
+        const open = cursor
+        cursor = undefined
+        return open === undefined ? Effect.void : Scope.close(open.scope, Exit.void)
+      })
+      const cursorNow = Effect.suspend(() =>
+        cursor !== undefined
+          ? Effect.succeed(cursor.cursor)
+          : Effect.flatMap(Scope.make(), (scope) =>
+              Scope.extend(groups.openCursor, scope).pipe(
+                Effect.tap((opened) => {
+                  cursor = { scope, cursor: opened }
+                }),
+                Effect.onError(() => Scope.close(scope, Exit.void))
+              )
+            )
+      )
+      const claimEveryMillis = Math.max(1, Math.floor(config.minIdleMillis / 2))
+      let claimFrom = "0-0"
+      let claimDueAt = 0
+      const claimOnce = (free: number, now: number) =>
+        Effect.flatMap(
+          groups.claim(stream, group, consumer, {
+            minIdleMillis: config.minIdleMillis,
+            start: claimFrom,
+            count: free
+          }),
+          (claimed) => {
+            claimFrom = claimed.next
+            // A scan that went round waits for the next due time; one cut short goes on next turn.
+            if (claimed.next === "0-0") claimDueAt = now + claimEveryMillis
+            return Effect.all(
+              [
+                Metric.incrementBy(claimedCounter, claimed.entries.length),
+                handleGap(claimed.deleted),
+                start(claimed.entries),
+                claimed.next === "0-0"
+                  ? Effect.flatMap(groups.info(stream, group), (info) =>
+                      Effect.zipRight(
+                        Metric.set(pendingGauge, info.pending),
+                        info.lag === undefined ? Effect.void : Metric.set(lagGauge, info.lag)
+                      )
+                    )
+                  : Effect.void
+              ],
+              { discard: true }
+            )
+          }
+        )
+      const turn: Effect.Effect<void, GroupBackendError> = Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        let free = config.concurrency - held.size
+        if (free <= 0) {
+          yield* Deferred.await(released)
+          return
+        }
+        if (now >= claimDueAt) {
+          yield* claimOnce(free, now)
+          free = config.concurrency - held.size
+          if (free <= 0) return
+        }
+        const reader = yield* cursorNow
+        const blockMillis = Math.max(1, Math.min(config.blockMillis, claimDueAt - now))
+        const entries = yield* reader.read(stream, group, consumer, {
+          count: free,
+          blockMillis,
+          timeoutMillis: blockMillis + 2_000
+        })
+        yield* start(entries)
+      })
+      const guardedTurn = turn.pipe(
+        Effect.tap(() => {
+          missingStreak = 0
+          return failures.success
+        }),
+        Effect.catchAll(
+          (error): Effect.Effect<void, GroupBackendError | MissingGroup> =>
+            error._tag === "MissingGroup"
+              ? Effect.zipRight(onMissing(error), Effect.fail(error))
+              : Effect.zipRight(closeCursor, Effect.fail(error))
+        ),
+        Effect.tapError((error) => failures.failure(`${error._tag}: ${error.message}`)),
+        // Every failure, a missing group made again included, waits for the schedule: never back to back.
+        Effect.retry({
+          schedule: config.failureSchedule,
+          while: (error) => !(error._tag === "MissingGroup" && config.onMissingGroup === "fail")
+        })
+      )
+
+      // ---- shutdown: stop reading; drain running handlers for drainTimeout; ack what finished.
+      yield* Effect.addFinalizer(() =>
+        Effect.gen(function* () {
+          yield* closeCursor
+          const fibers = [...held.values()]
+          for (const state of fibers) {
+            if (state.waiting && state.fiber !== undefined) yield* Fiber.interrupt(state.fiber)
+          }
+          const running = [...held.values()].flatMap((state) =>
+            state.fiber === undefined ? [] : [state.fiber]
+          )
+          // Finalizers run uninterruptibly: the wait is made interruptible for its time-out to end it.
+          const drained = yield* Effect.timeoutOption(
+            Effect.interruptible(Fiber.awaitAll(running)),
+            Duration.millis(config.drainMillis)
+          )
+          if (Option.isNone(drained)) {
+            yield* Effect.logWarning(
+              `EventConsumer: ${held.size} handlers still running after the drain timeout; their entries stay pending`
+            ).pipe(Effect.annotateLogs(annotations))
+          }
+          yield* Scope.close(handlers, Exit.void)
+          yield* ackNow
+        })
+      )
+
+      yield* Effect.retry(ensureGroup, config.failureSchedule)
+      yield* Effect.forkScoped(acker)
+      yield* Effect.forkScoped(lease)
+      return yield* Effect.forever(guardedTurn)
+    })
+  )

@@ -6,7 +6,6 @@
  * @internal
  */
 import * as Cause from "effect/Cause"
-import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
@@ -17,7 +16,6 @@ import * as PublishMetrics from "../PublishMetrics.js"
 import * as PublishResult from "../PublishResult.js"
 import type { StreamBackendError } from "../StreamBackend.js"
 import type * as FailureStreak from "./failureStreak.js"
-import * as Timeout from "./timeout.js"
 
 /** @internal */
 export interface Answers {
@@ -27,8 +25,7 @@ export interface Answers {
   ) => Effect.Effect<PublishResult.PublishResult>
   readonly written: (
     id: string,
-    start: number,
-    clock: Clock.Clock,
+    latencyMillis: number,
     fiber: Fiber.RuntimeFiber<unknown, unknown>
   ) => Effect.Effect<PublishResult.PublishResult>
   readonly failedWith: (cause: Cause.Cause<StreamBackendError>) => Effect.Effect<PublishResult.PublishResult>
@@ -59,13 +56,12 @@ export const make = (options: {
    */
   const written = (
     id: string,
-    start: number,
-    clock: Clock.Clock,
+    latencyMillis: number,
     fiber: Fiber.RuntimeFiber<unknown, unknown>
   ): Effect.Effect<PublishResult.PublishResult> => {
     // The untagged metrics updated with the stream's labels (see `labelsFor`).
     const labels = labelsOf(fiber)
-    PublishMetrics.publishLatency.unsafeUpdate(Timeout.millisBy(clock) - start, labels)
+    PublishMetrics.publishLatency.unsafeUpdate(latencyMillis, labels)
     PublishMetrics.published.unsafeUpdate(1, labels)
     const result = PublishResult.Written({ id })
     return writeFailures.current() > 0 ? Effect.as(writeFailures.success, result) : Exit.succeed(result)

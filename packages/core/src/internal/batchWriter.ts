@@ -115,10 +115,12 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
       // A failed append may have written the start of the batch (`written`, with their `ids`).
       const writtenIds = ids ?? (Option.isSome(error) ? (error.value.ids ?? []) : [])
       const failure = Exit.isFailure(exit) ? failedWith(exit.cause) : undefined
+      // One reading of the clock for the whole batch: its tickets are answered at the same moment.
+      const now = Timeout.millisBy(clock)
       batch.items.forEach((item, i) => {
         if (typeof item === "string") return
         const id = writtenIds[i]
-        if (id !== undefined) item.answer(written(id, item.start, clock, item.fiber))
+        if (id !== undefined) item.answer(written(id, now - item.start, item.fiber))
         else if (failure !== undefined && Option.isSome(error) && i < (error.value.written ?? 0)) {
           // Written before the failure, its id not given: not "not written".
           item.answer(notWritten("Timeout", "written before the batch failed, but the backend gave no id"))

@@ -38,7 +38,7 @@ export class Ticket {
   state: typeof Waiting | typeof Sent | typeof Answered = Waiting
   constructor(
     readonly body: string,
-    /** When its caller's bound runs out, by `Clock.unsafeCurrentTimeMillis`. */
+    /** When its caller's bound runs out, by `Timeout.millisBy` (as `start`). */
     readonly deadline: number,
     /** When it was published, by `Timeout.millisBy` (for the latency). */
     readonly start: number,

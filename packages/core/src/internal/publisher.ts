@@ -169,7 +169,9 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
       outbox.batchesInFlight++
       return Effect.ensuring(
         Effect.flatMap(appendWithin(body, clock), (exit) =>
-          Exit.isSuccess(exit) ? written(exit.value[0] ?? "", start, clock, fiber) : failedWith(exit.cause)
+          Exit.isSuccess(exit)
+            ? written(exit.value[0] ?? "", Timeout.millisBy(clock) - start, fiber)
+            : failedWith(exit.cause)
         ),
         directDone
       )
@@ -215,13 +217,8 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
           resume(overloaded(`the outbox is full (${config.bufferCapacity} events waiting or in flight)`))
           return
         }
-        const ticket = new Outbox.Ticket(
-          body,
-          layerClock.unsafeCurrentTimeMillis() + publishTimeoutMillis,
-          Timeout.millisBy(layerClock),
-          fiber,
-          resume
-        )
+        const start = Timeout.millisBy(layerClock)
+        const ticket = new Outbox.Ticket(body, start + publishTimeoutMillis, start, fiber, resume)
         outbox.push(ticket)
         queued()
         expiry.add(ticket)

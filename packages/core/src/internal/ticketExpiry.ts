@@ -64,7 +64,7 @@ export const make = (clock: Clock.Clock, expire: (ticket: Outbox.Ticket) => void
         continue
       }
       const next = tickets[ticketsHead]!
-      const left = next.deadline - clock.unsafeCurrentTimeMillis()
+      const left = next.deadline - Timeout.millisBy(clock)
       if (left > 0) {
         yield* Effect.sleep(Duration.millis(left))
         continue
@@ -73,7 +73,7 @@ export const make = (clock: Clock.Clock, expire: (ticket: Outbox.Ticket) => void
       // ticket sent may be there, unread. The loop runs once (replies are read) before tickets are
       // told that no answer came: under a burst of 20,000 publishes, 10,001 Timeouts without this.
       if (next.state === Outbox.Sent && next.deadline > yieldedAt) {
-        yieldedAt = clock.unsafeCurrentTimeMillis()
+        yieldedAt = Timeout.millisBy(clock)
         yield* Timeout.yieldToHost
         continue
       }

@@ -235,6 +235,40 @@ describe("each caller keeps its own bound", () => {
       expect(yield* storedLabels(scripted, stream)).toEqual(["x0", "x1", "y"])
     })
   )
+  it.scoped(
+    "a caller interrupted while its ticket waits uninterruptibly is answered NotSent, and nothing is sent",
+    () =>
+      Effect.gen(function* () {
+        const stream = "publisher-ticket-interrupted-uninterruptible"
+        const scripted = yield* scriptedBackend({ otherwise: Answer.hold })
+        const bus = yield* busOn(scripted, { stream, bufferCapacity: 2, batchSize: 2 })
+        yield* occupy(bus, scripted, 2)
+        let answer: PublishResult.PublishResult | undefined
+        const waiting = yield* Effect.tap(
+          Effect.fork(
+            Effect.uninterruptible(
+              Effect.tap(bus.publish(event("gone")), (result) => {
+                answer = result
+              })
+            )
+          ),
+          () => letFibersRun
+        )
+        // The interruption waits for the publish to end: the fiber is not awaited here.
+        yield* Fiber.interruptFork(waiting)
+        yield* letFibersRun
+
+        scripted.otherwise = Answer.write
+        yield* scripted.release
+        const exit = yield* Fiber.await(waiting)
+        expect(Exit.isInterrupted(exit)).toBe(true)
+        expect(answer?._tag === "NotWritten" && answer.reason).toBe("NotSent")
+        yield* bus.publishNowait(event("y"))
+        yield* bus.flush
+        expect(callLabels(scripted)).toEqual([["x0", "x1"], ["y"]])
+        expect(yield* storedLabels(scripted, stream)).toEqual(["x0", "x1", "y"])
+      })
+  )
 })
 
 describe("Overloaded: the outbox's capacity", () => {

@@ -1,13 +1,13 @@
 /**
  * The publisher's answers to an awaited publish, each with its metrics and logging: not written
- * (counted as failed, logged by the failure streak), written (latency and count recorded in the
- * caller's fiber), and the answer of a failed append by its cause.
+ * (counted as failed, logged by the failure streak), written (latency and count recorded with the
+ * caller's fiber's labels), and the answer of a failed append by its cause.
  *
  * @internal
  */
 import * as Cause from "effect/Cause"
-import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import type * as MetricLabel from "effect/MetricLabel"
@@ -16,7 +16,6 @@ import * as PublishMetrics from "../PublishMetrics.js"
 import * as PublishResult from "../PublishResult.js"
 import type { StreamBackendError } from "../StreamBackend.js"
 import type * as FailureStreak from "./failureStreak.js"
-import * as Timeout from "./timeout.js"
 
 /** @internal */
 export interface Answers {
@@ -26,8 +25,8 @@ export interface Answers {
   ) => Effect.Effect<PublishResult.PublishResult>
   readonly written: (
     id: string,
-    start: number,
-    clock: Clock.Clock
+    latencyMillis: number,
+    fiber: Fiber.RuntimeFiber<unknown, unknown>
   ) => Effect.Effect<PublishResult.PublishResult>
   readonly failedWith: (cause: Cause.Cause<StreamBackendError>) => Effect.Effect<PublishResult.PublishResult>
 }
@@ -50,20 +49,23 @@ export const make = (options: {
       Effect.succeed(PublishResult.NotWritten({ reason, message }))
     )
 
-  /** `Written`, with the publish's latency and count recorded in the caller's fiber. */
+  /**
+   * `Written`, with the publish's latency and count recorded now, with the labels of the caller's
+   * `fiber` (the writer answers tickets in its own step: an `Effect.withFiberRuntime` less in the
+   * caller's, 0.3 µs an event).
+   */
   const written = (
     id: string,
-    start: number,
-    clock: Clock.Clock
-  ): Effect.Effect<PublishResult.PublishResult> =>
-    Effect.withFiberRuntime((fiber) => {
-      // The untagged metrics updated with the stream's labels (see `labelsFor`).
-      const labels = labelsOf(fiber)
-      PublishMetrics.publishLatency.unsafeUpdate(Timeout.millisBy(clock) - start, labels)
-      PublishMetrics.published.unsafeUpdate(1, labels)
-      const result = PublishResult.Written({ id })
-      return writeFailures.current() > 0 ? Effect.as(writeFailures.success, result) : Effect.succeed(result)
-    })
+    latencyMillis: number,
+    fiber: Fiber.RuntimeFiber<unknown, unknown>
+  ): Effect.Effect<PublishResult.PublishResult> => {
+    // The untagged metrics updated with the stream's labels (see `labelsFor`).
+    const labels = labelsOf(fiber)
+    PublishMetrics.publishLatency.unsafeUpdate(latencyMillis, labels)
+    PublishMetrics.published.unsafeUpdate(1, labels)
+    const result = PublishResult.Written({ id })
+    return writeFailures.current() > 0 ? Effect.as(writeFailures.success, result) : Exit.succeed(result)
+  }
 
   /** The answer of a failed append, by its exit's cause. */
   const failedWith = (cause: Cause.Cause<StreamBackendError>): Effect.Effect<PublishResult.PublishResult> => {

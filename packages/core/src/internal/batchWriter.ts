@@ -115,10 +115,12 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
       // A failed append may have written the start of the batch (`written`, with their `ids`).
       const writtenIds = ids ?? (Option.isSome(error) ? (error.value.ids ?? []) : [])
       const failure = Exit.isFailure(exit) ? failedWith(exit.cause) : undefined
+      // One reading of the clock for the whole batch: its tickets are answered at the same moment.
+      const now = Timeout.millisBy(clock)
       batch.items.forEach((item, i) => {
         if (typeof item === "string") return
         const id = writtenIds[i]
-        if (id !== undefined) item.answer(written(id, item.start, clock))
+        if (id !== undefined) item.answer(written(id, now - item.start, item.fiber))
         else if (failure !== undefined && Option.isSome(error) && i < (error.value.written ?? 0)) {
           // Written before the failure, its id not given: not "not written".
           item.answer(notWritten("Timeout", "written before the batch failed, but the backend gave no id"))
@@ -268,19 +270,27 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
     // `pump` is running: a batch answered at once (the memory backend) must not send from within it.
     let pumping = false
 
-    const send = (items: Array<Outbox.Item>): void => {
-      const bodies = new Array<string>(items.length)
+    /** A ticket whose caller was interrupted before it was sent (answered in case it still waits). */
+    const callerInterrupted = () => notWritten("NotSent", "its caller was interrupted before it was sent")
+
+    const send = (taken: Array<Outbox.Item>): void => {
+      const items: Array<Outbox.Item> = []
+      const bodies: Array<string> = []
       let nowait = 0
-      for (let i = 0; i < items.length; i++) {
-        const item = items[i]!
+      for (const item of taken) {
         if (typeof item === "string") {
-          bodies[i] = item
+          bodies.push(item)
           nowait++
+        } else if (item.callerInterrupted) {
+          item.answer(callerInterrupted())
+          continue
         } else {
-          bodies[i] = item.body
+          bodies.push(item.body)
           item.state = Outbox.Sent
         }
+        items.push(item)
       }
+      if (items.length === 0) return
       const batch: Batch = { items, bodies, nowait, pending: bodies, released: false }
       outbox.inFlight += items.length
       outbox.batchesInFlight++

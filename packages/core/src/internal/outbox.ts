@@ -15,9 +15,12 @@
  *
  * @internal
  */
+import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
 import type * as PublishResult from "../PublishResult.js"
 
 /** A ticket's states: waiting in the queue, sent in a batch, answered. */
@@ -27,7 +30,7 @@ export const Answered = 2
 
 /**
  * An awaited publish in the outbox: its body, its deadline (by the publisher's clock, in
- * milliseconds) and how its caller is answered (once: the first answer wins).
+ * milliseconds), its caller's fiber and how that caller is answered (once: the first answer wins).
  *
  * @internal
  */
@@ -35,10 +38,12 @@ export class Ticket {
   state: typeof Waiting | typeof Sent | typeof Answered = Waiting
   constructor(
     readonly body: string,
-    /** When its caller's bound runs out, by `Clock.unsafeCurrentTimeMillis`. */
+    /** When its caller's bound runs out, by `Timeout.millisBy` (as `start`). */
     readonly deadline: number,
     /** When it was published, by `Timeout.millisBy` (for the latency). */
     readonly start: number,
+    /** The caller's fiber (its metric labels; whether it was interrupted). */
+    readonly fiber: Fiber.RuntimeFiber<unknown, unknown>,
     private readonly resume: (answer: Effect.Effect<PublishResult.PublishResult>) => void
   ) {}
 
@@ -50,11 +55,12 @@ export class Ticket {
     return true
   }
 
-  /** Its caller gave up (was interrupted): answered with nothing. The state it was in. */
-  abandon(): typeof Waiting | typeof Sent | typeof Answered {
-    const was = this.state
-    this.state = Answered
-    return was
+  /**
+   * Its caller was interrupted: it takes no answer any more (Effect ignores a resumption after an
+   * interruption), and a ticket still waiting is not to be sent.
+   */
+  get callerInterrupted(): boolean {
+    return !Cause.isEmptyType(this.fiber.getFiberRef(FiberRef.interruptedCause))
   }
 }
 

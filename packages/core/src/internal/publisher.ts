@@ -169,7 +169,9 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
       outbox.batchesInFlight++
       return Effect.ensuring(
         Effect.flatMap(appendWithin(body, clock), (exit) =>
-          Exit.isSuccess(exit) ? written(exit.value[0] ?? "", start, clock) : failedWith(exit.cause)
+          Exit.isSuccess(exit)
+            ? written(exit.value[0] ?? "", Timeout.millisBy(clock) - start, fiber)
+            : failedWith(exit.cause)
         ),
         directDone
       )
@@ -199,26 +201,27 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
 
     const overloaded = (why: string) => notWritten("Overloaded", `${why}: not written`)
 
-    /** Queues an awaited publish as a ticket, answered when its batch is (or by its bound). */
-    const enqueue = (body: string): Effect.Effect<PublishResult.PublishResult> =>
+    /**
+     * Queues an awaited publish as a ticket, answered when its batch is (or by its bound). No
+     * canceler: a caller interrupted while its ticket waits is seen when the ticket is taken
+     * (`Ticket.callerInterrupted`) and nothing is sent; once sent, its outcome is ignored. (With a
+     * canceler Effect wraps every wait in `onInterrupt`: 100 fibers publishing awaited, 1.4 µs an
+     * event more.)
+     */
+    const enqueue = (
+      body: string,
+      fiber: Fiber.RuntimeFiber<unknown, unknown>
+    ): Effect.Effect<PublishResult.PublishResult> =>
       Effect.async<PublishResult.PublishResult>((resume) => {
         if (outbox.full) {
           resume(overloaded(`the outbox is full (${config.bufferCapacity} events waiting or in flight)`))
           return
         }
-        const ticket = new Outbox.Ticket(
-          body,
-          layerClock.unsafeCurrentTimeMillis() + publishTimeoutMillis,
-          Timeout.millisBy(layerClock),
-          resume
-        )
+        const start = Timeout.millisBy(layerClock)
+        const ticket = new Outbox.Ticket(body, start + publishTimeoutMillis, start, fiber, resume)
         outbox.push(ticket)
         queued()
         expiry.add(ticket)
-        // A caller that gives up while it waits sends nothing; once sent, its outcome is ignored.
-        return Effect.sync(() => {
-          if (ticket.abandon() === Outbox.Waiting) outbox.ticketAnsweredWhileWaiting()
-        })
       })
 
     const unencodable = (defect: unknown): string =>
@@ -258,7 +261,7 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
         ? notWritten("Closed", "the bus is closed")
         : outbox.idle && !writer.gathering()
           ? direct(body, fiber)
-          : enqueue(body)
+          : enqueue(body, fiber)
 
     const publish = <K extends string, P>(
       input: Event.Input<K, P>

@@ -26,15 +26,27 @@ import { createHash } from "node:crypto"
 import { EventBus, StreamBackend } from "@maf/events"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import { Redis, type RedisOptions } from "ioredis"
+import { Redis } from "ioredis"
 import { appendScript } from "./internal/appendScript.js"
+import {
+  acquireClient,
+  defaultUrl as clientDefaultUrl,
+  clientOptions,
+  connectionWait,
+  deadlines,
+  explainer,
+  isNoSuchKey,
+  timeoutError,
+  timerBound,
+  urlOf,
+  within
+} from "./internal/client.js"
 import { FramedCommand } from "./internal/commandFrame.js"
-import * as Deadlines from "./internal/deadlines.js"
 import { refusesScripts, toBackendError } from "./internal/errors.js"
 import * as StallProbe from "./internal/stallProbe.js"
 
@@ -73,7 +85,7 @@ export interface ConnectionOptions {
  * @since 0.1.0
  * @category constants
  */
-export const defaultUrl = "redis://localhost:6379/0"
+export const defaultUrl: string = clientDefaultUrl
 
 /**
  * The URL from `REDIS_URL`, else {@link defaultUrl}, as a `Redacted`.
@@ -84,51 +96,6 @@ export const defaultUrl = "redis://localhost:6379/0"
 export const urlConfig: Config.Config<Redacted.Redacted<string>> = Config.redacted("REDIS_URL").pipe(
   Config.withDefault(Redacted.make(defaultUrl))
 )
-
-const clientOptions = (options: ConnectionOptions): RedisOptions => {
-  const maxDelay = Duration.toMillis(options.maxReconnectDelay ?? Duration.seconds(1))
-  return {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    enableReadyCheck: false,
-    disableClientInfo: true,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    connectTimeout: Duration.toMillis(options.connectTimeout ?? Duration.seconds(2)),
-    retryStrategy: (times) => Math.min(25 * 2 ** Math.min(times, 10), maxDelay),
-    ...(options.clientName !== undefined ? { connectionName: options.clientName } : {})
-  }
-}
-
-const urlOf = (options: ConnectionOptions): string => {
-  const url = options.url ?? defaultUrl
-  return typeof url === "string" ? url : Redacted.value(url)
-}
-
-/**
- * Closes a client: `QUIT` when it answers within 1 s, then the socket in any case. (Release runs
- * uninterruptibly; the wait for `QUIT` is made interruptible so that the bound can cut it.)
- */
-const close = (client: Redis): Effect.Effect<void> =>
-  Effect.interruptible(Effect.promise(() => client.quit().catch(() => undefined))).pipe(
-    Effect.timeoutOption(Duration.seconds(1)),
-    Effect.ensuring(Effect.sync(() => client.disconnect(false)))
-  )
-
-const acquireClient = (
-  url: string,
-  options: RedisOptions,
-  release: (client: Redis) => Effect.Effect<void> = close
-): Effect.Effect<Redis, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const client = new Redis(url, options)
-      // Failures reach the callers through their commands; without a listener ioredis prints them.
-      client.on("error", () => {})
-      return client
-    }),
-    release
-  )
 
 /** For a command whose caller never gives up (no bound). */
 const never = (): boolean => false
@@ -166,16 +133,6 @@ const emptyInfo: StreamBackend.StreamInfo = {
   maxDeletedEntryId: "0-0"
 }
 
-/** The longest wait a host timer can keep (`setTimeout` fires at once past it). */
-const maxTimerMillis = 2_147_483_647
-
-/** A bound a host timer can keep, or `undefined` (none given, or past a timer's reach: none kept). */
-const timerBound = (millis: number | undefined): number | undefined =>
-  millis !== undefined && millis <= maxTimerMillis ? millis : undefined
-
-/** Redis' answer about a stream that does not exist (an empty one, as far as the port is concerned). */
-const isNoSuchKey = (error: unknown): boolean => error instanceof Error && /no such key/i.test(error.message)
-
 /** The bound on the probe's connection and `PING`. */
 const probeMillis = 1_000
 
@@ -185,9 +142,6 @@ const probeMillis = 1_000
  * batch retried on an out-of-step connection is not written many times over before it is made anew.
  */
 const pingMillis = 500
-
-const timeoutError = (millis: number): Error =>
-  Object.assign(new Error(`no answer within ${millis} ms`), { name: "TimeoutError" })
 
 /** A reply from the server: a value, or the server's error (not a lost or closed connection). */
 const isReply = (error: unknown): boolean => error instanceof Error && error.name === "ReplyError"
@@ -205,31 +159,6 @@ const inFlightOutcome = (error: unknown, sentReady: boolean): unknown =>
         { name: "TimeoutError" }
       )
     : error
-
-/** The bounds of every backend's commands and reads, on one host timer (see `internal/deadlines`). */
-const deadlines = Deadlines.make()
-
-/**
- * `promise`, or a rejection with a `TimeoutError` (reason `Timeout`) when `millis` pass first;
- * `onExpiry` is told. The deadline is cleared as soon as `promise` settles.
- */
-const within = <A>(millis: number, promise: Promise<A>, onExpiry?: () => void): Promise<A> =>
-  new Promise<A>((resolve, reject) => {
-    const deadline = deadlines.set(millis, () => {
-      onExpiry?.()
-      reject(timeoutError(millis))
-    })
-    promise.then(
-      (value) => {
-        deadlines.clear(deadline)
-        resolve(value)
-      },
-      (error: unknown) => {
-        deadlines.clear(deadline)
-        reject(error)
-      }
-    )
-  })
 
 /**
  * `command()`'s answer, or a `TimeoutError` (reason `Timeout`) when `millis` pass first (the probe is
@@ -309,50 +238,13 @@ export const make = (
     const url = urlOf(options)
     const baseOptions = clientOptions(options)
     const client = yield* acquireClient(url, baseOptions)
-    // "Stream isn't writeable" says nothing of why: the connection's last error does (refused, bad
-    // password, unknown host). It holds host and port at most, never the URL.
-    let lastConnectionError: string | undefined
-    client.on("error", (error: Error) => {
-      lastConnectionError = error.message
-    })
-    client.on("ready", () => {
-      lastConnectionError = undefined
-    })
-    const explain = (error: unknown): unknown =>
-      error instanceof Error &&
-      error.name !== "ReplyError" &&
-      lastConnectionError !== undefined &&
-      /isn't writeable|Connection is closed/.test(error.message)
-        ? new Error(`not connected to Redis (${lastConnectionError})`, { cause: error })
-        : error
+    const explain = explainer(client)
     client.connect().catch(() => {
       // Down at start: ioredis keeps reconnecting by `retryStrategy`; publishes answer "not written".
     })
     let mode: AppendMode = options.appendMode ?? "auto"
 
-    /**
-     * Commands fail at once while disconnected (no offline queue), but a connection being made is
-     * waited for, so that a program publishing at start does not lose its first events. A connection
-     * known to be down (`reconnecting`) is not waited for. The caller's bound still applies.
-     */
-    // One wait per connection attempt, shared by every command that arrives during it (a listener per
-    // command would pile up past Node's listener limit under concurrent publishers).
-    let attempt: Promise<void> | undefined
-    const connecting = (): Promise<void> | undefined => {
-      const status = client.status
-      if (status !== "wait" && status !== "connecting" && status !== "connect") return undefined
-      attempt ??= new Promise<void>((resolve) => {
-        const done = () => {
-          client.off("ready", done)
-          client.off("close", done)
-          attempt = undefined
-          resolve()
-        }
-        client.once("ready", done)
-        client.once("close", done)
-      })
-      return attempt
-    }
+    const connecting = connectionWait(client)
     /** Whether the server answers a `PING` on a connection of its own within `probeMillis`. */
     const serverAnswers = (): Promise<boolean> => {
       const probe = new Redis(url, {

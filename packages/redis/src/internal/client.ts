@@ -1,0 +1,153 @@
+/**
+ * The ioredis client as the backends make it (the settings are explained in `RedisStreamBackend`),
+ * and what they share around it: its acquisition and release, the wait for a connection being made,
+ * the connection's last error, and bounds on one host timer.
+ *
+ * @internal
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import { Redis, type RedisOptions } from "ioredis"
+import type { ConnectionOptions } from "../RedisStreamBackend.js"
+import * as Deadlines from "./deadlines.js"
+
+/** The default URL (`RedisStreamBackend.defaultUrl` re-exports it). */
+export const defaultUrl = "redis://localhost:6379/0"
+
+/** The client's settings for `options` (see the table in `RedisStreamBackend`). */
+export const clientOptions = (options: ConnectionOptions): RedisOptions => {
+  const maxDelay = Duration.toMillis(options.maxReconnectDelay ?? Duration.seconds(1))
+  return {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    enableReadyCheck: false,
+    disableClientInfo: true,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    connectTimeout: Duration.toMillis(options.connectTimeout ?? Duration.seconds(2)),
+    retryStrategy: (times) => Math.min(25 * 2 ** Math.min(times, 10), maxDelay),
+    ...(options.clientName !== undefined ? { connectionName: options.clientName } : {})
+  }
+}
+
+/** The URL of `options`, revealed for the client. */
+export const urlOf = (options: ConnectionOptions): string => {
+  const url = options.url ?? defaultUrl
+  return typeof url === "string" ? url : Redacted.value(url)
+}
+
+/**
+ * Closes a client: `QUIT` when it answers within 1 s, then the socket in any case. (Release runs
+ * uninterruptibly; the wait for `QUIT` is made interruptible so that the bound can cut it.)
+ */
+export const close = (client: Redis): Effect.Effect<void> =>
+  Effect.interruptible(Effect.promise(() => client.quit().catch(() => undefined))).pipe(
+    Effect.timeoutOption(Duration.seconds(1)),
+    Effect.ensuring(Effect.sync(() => client.disconnect(false)))
+  )
+
+/** A client, released with the scope (by `close`, unless told otherwise). */
+export const acquireClient = (
+  url: string,
+  options: RedisOptions,
+  release: (client: Redis) => Effect.Effect<void> = close
+): Effect.Effect<Redis, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const client = new Redis(url, options)
+      // Failures reach the callers through their commands; without a listener ioredis prints them.
+      client.on("error", () => {})
+      return client
+    }),
+    release
+  )
+
+/**
+ * A way to say why a command failed to be sent: "Stream isn't writeable" says nothing of why, the
+ * connection's last error does (refused, bad password, unknown host). It holds host and port at
+ * most, never the URL.
+ */
+export const explainer = (client: Redis): ((error: unknown) => unknown) => {
+  let lastConnectionError: string | undefined
+  client.on("error", (error: Error) => {
+    lastConnectionError = error.message
+  })
+  client.on("ready", () => {
+    lastConnectionError = undefined
+  })
+  return (error) =>
+    error instanceof Error &&
+    error.name !== "ReplyError" &&
+    lastConnectionError !== undefined &&
+    /isn't writeable|Connection is closed/.test(error.message)
+      ? new Error(`not connected to Redis (${lastConnectionError})`, { cause: error })
+      : error
+}
+
+/**
+ * The wait for the connection being made, or `undefined` when none is (commands fail at once while
+ * disconnected: no offline queue, but a connection being made is waited for, so that a program
+ * starting does not lose its first commands; one known to be down, `reconnecting`, is not). One wait
+ * per connection attempt, shared by every command that arrives during it (a listener per command
+ * would pile up past Node's listener limit under concurrent callers).
+ */
+export const connectionWait = (client: Redis): (() => Promise<void> | undefined) => {
+  let attempt: Promise<void> | undefined
+  return () => {
+    const status = client.status
+    if (status !== "wait" && status !== "connecting" && status !== "connect") return undefined
+    attempt ??= new Promise<void>((resolve) => {
+      const done = () => {
+        client.off("ready", done)
+        client.off("close", done)
+        attempt = undefined
+        resolve()
+      }
+      client.once("ready", done)
+      client.once("close", done)
+    })
+    return attempt
+  }
+}
+
+/** The longest wait a host timer can keep (`setTimeout` fires at once past it). */
+const maxTimerMillis = 2_147_483_647
+
+/** A bound a host timer can keep, or `undefined` (none given, or past a timer's reach: none kept). */
+export const timerBound = (millis: number | undefined): number | undefined =>
+  millis !== undefined && millis <= maxTimerMillis ? millis : undefined
+
+/** The error of a command past its bound (reason `Timeout`). */
+export const timeoutError = (millis: number): Error =>
+  Object.assign(new Error(`no answer within ${millis} ms`), { name: "TimeoutError" })
+
+/** The bounds of every backend's commands and reads, on one host timer (see `internal/deadlines`). */
+export const deadlines = Deadlines.make()
+
+/**
+ * `promise`, or a rejection with a `TimeoutError` (reason `Timeout`) when `millis` pass first;
+ * `onExpiry` is told. The deadline is cleared as soon as `promise` settles.
+ */
+export const within = <A>(millis: number, promise: Promise<A>, onExpiry?: () => void): Promise<A> =>
+  new Promise<A>((resolve, reject) => {
+    const deadline = deadlines.set(millis, () => {
+      onExpiry?.()
+      reject(timeoutError(millis))
+    })
+    promise.then(
+      (value) => {
+        deadlines.clear(deadline)
+        resolve(value)
+      },
+      (error: unknown) => {
+        deadlines.clear(deadline)
+        reject(error)
+      }
+    )
+  })
+
+/** Redis' answer about a stream that does not exist. */
+export const isNoSuchKey = (error: unknown): boolean =>
+  error instanceof Error && /no such key/i.test(error.message)

@@ -8,5 +8,7 @@
 export * as RedisEventBus from "./RedisEventBus.js"
 /** @since 0.1.0 */
 export * as RedisEventReader from "./RedisEventReader.js"
+/** @since 0.2.0 */
+export * as RedisGroupBackend from "./RedisGroupBackend.js"
 /** @since 0.1.0 */
 export * as RedisStreamBackend from "./RedisStreamBackend.js"

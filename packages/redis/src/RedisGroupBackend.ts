@@ -1,0 +1,330 @@
+/**
+ * The consumer-group port (`GroupBackend`) on Redis 7.0, over ioredis: `XGROUP CREATE … MKSTREAM`,
+ * `XREADGROUP` on a connection of each cursor's own, `XACK`, and server-side scripts (sent by
+ * `EVALSHA`, in full by `EVAL` when the server does not have them) for what must be checked and done
+ * in one step: claims with their delivery counts, renewals and redeliveries of a member's own
+ * entries, dead letters, the removal of a consumer holding nothing.
+ *
+ * The client has the settings of `RedisStreamBackend` (no offline queue, no command sent twice, a
+ * connection being made waited for). `NOGROUP` (the group destroyed, the key deleted, evicted or
+ * flushed; a blocked read whose group or key went away) is `MissingGroup`; every other failure is a
+ * `StreamBackendError` as the stream backend's.
+ *
+ * The ACL a member needs (commands, and the keys of the stream and of its dead-letter stream): see
+ * the guide on consumer groups.
+ *
+ * @since 0.2.0
+ */
+import { createHash } from "node:crypto"
+import { EventBus, GroupBackend, type StreamBackend } from "@maf/events"
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import type { Redis } from "ioredis"
+import {
+  acquireClient,
+  clientOptions,
+  connectionWait,
+  explainer,
+  isNoSuchKey,
+  timerBound,
+  urlOf,
+  within
+} from "./internal/client.js"
+import { toBackendError } from "./internal/errors.js"
+import * as Scripts from "./internal/groupScripts.js"
+import { type ConnectionOptions, urlConfig } from "./RedisStreamBackend.js"
+
+/** A reply of `XREADGROUP`, `XAUTOCLAIM`'s entries, `XCLAIM`'s: `[id, [field, value, …]]` each. */
+type EntriesReply = ReadonlyArray<[string, ReadonlyArray<string> | null]>
+
+/** The server says the group (or its stream) is not there. */
+const isMissingGroup = (error: unknown): boolean =>
+  error instanceof Error &&
+  (error.message.startsWith("NOGROUP") ||
+    error.message.startsWith("UNBLOCKED the stream key no longer exists"))
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+/** `error` as the port's: `MissingGroup` for `NOGROUP`, else the stream backend's error. */
+const groupError =
+  (stream: string, group: string, explain: (error: unknown) => unknown = (error) => error) =>
+  (error: unknown): GroupBackend.GroupBackendError =>
+    isMissingGroup(error)
+      ? new GroupBackend.MissingGroup({ stream, group, message: messageOf(error) })
+      : toBackendError(explain(error))
+
+const groupEntries = (
+  entries: EntriesReply | null | undefined,
+  counts: (i: number) => number
+): Array<GroupBackend.GroupEntry> =>
+  (entries ?? []).map(([id, fields], i) => ({ id, fields: fields ?? [], deliveryCount: counts(i) }))
+
+/** A flat `[key, value, …]` reply (`XINFO`) as a map. */
+const fieldsOf = (reply: unknown): Map<string, unknown> => {
+  const map = new Map<string, unknown>()
+  if (Array.isArray(reply))
+    for (let i = 0; i + 1 < reply.length; i += 2) map.set(String(reply[i]), reply[i + 1])
+  return map
+}
+
+const numberOf = (value: unknown): number | undefined =>
+  value === undefined || value === null || value === "" ? undefined : Number(value)
+
+/** A script of ours, by `EVALSHA`, sent in full (`EVAL`) when the server does not have it (`NOSCRIPT`). */
+const script = (source: string) => {
+  const sha = createHash("sha1").update(source).digest("hex")
+  return (
+    client: Redis,
+    keys: ReadonlyArray<string>,
+    args: ReadonlyArray<string | number>
+  ): Promise<unknown> =>
+    client
+      .evalsha(sha, keys.length, ...keys, ...args)
+      .catch((error: unknown) =>
+        error instanceof Error && error.message.startsWith("NOSCRIPT")
+          ? client.eval(source, keys.length, ...keys, ...args)
+          : Promise.reject(error)
+      )
+}
+
+const claimScript = script(Scripts.claimScript)
+const renewScript = script(Scripts.renewScript)
+const redeliverScript = script(Scripts.redeliverScript)
+const deadLetterScript = script(Scripts.deadLetterScript)
+const removeIdleConsumerScript = script(Scripts.removeIdleConsumerScript)
+
+/**
+ * The group port on Redis; its connection is made in the background and closed with the scope
+ * (each cursor has a connection of its own, closed with the cursor's scope).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const make = (
+  options: ConnectionOptions = {}
+): Effect.Effect<GroupBackend.GroupBackendService, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const url = urlOf(options)
+    const baseOptions = clientOptions(options)
+    const client = yield* acquireClient(url, baseOptions)
+    const explain = explainer(client)
+    const connecting = connectionWait(client)
+    client.connect().catch(() => {
+      // Down at start: ioredis keeps reconnecting by `retryStrategy`; commands fail meanwhile.
+    })
+
+    /** Runs a command now, or once the connection being made is up; fails with the raw error. */
+    const send = <A>(command: () => Promise<A>): Effect.Effect<A, unknown> =>
+      Effect.tryPromise({
+        try: () => {
+          const pending = connecting()
+          return pending === undefined ? command() : pending.then(command)
+        },
+        catch: (error) => error
+      })
+
+    const run = <A>(stream: string, group: string, command: () => Promise<A>) =>
+      Effect.mapError(send(command), groupError(stream, group, explain))
+
+    const create: GroupBackend.GroupBackendService["create"] = (stream, group, start) =>
+      send(() => client.xgroup("CREATE", stream, group, start, "MKSTREAM")).pipe(
+        Effect.as("created" as const),
+        Effect.catchAll((error) =>
+          error instanceof Error && error.message.startsWith("BUSYGROUP")
+            ? Effect.succeed("joined" as const)
+            : Effect.fail(toBackendError(explain(error)))
+        )
+      )
+
+    const openCursor: Effect.Effect<GroupBackend.GroupCursor, StreamBackend.StreamBackendError, Scope.Scope> =
+      Effect.gen(function* () {
+        // A cursor's connection is closed at once: a QUIT would wait behind a blocking XREADGROUP.
+        const cursorClient = yield* acquireClient(
+          url,
+          { ...baseOptions, retryStrategy: () => null },
+          (cursor) => Effect.sync(() => cursor.disconnect(false))
+        )
+        yield* Effect.tryPromise({
+          try: () => cursorClient.connect(),
+          catch: (error) => toBackendError(error)
+        })
+        const read: GroupBackend.GroupCursor["read"] = (stream, group, consumer, readOptions) =>
+          Effect.tryPromise({
+            try: () => {
+              const block =
+                readOptions.blockMillis === undefined ? [] : ["BLOCK", String(readOptions.blockMillis)]
+              const answer = cursorClient.call(
+                "XREADGROUP",
+                "GROUP",
+                group,
+                consumer,
+                "COUNT",
+                String(readOptions.count),
+                ...block,
+                "STREAMS",
+                stream,
+                ">"
+              ) as Promise<ReadonlyArray<[string, EntriesReply]> | null>
+              const bound = timerBound(readOptions.timeoutMillis)
+              return bound === undefined ? answer : within(bound, answer)
+            },
+            catch: groupError(stream, group)
+          }).pipe(Effect.map((reply) => groupEntries(reply?.[0]?.[1], () => 1)))
+        return { read }
+      })
+
+    const ack: GroupBackend.GroupBackendService["ack"] = (stream, group, ids) =>
+      ids.length === 0
+        ? Effect.succeed(0)
+        : send(() => client.xack(stream, group, ...ids)).pipe(
+            Effect.catchAll((error) =>
+              isMissingGroup(error) ? Effect.succeed(0) : Effect.fail(toBackendError(explain(error)))
+            )
+          )
+
+    const claim: GroupBackend.GroupBackendService["claim"] = (stream, group, consumer, claimOptions) =>
+      Effect.map(
+        run(stream, group, () =>
+          claimScript(
+            client,
+            [stream],
+            [group, consumer, claimOptions.minIdleMillis, claimOptions.start, claimOptions.count]
+          )
+        ),
+        (reply) => {
+          const [next, entries, deleted, counts] = reply as [
+            string,
+            EntriesReply,
+            ReadonlyArray<string>,
+            ReadonlyArray<number>
+          ]
+          return {
+            entries: groupEntries(entries, (i) => Number(counts[i])),
+            deleted: deleted ?? [],
+            next: String(next)
+          }
+        }
+      )
+
+    const renew: GroupBackend.GroupBackendService["renew"] = (stream, group, consumer, ids) =>
+      Effect.map(
+        run(stream, group, () => renewScript(client, [stream], [group, consumer, ...ids])),
+        (reply) => (reply as ReadonlyArray<string>) ?? []
+      )
+
+    const redeliver: GroupBackend.GroupBackendService["redeliver"] = (stream, group, consumer, ids) =>
+      Effect.map(
+        run(stream, group, () => redeliverScript(client, [stream], [group, consumer, ...ids])),
+        (reply) => {
+          const [entries, counts, deleted, lost] = reply as [
+            EntriesReply,
+            ReadonlyArray<number>,
+            ReadonlyArray<string>,
+            ReadonlyArray<string>
+          ]
+          return {
+            entries: groupEntries(entries, (i) => Number(counts[i])),
+            deleted: deleted ?? [],
+            lost: lost ?? []
+          }
+        }
+      )
+
+    const deadLetter: GroupBackend.GroupBackendService["deadLetter"] = (
+      stream,
+      group,
+      consumer,
+      id,
+      letter
+    ) =>
+      Effect.map(
+        run(stream, group, () =>
+          deadLetterScript(
+            client,
+            [stream, letter.deadStream],
+            [group, consumer, id, Math.max(letter.maxlen, 0), ...letter.fields]
+          )
+        ),
+        (reply) => String(reply) as GroupBackend.DeadLetterOutcome
+      )
+
+    const info: GroupBackend.GroupBackendService["info"] = (stream, group) =>
+      send(() =>
+        // Sent back to back on the connection: answered in order, about the same moment.
+        Promise.all([client.xinfo("GROUPS", stream), client.xinfo("CONSUMERS", stream, group)])
+      ).pipe(
+        Effect.mapError((error) =>
+          isNoSuchKey(error)
+            ? new GroupBackend.MissingGroup({ stream, group, message: messageOf(error) })
+            : groupError(stream, group, explain)(error)
+        ),
+        Effect.flatMap(([groups, consumers]) => {
+          const found = (groups as ReadonlyArray<unknown>)
+            .map(fieldsOf)
+            .find((fields) => String(fields.get("name")) === group)
+          if (found === undefined) {
+            return Effect.fail(
+              new GroupBackend.MissingGroup({ stream, group, message: `no group '${group}' in XINFO GROUPS` })
+            )
+          }
+          return Effect.succeed<GroupBackend.GroupInfo>({
+            name: group,
+            pending: numberOf(found.get("pending")) ?? 0,
+            lastDeliveredId: String(found.get("last-delivered-id") ?? "0-0"),
+            // Redis 7.0 answers nil where it cannot tell (deletions after the group's position).
+            lag: numberOf(found.get("lag")),
+            consumers: (consumers as ReadonlyArray<unknown>).map((reply) => {
+              const fields = fieldsOf(reply)
+              return {
+                name: String(fields.get("name")),
+                pending: numberOf(fields.get("pending")) ?? 0,
+                idleMillis: numberOf(fields.get("idle")) ?? 0
+              }
+            })
+          })
+        })
+      )
+
+    const removeIdleConsumer: GroupBackend.GroupBackendService["removeIdleConsumer"] = (
+      stream,
+      group,
+      consumer
+    ) =>
+      Effect.map(
+        run(stream, group, () => removeIdleConsumerScript(client, [stream], [group, consumer])),
+        (reply) => Number(reply) === 1
+      )
+
+    return { create, openCursor, ack, claim, renew, redeliver, deadLetter, info, removeIdleConsumer }
+  })
+
+/**
+ * The Redis group port as the `GroupBackend` of the context.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layer = (options: ConnectionOptions = {}): Layer.Layer<GroupBackend.GroupBackend> =>
+  Layer.scoped(GroupBackend.GroupBackend, make(options))
+
+/**
+ * The Redis group port with options from `Config`; the URL defaults to `RedisStreamBackend.urlConfig`
+ * (`REDIS_URL`).
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Config.Config.Wrap<ConnectionOptions> = {}
+): Layer.Layer<GroupBackend.GroupBackend, ConfigError.ConfigError> =>
+  Layer.scoped(
+    GroupBackend.GroupBackend,
+    Effect.flatMap(EventBus.unwrapOptions(options), (resolved) =>
+      Effect.flatMap(resolved.url === undefined ? urlConfig : Effect.succeed(resolved.url), (url) =>
+        make({ ...resolved, url })
+      )
+    )
+  )

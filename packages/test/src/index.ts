@@ -10,6 +10,8 @@
 export * as Conformance from "./Conformance.js"
 /** @since 0.1.0 */
 export * as EventFeed from "./EventFeed.js"
+/** @since 0.2.0 */
+export * as GroupConformance from "./GroupConformance.js"
 /** @since 0.1.0 */
 export * as RecordingEventBus from "./RecordingEventBus.js"
 /** @since 0.1.0 */

@@ -85,7 +85,7 @@ export interface ConnectionOptions {
  * @since 0.1.0
  * @category constants
  */
-export const defaultUrl: string = clientDefaultUrl
+export const defaultUrl: "redis://localhost:6379/0" = clientDefaultUrl
 
 /**
  * The URL from `REDIS_URL`, else {@link defaultUrl}, as a `Redacted`.

@@ -48,13 +48,30 @@ const isMissingGroup = (error: unknown): boolean =>
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
+/** An ACL refusal inside a script, as Redis 7.0 words it, with the command our scripts name after it. */
+const refusedInScript = /can't run this command or subcommand \(command '([^']+)' of the script\)/
+
+/** A refusal inside a script said as a refusal of the command itself is (Redis says only "this command"). */
+const readable = (error: unknown): unknown => {
+  const refused = error instanceof Error ? refusedInScript.exec(error.message) : null
+  return refused === null
+    ? error
+    : Object.assign(
+        new Error(
+          `NOPERM this user has no permissions to run the '${refused[1]}' command (sent by a script of the group backend)`,
+          { cause: error }
+        ),
+        { name: "ReplyError" }
+      )
+}
+
 /** `error` as the port's: `MissingGroup` for `NOGROUP`, else the stream backend's error. */
 const groupError =
   (stream: string, group: string, explain: (error: unknown) => unknown = (error) => error) =>
   (error: unknown): GroupBackend.GroupBackendError =>
     isMissingGroup(error)
       ? new GroupBackend.MissingGroup({ stream, group, message: messageOf(error) })
-      : toBackendError(explain(error))
+      : toBackendError(readable(explain(error)))
 
 const groupEntries = (
   entries: EntriesReply | null | undefined,

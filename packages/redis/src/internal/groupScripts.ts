@@ -6,15 +6,32 @@
  * Redis 7.0 semantics they rely on: `XPENDING key group id id 1` answers `{{id, owner, idle,
  * deliveries}}` or nothing; `XCLAIM` of an entry deleted from the stream drops it from the pending
  * list and answers nothing for it; `XAUTOCLAIM` answers `{next, entries, deletedIds}`. An error of a
- * command inside a script reaches the caller with its own code first (`NOGROUP …`).
+ * command inside a script reaches the caller with its own code first (`NOGROUP …`), the command
+ * named after it.
  *
  * @internal
  */
 
+/**
+ * `redis.call`, its error naming the command (`xautoclaim`, `xgroup|delconsumer`) after its own
+ * code and text: an ACL refusal inside a script says only "can't run this command or subcommand".
+ */
+const call = `
+local function call(...)
+  local reply = redis.pcall(...)
+  if type(reply) == "table" and reply.err then
+    local name = string.lower((...))
+    if name == "xinfo" or name == "xgroup" then name = name .. "|" .. string.lower(select(2, ...)) end
+    error({ err = reply.err .. " (command '" .. name .. "' of the script)" })
+  end
+  return reply
+end
+`
+
 /** The group must exist even when there is nothing to do (an empty list of ids): `NOGROUP` otherwise. */
 const requireGroup = `
 local function requireGroup()
-  redis.call("XPENDING", KEYS[1], ARGV[1], "-", "+", 1, ARGV[2])
+  call("XPENDING", KEYS[1], ARGV[1], "-", "+", 1, ARGV[2])
 end
 `
 
@@ -24,13 +41,13 @@ end
  *
  * @internal
  */
-export const claimScript = `
-local claimed = redis.call("XAUTOCLAIM", KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], "COUNT", ARGV[5])
+export const claimScript = `${call}
+local claimed = call("XAUTOCLAIM", KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], "COUNT", ARGV[5])
 local entries = claimed[2]
 local counts = {}
 for i = 1, #entries do
   local id = entries[i][1]
-  local pending = redis.call("XPENDING", KEYS[1], ARGV[1], id, id, 1)
+  local pending = call("XPENDING", KEYS[1], ARGV[1], id, id, 1)
   counts[i] = pending[1] and pending[1][4] or 0
 end
 return { claimed[1], entries, claimed[3] or {}, counts }
@@ -42,14 +59,14 @@ return { claimed[1], entries, claimed[3] or {}, counts }
  *
  * @internal
  */
-export const renewScript = `${requireGroup}
+export const renewScript = `${call}${requireGroup}
 if #ARGV < 3 then requireGroup() end
 local renewed = {}
 for i = 3, #ARGV do
   local id = ARGV[i]
-  local pending = redis.call("XPENDING", KEYS[1], ARGV[1], id, id, 1)
+  local pending = call("XPENDING", KEYS[1], ARGV[1], id, id, 1)
   if pending[1] and pending[1][2] == ARGV[2] then
-    local ids = redis.call("XCLAIM", KEYS[1], ARGV[1], ARGV[2], 0, id, "JUSTID")
+    local ids = call("XCLAIM", KEYS[1], ARGV[1], ARGV[2], 0, id, "JUSTID")
     if ids[1] then renewed[#renewed + 1] = id end
   end
 end
@@ -63,14 +80,14 @@ return renewed
  *
  * @internal
  */
-export const redeliverScript = `${requireGroup}
+export const redeliverScript = `${call}${requireGroup}
 if #ARGV < 3 then requireGroup() end
 local entries, counts, deleted, lost = {}, {}, {}, {}
 for i = 3, #ARGV do
   local id = ARGV[i]
-  local pending = redis.call("XPENDING", KEYS[1], ARGV[1], id, id, 1)
+  local pending = call("XPENDING", KEYS[1], ARGV[1], id, id, 1)
   if pending[1] and pending[1][2] == ARGV[2] then
-    local taken = redis.call("XCLAIM", KEYS[1], ARGV[1], ARGV[2], 0, id)
+    local taken = call("XCLAIM", KEYS[1], ARGV[1], ARGV[2], 0, id)
     if taken[1] then
       entries[#entries + 1] = taken[1]
       counts[#counts + 1] = pending[1][4] + 1
@@ -93,13 +110,13 @@ return { entries, counts, deleted, lost }
  *
  * @internal
  */
-export const deadLetterScript = `
+export const deadLetterScript = `${call}
 local id = ARGV[3]
-local pending = redis.call("XPENDING", KEYS[1], ARGV[1], id, id, 1)
+local pending = call("XPENDING", KEYS[1], ARGV[1], id, id, 1)
 if not (pending[1] and pending[1][2] == ARGV[2]) then return "lost" end
-local found = redis.call("XRANGE", KEYS[1], id, id)
+local found = call("XRANGE", KEYS[1], id, id)
 if not found[1] then
-  redis.call("XACK", KEYS[1], ARGV[1], id)
+  call("XACK", KEYS[1], ARGV[1], id)
   return "deleted"
 end
 local fields = found[1][2]
@@ -124,8 +141,8 @@ else
   for i = 1, #fields do args[#args + 1] = fields[i] end
 end
 for i = 5, #ARGV do args[#args + 1] = ARGV[i] end
-redis.call(unpack(args))
-redis.call("XACK", KEYS[1], ARGV[1], id)
+call(unpack(args))
+call("XACK", KEYS[1], ARGV[1], id)
 return "moved"
 `
 
@@ -135,15 +152,15 @@ return "moved"
  *
  * @internal
  */
-export const removeIdleConsumerScript = `
-local held = redis.call("XPENDING", KEYS[1], ARGV[1], "-", "+", 1, ARGV[2])
+export const removeIdleConsumerScript = `${call}
+local held = call("XPENDING", KEYS[1], ARGV[1], "-", "+", 1, ARGV[2])
 if held[1] then return 0 end
-local consumers = redis.call("XINFO", "CONSUMERS", KEYS[1], ARGV[1])
+local consumers = call("XINFO", "CONSUMERS", KEYS[1], ARGV[1])
 for i = 1, #consumers do
   local consumer = consumers[i]
   for j = 1, #consumer, 2 do
     if consumer[j] == "name" and consumer[j + 1] == ARGV[2] then
-      redis.call("XGROUP", "DELCONSUMER", KEYS[1], ARGV[1], ARGV[2])
+      call("XGROUP", "DELCONSUMER", KEYS[1], ARGV[1], ARGV[2])
       return 1
     end
   end

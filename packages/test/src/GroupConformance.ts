@@ -517,14 +517,15 @@ export const redeliverOutcomes: Check = makeCheck(
 )
 
 /**
- * A renewal answers the member's own entries only (never one another member claimed), keeps their
- * delivery counts, and makes them fresh: a claim with a minimum idle time no longer takes them.
+ * A renewal answers the member's own entries only (never one another member claimed, nor one deleted
+ * from the stream, which leaves the pending list), keeps their delivery counts, and makes them
+ * fresh: a claim with a minimum idle time no longer takes them.
  *
  * @since 0.2.0
  * @category checks
  */
 export const renewOwnOnly: Check = makeCheck(
-  "renew answers only the member's own entries, keeps their counts and makes them fresh",
+  "renew answers only the member's own entries still in the stream, keeps their counts and makes them fresh",
   "renew",
   (probe) =>
     Effect.gen(function* () {
@@ -560,6 +561,10 @@ export const renewOwnOnly: Check = makeCheck(
         countsOf(redelivered.entries),
         withCount([ids[1]!], 2)
       )
+      // An entry deleted from the stream is held no more: Redis 7.0's XCLAIM drops it from the pending list.
+      yield* probe.call("XDEL", probe.raw.deleteEntries(stream, [ids[1]!]))
+      yield* probe.same("c1's renewal of a deleted entry", yield* renew("c1", [ids[1]!]), [])
+      yield* probe.same("the pending count after it", (yield* probe.info(stream, "g")).pending, 1)
     })
 )
 

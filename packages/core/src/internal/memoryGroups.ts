@@ -174,10 +174,15 @@ export const make = (
     })
 
   const renew: GroupBackend.GroupBackendService["renew"] = (stream, group, consumer, ids) =>
-    withGroup(stream, group, "XCLAIM", (_s, g, now) =>
+    withGroup(stream, group, "XCLAIM", (s, g, now) =>
       ids.filter((id) => {
         const pending = g.pel.get(id)
         if (pending === undefined || pending.consumer !== consumer) return false
+        // As Redis 7.0's XCLAIM … JUSTID: an entry deleted from the stream leaves the pending list.
+        if (s.get(pending) === undefined) {
+          g.pel.delete(id)
+          return false
+        }
         pending.deliveredAt = now
         return true
       })

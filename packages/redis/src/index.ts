@@ -6,6 +6,8 @@
 
 /** @since 0.1.0 */
 export * as RedisEventBus from "./RedisEventBus.js"
+/** @since 0.2.0 */
+export * as RedisEventConsumer from "./RedisEventConsumer.js"
 /** @since 0.1.0 */
 export * as RedisEventReader from "./RedisEventReader.js"
 /** @since 0.2.0 */

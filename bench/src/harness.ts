@@ -20,6 +20,8 @@ export const keys = [
   "raw_concurrent",
   "read_decoded",
   "raw_read",
+  "group_process",
+  "raw_group",
   "e2e_p50_ms",
   "e2e_p99_ms",
   "raw_e2e_p50_ms",

@@ -36,6 +36,7 @@ export const targets: ReadonlyArray<Target> = [
   ratio("publish_awaited", "raw_sequential", ">=", 0.9),
   ratio("publish_concurrent", "raw_concurrent", ">=", 1.5),
   ratio("read_decoded", "raw_read", ">=", 1.0),
+  ratio("group_process", "raw_group", ">=", 1.0),
   ratio("e2e_p99_ms", "raw_e2e_p99_ms", "<=", 1.5),
   figure("read_rss_growth_mb", "<=", 50, "MB")
 ]

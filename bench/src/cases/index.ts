@@ -3,6 +3,7 @@
  */
 import type { Case } from "../case.js"
 import { e2e } from "./e2e.js"
+import { groupProcess } from "./groupProcess.js"
 import { memoryPublish } from "./memoryPublish.js"
 import { nullPublish } from "./nullPublish.js"
 import { publishAwaited } from "./publishAwaited.js"
@@ -16,6 +17,7 @@ export const cases: ReadonlyArray<Case> = [
   publishAwaited,
   publishConcurrent,
   readDecoded,
+  groupProcess,
   e2e,
   nullPublish,
   memoryPublish,

@@ -1,0 +1,195 @@
+/**
+ * `group_process`: one member of a consumer group (`EventConsumer.consume` over `RedisGroupBackend`)
+ * with a no-op handler works through a backlog (200k entries in a full run), every entry decoded and
+ * validated by the canonical Schema, timed until every entry was handled and acknowledged; against
+ * `raw_group`: plain ioredis looping `XREADGROUP COUNT 500`, `JSON.parse` of each entry's `data` and
+ * one `XACK` of the batch's ids. Both read the same stream, preloaded once, each round with a group
+ * of its own made from `"0"` before the clock starts; afterwards the server is asked (`XINFO
+ * GROUPS`) that the group read every entry and has nothing pending.
+ */
+import { EventConsumer, GroupBackend } from "@maf/events"
+import { RedisGroupBackend } from "@maf/events-redis"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import type { Redis } from "ioredis"
+import { rawBody } from "../body.js"
+import { type BenchContext, type Case, selectedSides } from "../case.js"
+import { runRounds, type Side, secondsSince } from "../harness.js"
+import { deleteKey, freshKey, preload, rawClient, withRawClient } from "../redis.js"
+
+/** The raw side's `COUNT`. */
+const count = 500
+
+/** The member's `concurrency`: see `docs/benchmarks.md` for why this value. */
+export const concurrency = Number(process.env.MAF_BENCH_GROUP_CONCURRENCY ?? 500)
+
+const rounds = {
+  quick: { warmup: 1, rounds: 5 },
+  full: { warmup: 1, rounds: 9 }
+} as const
+
+let groups = 0
+const freshGroup = (side: string) => `bench-${side}-${process.pid}-${++groups}`
+
+/** `XINFO GROUPS`' fields of `group`. */
+const groupInfo = async (client: Redis, key: string, group: string): Promise<Map<string, unknown>> => {
+  const reply = (await client.xinfo("GROUPS", key)) as Array<Array<unknown>>
+  for (const flat of reply) {
+    const fields = new Map<string, unknown>()
+    for (let i = 0; i + 1 < flat.length; i += 2) fields.set(String(flat[i]), flat[i + 1])
+    if (fields.get("name") === group) return fields
+  }
+  throw new Error(`no group ${group} on ${key}`)
+}
+
+/** Waits until `XPENDING` says the group holds nothing. */
+const untilNothingPending = async (client: Redis, key: string, group: string): Promise<void> => {
+  for (;;) {
+    const [pending] = (await client.xpending(key, group)) as [number, ...Array<unknown>]
+    if (Number(pending) === 0) return
+  }
+}
+
+/**
+ * Fails the round unless the group delivered every entry of the stream (its last id, `entries-read`)
+ * and holds none pending; then destroys the group.
+ */
+const checkAndDestroy = (url: string, key: string, group: string, entries: number, lastId: string) =>
+  withRawClient(url, async (client) => {
+    try {
+      const fields = await groupInfo(client, key, group)
+      const read = Number(fields.get("entries-read"))
+      const pending = Number(fields.get("pending"))
+      const last = String(fields.get("last-delivered-id"))
+      if (read !== entries || pending !== 0 || last !== lastId) {
+        throw new Error(
+          `${group}: ${read} entries read of ${entries}, ${pending} pending, last delivered ${last} (the stream's last ${lastId})`
+        )
+      }
+    } finally {
+      await client.xgroup("DESTROY", key, group)
+    }
+  })
+
+const library = (url: string, key: string, entries: number, lastId: string): Side => ({
+  keys: ["group_process"],
+  run: async () => {
+    const group = freshGroup("library")
+    const watcher = await rawClient(url)
+    try {
+      const rate = await Effect.runPromise(
+        Effect.gen(function* () {
+          // The group made, and the connection up, before the clock starts, as the raw side's.
+          yield* Effect.orDie((yield* GroupBackend.GroupBackend).create(key, group, "0"))
+          let handled = 0
+          let known = 0
+          const all = yield* Deferred.make<void>()
+          const start = performance.now()
+          const member = yield* Effect.fork(
+            EventConsumer.consume({
+              stream: key,
+              group,
+              consumer: "member",
+              from: "0",
+              concurrency,
+              handler: (message) => {
+                if (message._tag === "KnownEvent") known++
+                if (++handled === entries) Deferred.unsafeDone(all, Effect.void)
+                return Effect.void
+              }
+            })
+          )
+          yield* Deferred.await(all)
+          yield* Effect.promise(() => untilNothingPending(watcher, key, group))
+          const rate = entries / secondsSince(start)
+          yield* Fiber.interrupt(member)
+          if (known !== entries) {
+            return yield* Effect.die(
+              `group_process: ${known} known events of ${entries} (${handled} handled)`
+            )
+          }
+          return rate
+        }).pipe(Effect.provide(Layer.provideMerge(EventConsumer.layer, RedisGroupBackend.layer({ url }))))
+      )
+      await checkAndDestroy(url, key, group, entries, lastId)
+      return { group_process: rate }
+    } finally {
+      watcher.disconnect()
+    }
+  }
+})
+
+type XReadGroupReply = Array<[string, Array<[string, Array<string>]>]> | null
+
+const raw = (url: string, key: string, entries: number, lastId: string): Side => ({
+  keys: ["raw_group"],
+  run: async () => {
+    const group = freshGroup("raw")
+    const client = await rawClient(url)
+    let known = 0
+    let rate: number
+    try {
+      await client.xgroup("CREATE", key, group, "0")
+      const start = performance.now()
+      for (;;) {
+        const reply = (await client.xreadgroup(
+          "GROUP",
+          group,
+          "c",
+          "COUNT",
+          count,
+          "STREAMS",
+          key,
+          ">"
+        )) as XReadGroupReply
+        const batch = reply?.[0]?.[1] ?? []
+        if (batch.length === 0) break
+        const ids: Array<string> = []
+        for (const [id, fields] of batch) {
+          const body = JSON.parse(fields[1]!)
+          if (typeof body.kind === "string") known++
+          ids.push(id)
+        }
+        await client.xack(key, group, ...ids)
+      }
+      rate = entries / secondsSince(start)
+    } finally {
+      client.disconnect()
+    }
+    if (known !== entries) throw new Error(`raw_group: ${known} bodies of ${entries}`)
+    await checkAndDestroy(url, key, group, entries, lastId)
+    return { raw_group: rate }
+  }
+})
+
+export const groupProcess: Case = {
+  name: "group",
+  keys: ["group_process", "raw_group"],
+  run: async (ctx: BenchContext) => {
+    const entries = ctx.quick ? 50_000 : 200_000
+    const chosen = rounds[ctx.quick ? "quick" : "full"]
+    const key = freshKey("group")
+    await preload(ctx.url, key, entries, rawBody)
+    try {
+      const lastId = await withRawClient(ctx.url, async (client) => {
+        const [last] = (await client.xrevrange(key, "+", "-", "COUNT", 1)) as Array<[string, unknown]>
+        return last![0]
+      })
+      const stats = await runRounds(
+        selectedSides(ctx, [library(ctx.url, key, entries, lastId), raw(ctx.url, key, entries, lastId)]),
+        chosen,
+        ctx.log
+      )
+      return {
+        stats,
+        notes: [
+          `group_process, raw_group: a backlog of ${entries.toLocaleString("en-US")} entries a round, a fresh group each; the member at concurrency ${concurrency}, the raw loop COUNT ${count}; ${chosen.rounds} rounds after ${chosen.warmup} of warm-up`
+        ]
+      }
+    } finally {
+      await deleteKey(ctx.url, key)
+    }
+  }
+}

@@ -19,9 +19,8 @@ import * as Stream from "effect/Stream"
 import type * as Event from "../Event.js"
 import type { ReadOptions } from "../EventReader.js"
 import * as ReadMetrics from "../ReadMetrics.js"
-import * as ReadResult from "../ReadResult.js"
+import type * as ReadResult from "../ReadResult.js"
 import {
-  compareEntryIds,
   parseEntryId,
   type ReadBatch,
   StreamBackendError,
@@ -31,6 +30,7 @@ import {
 } from "../StreamBackend.js"
 import * as WireCodec from "../WireCodec.js"
 import * as FailureStreak from "./failureStreak.js"
+import { detectGap, greater } from "./gap.js"
 import * as Retry from "./retry.js"
 import { labelsFor, taggerFor } from "./streamMetric.js"
 import * as Timeout from "./timeout.js"
@@ -97,13 +97,6 @@ const splitFrom = 128
 interface Held {
   readonly entries: ReadonlyArray<StreamEntry>
   readonly from: number
-}
-
-const greater = (a: string | undefined, b: string): boolean => {
-  if (a === undefined) return false
-  const x = parseEntryId(a)
-  const y = parseEntryId(b)
-  return x !== undefined && y !== undefined && compareEntryIds(x, y) > 0
 }
 
 /** @internal */
@@ -213,44 +206,6 @@ export const stream = <E extends Event.Any>(
         return Effect.void
       }
 
-      /**
-       * Gap detection. Trimming (`MAXLEN`) removes the oldest entries, so entries after `after` were
-       * removed unread only if the first entry read is the stream's first: then the entries removed
-       * in all (`entries-added - length`) less those added up to `after` (counted by the reader) are
-       * the ones lost. (Redis 7.0 leaves `max-deleted-entry-id` alone when it trims, so counting is
-       * what tells.) A deletion in the middle (`XDEL`) shows as a `max-deleted-entry-id` between
-       * `after` and the first entry read. `info` was taken just before the read; if the stream's
-       * first entry then was past `after` and the read began later still, it was removed in between.
-       * Where the reader cannot count (a start from an id, until it first reads up to the end), a
-       * trim it cannot see is not reported; what it can see is, with `lost` undefined.
-       */
-      const detectGap = (after: string, batch: ReadBatch): ReadResult.Gap | undefined => {
-        const { info, entries } = batch
-        const first = entries[0]
-        if (first === undefined) return undefined
-        // Empty when the snapshot was taken (a blocking read then waited): whatever had been added
-        // after `after` by then was removed unread.
-        if (info.length === 0 && addedThrough !== undefined && info.entriesAdded !== undefined) {
-          const lost = info.entriesAdded - addedThrough
-          return lost > 0 ? ReadResult.gap(first.id, after, lost) : undefined
-        }
-        if (first.id === info.firstId && greater(first.id, after)) {
-          if (addedThrough !== undefined && info.entriesAdded !== undefined) {
-            const lost = info.entriesAdded - info.length - addedThrough
-            return lost > 0 ? ReadResult.gap(first.id, after, lost) : undefined
-          }
-          if (greater(info.maxDeletedEntryId, after)) return ReadResult.gap(first.id, after, undefined)
-          return undefined
-        }
-        if (greater(info.maxDeletedEntryId, after) && greater(first.id, info.maxDeletedEntryId!)) {
-          return ReadResult.gap(first.id, after, undefined)
-        }
-        if (greater(info.firstId, after) && greater(first.id, info.firstId!)) {
-          return ReadResult.gap(first.id, after, undefined)
-        }
-        return undefined
-      }
-
       const decodeInto = (
         entries: ReadonlyArray<StreamEntry>,
         from: number,
@@ -279,15 +234,14 @@ export const stream = <E extends Event.Any>(
         // Never deliver an entry at or before the position, whatever a backend answers.
         const stale = read.entries.length > 0 && !greater(read.entries[0]!.id, after)
         const batch = stale ? { ...read, entries: read.entries.filter((e) => greater(e.id, after)) } : read
-        const { entries, info } = batch
+        const { entries } = batch
         if (entries.length === 0) return Effect.succeed(Chunk.empty())
         const results: Array<ReadResult.ReadResult<E>> = []
         const effects: Array<Effect.Effect<void>> = []
-        const gap = detectGap(after, batch)
+        const { gap, addedThrough: added } = detectGap({ after, addedThrough }, batch)
+        addedThrough = added
         if (gap !== undefined) {
           results.push(gap)
-          addedThrough =
-            addedThrough !== undefined && gap.lost !== undefined ? addedThrough + gap.lost : undefined
           effects.push(
             Metric.increment(gapCounter),
             Metric.incrementBy(lostCounter, gap.lost ?? 0),
@@ -304,11 +258,7 @@ export const stream = <E extends Event.Any>(
         const decodedTo = splits ? entries.length >> 1 : entries.length
         decodeInto(entries, 0, decodedTo, results, effects)
         if (splits) held = { entries, from: decodedTo }
-        const last = entries[entries.length - 1]!.id
-        position = last
-        if (addedThrough !== undefined) addedThrough += entries.length
-        // Read up to the end as the snapshot saw it: the count is exact again.
-        if (info.lastId === last && info.entriesAdded !== undefined) addedThrough = info.entriesAdded
+        position = entries[entries.length - 1]!.id
         const chunk = Chunk.unsafeFromArray(results)
         return Effect.withFiberRuntime((fiber) => {
           // Counted with the stream's labels kept (see `labelsFor`): this runs for every read.

@@ -84,6 +84,17 @@ export const missingGroup = Metric.counter("maf_events_group_missing_total", {
 })
 
 /**
+ * Idle consumers holding nothing pending removed from the group by housekeeping.
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const consumersRemoved = Metric.counter("maf_events_group_consumers_removed_total", {
+  description: "Idle consumers holding nothing pending removed from the group",
+  incremental: true
+})
+
+/**
  * The group's pending entries, as last seen.
  *
  * @since 0.2.0
@@ -94,7 +105,8 @@ export const pending = Metric.gauge("maf_events_group_pending", {
 })
 
 /**
- * Entries not yet delivered to the group, as last seen (not updated while the server cannot tell).
+ * Entries not yet delivered to the group, as last seen (it keeps its last value while the server
+ * cannot tell: Redis 7.0 after deletions in the middle of the stream).
  *
  * @since 0.2.0
  * @category metrics
@@ -104,7 +116,8 @@ export const lag = Metric.gauge("maf_events_group_lag", {
 })
 
 /**
- * How long handlers ran, in milliseconds.
+ * How long handlers ran, in milliseconds (in the stream form: from a message handed out to its
+ * settlement).
  *
  * @since 0.2.0
  * @category metrics

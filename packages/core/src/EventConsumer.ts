@@ -19,6 +19,10 @@
  *   and after a claim, no order holds.
  * - Shutdown (the fiber interrupted, its scope closed): reading stops, handlers running are given
  *   `drainTimeout` to finish, what finished is acknowledged, the rest stays pending for others.
+ * - Housekeeping: after each full claim scan, the group's other consumers idle past
+ *   `removeIdleConsumersAfter` (default 1 hour) and holding nothing pending are removed.
+ * - `stream(options)` is the same member as a `Stream` of {@link Received} messages, each settled by
+ *   the program with its own `ack`, `retry` or `deadLetter` (one policy loop behind both forms).
  *
  * @since 0.2.0
  */
@@ -28,10 +32,13 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import type * as Event from "./Event.js"
 import type * as EventCatalog from "./EventCatalog.js"
 import { GroupBackend, type GroupBackendError, type MissingGroup } from "./GroupBackend.js"
 import * as Consumer from "./internal/consumer.js"
+import * as ConsumerOptions from "./internal/consumerOptions.js"
+import * as ConsumerStream from "./internal/consumerStream.js"
 import type * as ReadResult from "./ReadResult.js"
 
 /**
@@ -111,23 +118,21 @@ export type Outcome = Data.TaggedEnum<{
 export const Outcome = Data.taggedEnum<Outcome>()
 
 /**
- * Options of a member. Only `group` and `handler` are required (see {@link defaults}).
+ * Options of a member, in either form. Only `group` is required (see {@link defaults}).
  *
  * @since 0.2.0
  * @category models
  */
-export interface ConsumeOptions<E extends Event.Any, R> {
+export interface MemberOptions<E extends Event.Any = Event.Canonical> {
   /** The group's name. */
   readonly group: string
-  /** Handles one message; its success acknowledges the entry (see {@link Outcome}). */
-  readonly handler: (message: Message<E>) => Effect.Effect<Outcome | void, unknown, R>
   /** The stream's key. Default `"maf:events"`. */
   readonly stream?: string | undefined
   /** This member's name. Default: stable per process, `<HOSTNAME>-<pid>` ({@link defaultConsumerName}). */
   readonly consumer?: string | undefined
   /** Where a group made by this member starts: `"$"` (default), `"0"` or an entry id. An existing group is joined as it is. */
   readonly from?: string | undefined
-  /** Handlers running at once, and entries held at most. Default 1. */
+  /** Handlers running at once (in the stream form: messages unsettled at once), and entries held at most. Default 1. */
   readonly concurrency?: number | undefined
   /** How long an entry is pending untouched before another member may claim it. Default 30 s. */
   readonly minIdle?: Duration.DurationInput | undefined
@@ -145,17 +150,58 @@ export interface ConsumeOptions<E extends Event.Any, R> {
   readonly drainTimeout?: Duration.DurationInput | undefined
   /** How long one read waits for new entries. Default 1 s. */
   readonly block?: Duration.DurationInput | undefined
+  /**
+   * Other consumers of the group idle this long and holding nothing pending are removed
+   * (`XGROUP DELCONSUMER`). Default 1 hour; `Duration.infinity` turns it off.
+   */
+  readonly removeIdleConsumersAfter?: Duration.DurationInput | undefined
   /** The kinds decoded to typed events; others come out as `UnknownKind`. Default: the canonical kinds. */
   readonly catalog?: EventCatalog.EventCatalog<E> | undefined
 }
 
 /**
- * The defaults of {@link ConsumeOptions}.
+ * Options of `consume`: a member's options and its handler.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ConsumeOptions<E extends Event.Any, R> extends MemberOptions<E> {
+  /** Handles one message; its success acknowledges the entry (see {@link Outcome}). */
+  readonly handler: (message: Message<E>) => Effect.Effect<Outcome | void, unknown, R>
+}
+
+/**
+ * How the program settles a message of the stream form. The first settlement counts; later ones,
+ * and any made after the stream ended, do nothing. Each returns once the member has taken it (an
+ * ack leaves in the member's next batched `XACK`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Settle {
+  /** Acknowledges the entry. */
+  readonly ack: Effect.Effect<void>
+  /** Retries the entry after `after` (or the retry schedule's delay): it comes out again, a new delivery. */
+  readonly retry: (after?: Duration.DurationInput) => Effect.Effect<void>
+  /** Moves the entry to the dead-letter stream with `reason`, and acknowledges it, in one step. */
+  readonly deadLetter: (reason: string) => Effect.Effect<void>
+}
+
+/**
+ * A message of the stream form: a delivery to settle, or a {@link Gap} (nothing to settle).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Received<E extends Event.Any = Event.Canonical> = (Delivery<E> & Settle) | Gap
+
+/**
+ * The defaults of {@link MemberOptions}.
  *
  * @since 0.2.0
  * @category constants
  */
-export const defaults: typeof Consumer.defaults = Consumer.defaults
+export const defaults: typeof ConsumerOptions.defaults = ConsumerOptions.defaults
 
 /**
  * The default member name: `<HOSTNAME>-<pid>` (the `HOSTNAME` environment variable, `"host"` when
@@ -165,7 +211,7 @@ export const defaults: typeof Consumer.defaults = Consumer.defaults
  * @since 0.2.0
  * @category constants
  */
-export const defaultConsumerName: () => string = Consumer.defaultConsumerName
+export const defaultConsumerName: () => string = ConsumerOptions.defaultConsumerName
 
 /**
  * The service's operation.
@@ -181,6 +227,14 @@ export interface EventConsumerService {
   readonly consume: <R, E extends Event.Any = Event.Canonical>(
     options: ConsumeOptions<E, R>
   ) => Effect.Effect<never, GroupBackendError | MissingGroup, R>
+  /**
+   * The same member as a `Stream` of messages, each settled by the program (see {@link Settle}):
+   * no more than `concurrency` unsettled at once. A message left unsettled when the stream ends
+   * stays pending, for a claim. It fails as `consume` does.
+   */
+  readonly stream: <E extends Event.Any = Event.Canonical>(
+    options: MemberOptions<E>
+  ) => Stream.Stream<Received<E>, GroupBackendError | MissingGroup>
 }
 
 /**
@@ -212,7 +266,8 @@ export class EventConsumer extends Context.Tag("@maf/events/EventConsumer")<
  * @category constructors
  */
 export const make = (groups: GroupBackend["Type"]): EventConsumerService => ({
-  consume: (options) => Consumer.consume(groups, options)
+  consume: (options) => Consumer.consume(groups, options, options.handler),
+  stream: (options) => ConsumerStream.stream(groups, options)
 })
 
 /**
@@ -237,3 +292,28 @@ export const consume = <R, E extends Event.Any = Event.Canonical>(
   options: ConsumeOptions<E, R>
 ): Effect.Effect<never, GroupBackendError | MissingGroup, R | EventConsumer> =>
   Effect.flatMap(EventConsumer, (consumer) => consumer.consume(options))
+
+/**
+ * The messages of a member of the `EventConsumer` of the context, each settled by the program.
+ *
+ * @since 0.2.0
+ * @category accessors
+ * @example
+ * import { Effect, Stream } from "effect"
+ * import { EventConsumer } from "@maf/events"
+ *
+ * const audited = EventConsumer.stream({ group: "auditor", concurrency: 8 }).pipe(
+ *   Stream.mapEffect(
+ *     (message) =>
+ *       message._tag === "Gap"
+ *         ? Effect.void
+ *         : Effect.log(`${message.streamId}, delivery ${message.deliveryCount}`).pipe(Effect.zipRight(message.ack)),
+ *     { concurrency: 8 }
+ *   ),
+ *   Stream.runDrain
+ * )
+ */
+export const stream = <E extends Event.Any = Event.Canonical>(
+  options: MemberOptions<E>
+): Stream.Stream<Received<E>, GroupBackendError | MissingGroup, EventConsumer> =>
+  Stream.unwrap(Effect.map(EventConsumer, (consumer) => consumer.stream(options)))

@@ -1,8 +1,10 @@
 /**
- * The member loop behind `EventConsumer.consume`: one loop reads new entries and claims stale ones
- * (neither starves the other: a claim scan runs whenever one is due, before the read), within the
- * free concurrency; each entry runs in a fiber of its own that settles it (ack, retry, dead letter);
- * one fiber renews the member's hold on what it holds; one batches the acks.
+ * The member loop behind `EventConsumer.consume` (and, through a handler that hands messages out,
+ * `EventConsumer.stream`): one loop reads new entries and claims stale ones (neither starves the
+ * other: a claim scan runs whenever one is due, before the read), within the free concurrency; each
+ * entry runs in a fiber of its own that settles it (ack, retry, dead letter); one fiber renews the
+ * member's hold on what it holds; one batches the acks (`consumerAcks.ts`). After each full claim
+ * scan the group's info updates the gauges and drives housekeeping (`consumerHousekeeping.ts`).
  *
  * @internal
  */
@@ -20,7 +22,7 @@ import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as ConsumerMetrics from "../ConsumerMetrics.js"
 import type * as Event from "../Event.js"
-import type { ConsumeOptions, Delivery, Gap, Message, Outcome } from "../EventConsumer.js"
+import type { Delivery, Gap, MemberOptions, Message, Outcome } from "../EventConsumer.js"
 import type {
   GroupBackendError,
   GroupBackendService,
@@ -28,82 +30,23 @@ import type {
   GroupEntry,
   MissingGroup
 } from "../GroupBackend.js"
-import { parseEntryId } from "../StreamBackend.js"
-import * as WireCodec from "../WireCodec.js"
+import * as Acks from "./consumerAcks.js"
+import * as Housekeeping from "./consumerHousekeeping.js"
+import { type MemberConfig, resolve, shortened } from "./consumerOptions.js"
 import * as FailureStreak from "./failureStreak.js"
 
-/** The defaults of the consumer's options (`EventConsumer.defaults`). */
-export const defaults = {
-  stream: "maf:events",
-  from: "$",
-  concurrency: 1,
-  minIdle: Duration.seconds(30),
-  maxDeliveries: 5,
-  retrySchedule: Schedule.exponential(Duration.millis(100)).pipe(
-    Schedule.jittered,
-    Schedule.map((delay) => Duration.min(delay, Duration.seconds(5)))
-  ) as Schedule.Schedule<Duration.Duration, unknown>,
-  failureSchedule: Schedule.exponential(Duration.millis(50)).pipe(
-    Schedule.jittered,
-    Schedule.union(Schedule.spaced(Duration.seconds(2)))
-  ),
-  onMissingGroup: "recreate",
-  drainTimeout: Duration.seconds(10),
-  block: Duration.seconds(1)
-} as const
+/**
+ * What a handler may answer besides an `Outcome`: let the entry go, unsettled (it stays pending for
+ * a claim). The stream form answers it for messages handed out and never settled before its end.
+ */
+export const Release: { readonly _tag: "Release" } = { _tag: "Release" }
 
-/** `<HOSTNAME>-<pid>`. */
-export const defaultConsumerName = (): string => {
-  const proc = (globalThis as { process?: { pid?: number; env?: Record<string, string | undefined> } })
-    .process
-  return `${proc?.env?.HOSTNAME ?? "host"}-${proc?.pid ?? 0}`
-}
+/** A member's handler, as the loop runs it. */
+export type MemberHandler<E extends Event.Any, R> = (
+  message: Message<E>
+) => Effect.Effect<Outcome | typeof Release | void, unknown, R>
 
-/** The dead-letter's error text is kept short. */
-const errorTextMax = 500
-
-const fail = (message: string): never => {
-  throw new RangeError(`EventConsumer option ${message}`)
-}
-
-const resolve = <E extends Event.Any, R>(options: ConsumeOptions<E, R>) => {
-  if (typeof options.group !== "string" || options.group === "") fail(`group must be a non-empty string`)
-  const concurrency = options.concurrency ?? defaults.concurrency
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
-    fail(`concurrency must be an integer >= 1, got ${concurrency}`)
-  }
-  const maxDeliveries = options.maxDeliveries ?? defaults.maxDeliveries
-  if (!Number.isSafeInteger(maxDeliveries) || maxDeliveries < 0) {
-    fail(`maxDeliveries must be an integer >= 0, got ${maxDeliveries}`)
-  }
-  const from = options.from ?? defaults.from
-  if (from !== "$" && from !== "0" && parseEntryId(from) === undefined) {
-    fail(`from must be "$", "0" or an entry id like 1715680953123-0, got ${from}`)
-  }
-  const minIdleMillis = Duration.toMillis(Duration.decode(options.minIdle ?? defaults.minIdle))
-  if (!(minIdleMillis >= 3)) fail(`minIdle must be at least 3 ms, got ${minIdleMillis} ms`)
-  const stream = options.stream ?? defaults.stream
-  return {
-    stream,
-    group: options.group,
-    consumer: options.consumer ?? defaultConsumerName(),
-    from,
-    concurrency,
-    maxDeliveries,
-    minIdleMillis,
-    deadLetterStream: options.deadLetterStream ?? `${stream}:dead`,
-    retrySchedule: options.retrySchedule ?? defaults.retrySchedule,
-    failureSchedule: options.failureSchedule ?? defaults.failureSchedule,
-    onMissingGroup: options.onMissingGroup ?? defaults.onMissingGroup,
-    drainMillis: Duration.toMillis(Duration.decode(options.drainTimeout ?? defaults.drainTimeout)),
-    blockMillis: Math.max(1, Math.ceil(Duration.toMillis(Duration.decode(options.block ?? defaults.block)))),
-    codec: (options.catalog === undefined
-      ? WireCodec.canonical
-      : WireCodec.make(options.catalog)) as WireCodec.WireCodec<E>
-  }
-}
-
-/** One entry this member holds: its handler's fiber, and whether another member took it. */
+/** One entry this member holds: its fiber, and whether another member took it. */
 interface Held {
   fiber: Fiber.RuntimeFiber<void, never> | undefined
   /** Waiting for a retry's delay (interrupted at once at shutdown, not drained). */
@@ -111,19 +54,21 @@ interface Held {
   lost: boolean
 }
 
-const shortText = (cause: Cause.Cause<unknown>): string => {
-  const text = Cause.pretty(cause).split("\n")[0] ?? "failed"
-  return text.length > errorTextMax ? `${text.slice(0, errorTextMax - 1)}…` : text
-}
+const errorText = (cause: Cause.Cause<unknown>): string =>
+  shortened(Cause.pretty(cause).split("\n")[0] ?? "failed")
 
 /** @internal */
 export const consume = <E extends Event.Any, R>(
   groups: GroupBackendService,
-  options: ConsumeOptions<E, R>
+  options: MemberOptions<E>,
+  handler: MemberHandler<E, R>
 ): Effect.Effect<never, GroupBackendError | MissingGroup, R> =>
   Effect.scoped(
     Effect.gen(function* () {
-      const config = yield* Effect.try({ try: () => resolve(options), catch: (e) => e }).pipe(Effect.orDie)
+      const config: MemberConfig<E> = yield* Effect.try({
+        try: () => resolve(options),
+        catch: (e) => e
+      }).pipe(Effect.orDie)
       const { stream, group, consumer, codec } = config
       const annotations = { stream, group, consumer }
       const tag = <M extends Metric.Metric<any, any, any>>(metric: M): M =>
@@ -142,6 +87,7 @@ export const consume = <E extends Event.Any, R>(
       const context = yield* Effect.context<R>()
 
       const held = new Map<string, Held>()
+      let closing = false
       // Completed, and replaced, whenever an entry is let go: what the loop waits on when it holds all it can.
       let released = yield* Deferred.make<void>()
       const release = (id: string) =>
@@ -154,34 +100,12 @@ export const consume = <E extends Event.Any, R>(
           })
         })
 
-      // ---- acks, batched: whatever finished while an XACK was on its way goes in the next one.
-      let toAck: Array<string> = []
-      let ackWanted = yield* Deferred.make<void>()
-      const queueAck = (id: string) =>
-        Effect.suspend(() => {
-          toAck.push(id)
-          return Deferred.succeed(ackWanted, undefined)
-        })
-      const ackNow = Effect.suspend(() => {
-        if (toAck.length === 0) return Effect.void
-        const ids = toAck
-        toAck = []
-        return groups.ack(stream, group, ids).pipe(
+      const acks = yield* Acks.make((ids) =>
+        groups.ack(stream, group, ids).pipe(
           Effect.retry(config.failureSchedule),
           Effect.flatMap((n) => Metric.incrementBy(ackedCounter, n)),
           Effect.catchAll((error) =>
             failures.failure(`ack of ${ids.length} entries failed (${error.message}); they stay pending`)
-          )
-        )
-      })
-      const acker = Effect.forever(
-        Effect.suspend(() =>
-          Effect.zipRight(
-            Deferred.await(ackWanted),
-            Effect.flatMap(Deferred.make<void>(), (next) => {
-              ackWanted = next
-              return ackNow
-            })
           )
         )
       )
@@ -205,7 +129,7 @@ export const consume = <E extends Event.Any, R>(
       })
 
       const runHandler = (message: Message<E>) =>
-        Effect.suspend(() => options.handler(message)).pipe(
+        Effect.suspend(() => handler(message)).pipe(
           Effect.provide(context),
           Effect.timed,
           Effect.tap(([elapsed]) => Metric.update(durationHistogram, Duration.toMillis(elapsed))),
@@ -243,7 +167,7 @@ export const consume = <E extends Event.Any, R>(
               "delivery_count",
               String(entry.deliveryCount),
               "error",
-              error.length > errorTextMax ? `${error.slice(0, errorTextMax - 1)}…` : error
+              shortened(error)
             ]
           })
           .pipe(
@@ -265,6 +189,19 @@ export const consume = <E extends Event.Any, R>(
             )
           )
 
+      /** The retry schedule's delay for the `n`th failure of an entry. */
+      const delayOf = (n: number): Effect.Effect<Duration.Duration> =>
+        Effect.gen(function* () {
+          const driver = yield* Schedule.driver(config.retrySchedule)
+          let delay: Duration.Duration = Duration.zero
+          for (let i = 0; i < n; i++) {
+            const out = yield* Effect.either(driver.next(undefined))
+            if (Either.isLeft(out)) break
+            delay = out.right
+          }
+          return delay
+        })
+
       /** Handles one entry to its end: acked, dead-lettered, retried until one of those, or let go. */
       const settle = (first: GroupEntry, state: Held): Effect.Effect<void> => {
         const step = (entry: GroupEntry, failed: number): Effect.Effect<void> =>
@@ -272,19 +209,22 @@ export const consume = <E extends Event.Any, R>(
             Effect.zipRight(Metric.increment(handledCounter), runHandler(deliveryOf(entry))),
             (exit): Effect.Effect<void> => {
               if (state.lost) return Effect.void
-              // A success acknowledges, whatever it gives, unless it says Retry or DeadLetter.
+              // A success acknowledges, whatever it gives, unless it says Retry, DeadLetter or Release.
               const said: unknown = Exit.isSuccess(exit) ? exit.value : undefined
+              if (said === Release) return Effect.void
               const outcome =
                 typeof said === "object" && said !== null && "_tag" in said ? (said as Outcome) : undefined
               if (Exit.isSuccess(exit) && outcome?._tag !== "Retry" && outcome?._tag !== "DeadLetter") {
-                return queueAck(entry.id)
+                return acks.queue(entry.id)
               }
               if (outcome !== undefined && outcome._tag === "DeadLetter")
                 return deadLetter(entry, outcome.reason)
-              const error = Exit.isFailure(exit) ? shortText(exit.cause) : "the handler asked for a retry"
+              const error = Exit.isFailure(exit) ? errorText(exit.cause) : "the handler asked for a retry"
               if (config.maxDeliveries > 0 && entry.deliveryCount >= config.maxDeliveries) {
                 return deadLetter(entry, error)
               }
+              // Shutting down: not retried here; it stays pending, for a claim.
+              if (closing) return Effect.void
               const after = outcome !== undefined && outcome._tag === "Retry" ? outcome.after : undefined
               return Effect.flatMap(
                 after === undefined ? delayOf(failed + 1) : Effect.succeed(Duration.decode(after)),
@@ -315,19 +255,6 @@ export const consume = <E extends Event.Any, R>(
           )
         return step(first, 0)
       }
-
-      /** The retry schedule's delay for the `n`th failure of an entry. */
-      const delayOf = (n: number): Effect.Effect<Duration.Duration> =>
-        Effect.gen(function* () {
-          const driver = yield* Schedule.driver(config.retrySchedule)
-          let delay: Duration.Duration = Duration.zero
-          for (let i = 0; i < n; i++) {
-            const out = yield* Effect.either(driver.next(undefined))
-            if (Either.isLeft(out)) break
-            delay = out.right
-          }
-          return delay
-        })
 
       const handlers = yield* Scope.make()
       const start = (entries: ReadonlyArray<GroupEntry>): Effect.Effect<void> =>
@@ -409,6 +336,29 @@ export const consume = <E extends Event.Any, R>(
         )
       }
 
+      // ---- the gauges and housekeeping, after each full claim scan
+      const housekeep = Housekeeping.make({
+        groups,
+        stream,
+        group,
+        consumer,
+        removeIdleAfterMillis: config.removeIdleAfterMillis,
+        removed: tag(ConsumerMetrics.consumersRemoved),
+        failures,
+        annotations
+      })
+      const afterFullScan = Effect.flatMap(groups.info(stream, group), (info) =>
+        Effect.all(
+          [
+            Metric.set(pendingGauge, info.pending),
+            // Redis 7.0 cannot always tell the lag: the gauge keeps its last known value meanwhile.
+            info.lag === undefined ? Effect.void : Metric.set(lagGauge, info.lag),
+            housekeep(info)
+          ],
+          { discard: true }
+        )
+      )
+
       // ---- the loop: claim when due, then read new entries, within what this member can start.
       let cursor: { readonly scope: Scope.CloseableScope; readonly cursor: GroupCursor } | undefined
       const closeCursor = Effect.suspend(() => {
@@ -447,14 +397,7 @@ export const consume = <E extends Event.Any, R>(
                 Metric.incrementBy(claimedCounter, claimed.entries.length),
                 handleGap(claimed.deleted),
                 start(claimed.entries),
-                claimed.next === "0-0"
-                  ? Effect.flatMap(groups.info(stream, group), (info) =>
-                      Effect.zipRight(
-                        Metric.set(pendingGauge, info.pending),
-                        info.lag === undefined ? Effect.void : Metric.set(lagGauge, info.lag)
-                      )
-                    )
-                  : Effect.void
+                claimed.next === "0-0" ? afterFullScan : Effect.void
               ],
               { discard: true }
             )
@@ -500,18 +443,26 @@ export const consume = <E extends Event.Any, R>(
         })
       )
 
+      yield* ensureGroup.pipe(
+        Effect.tapError((error) => failures.failure(`making or joining the group failed (${error.message})`)),
+        Effect.retry(config.failureSchedule)
+      )
+      // Forked before the shutdown's finalizer is added, so that they run on through the drain.
+      yield* Effect.forkScoped(acks.run)
+      yield* Effect.forkScoped(lease)
       // ---- shutdown: stop reading; drain running handlers for drainTimeout; ack what finished.
       yield* Effect.addFinalizer(() =>
         Effect.gen(function* () {
+          closing = true
           yield* closeCursor
-          const fibers = [...held.values()]
-          for (const state of fibers) {
+          for (const state of [...held.values()]) {
             if (state.waiting && state.fiber !== undefined) yield* Fiber.interrupt(state.fiber)
           }
           const running = [...held.values()].flatMap((state) =>
             state.fiber === undefined ? [] : [state.fiber]
           )
-          // Finalizers run uninterruptibly: the wait is made interruptible for its time-out to end it.
+          const startedAt = yield* Clock.currentTimeMillis
+          // Finalizers run uninterruptibly: the waits are made interruptible for their time-outs to end them.
           const drained = yield* Effect.timeoutOption(
             Effect.interruptible(Fiber.awaitAll(running)),
             Duration.millis(config.drainMillis)
@@ -522,13 +473,15 @@ export const consume = <E extends Event.Any, R>(
             ).pipe(Effect.annotateLogs(annotations))
           }
           yield* Scope.close(handlers, Exit.void)
-          yield* ackNow
+          // The last acks get what is left of the drain timeout, at least a second: never forever.
+          const left = config.drainMillis - ((yield* Clock.currentTimeMillis) - startedAt)
+          yield* Effect.timeoutOption(
+            Effect.interruptible(acks.flush),
+            Duration.millis(Math.max(1_000, left))
+          )
         })
       )
 
-      yield* Effect.retry(ensureGroup, config.failureSchedule)
-      yield* Effect.forkScoped(acker)
-      yield* Effect.forkScoped(lease)
       return yield* Effect.forever(guardedTurn)
     })
   )

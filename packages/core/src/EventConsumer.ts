@@ -140,7 +140,10 @@ export interface MemberOptions<E extends Event.Any = Event.Canonical> {
   readonly maxDeliveries?: number | undefined
   /** The dead-letter stream. Default `<stream>:dead`. */
   readonly deadLetterStream?: string | undefined
-  /** The delay before a retry, by the number of failures so far. Default: jittered exponential from 100 ms, capped at 5 s. */
+  /**
+   * The delay before a retry, by the number of failures so far; once it ends, the next failure
+   * dead-letters the entry. Default: jittered exponential from 100 ms, capped at 5 s, forever.
+   */
   readonly retrySchedule?: Schedule.Schedule<Duration.Duration, unknown> | undefined
   /** How backend failures are retried. Default: jittered exponential from 50 ms, capped at 2 s. */
   readonly failureSchedule?: Schedule.Schedule<unknown, GroupBackendError> | undefined

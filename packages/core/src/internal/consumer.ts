@@ -13,12 +13,11 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
-import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as Scope from "effect/Scope"
 import * as ConsumerMetrics from "../ConsumerMetrics.js"
 import type * as Event from "../Event.js"
@@ -189,17 +188,23 @@ export const consume = <E extends Event.Any, R>(
             )
           )
 
-      /** The retry schedule's delay for the `n`th failure of an entry. */
-      const delayOf = (n: number): Effect.Effect<Duration.Duration> =>
+      /**
+       * The retry schedule's delay for the `n`th failure of an entry, stepped without sleeping (a
+       * schedule's driver sleeps each step); none when the schedule has ended.
+       */
+      const delayOf = (n: number): Effect.Effect<Option.Option<Duration.Duration>> =>
         Effect.gen(function* () {
-          const driver = yield* Schedule.driver(config.retrySchedule)
+          const now = yield* Clock.currentTimeMillis
+          const schedule = config.retrySchedule
+          let state = schedule.initial
           let delay: Duration.Duration = Duration.zero
           for (let i = 0; i < n; i++) {
-            const out = yield* Effect.either(driver.next(undefined))
-            if (Either.isLeft(out)) break
-            delay = out.right
+            const [next, out, decision] = yield* schedule.step(now, undefined, state)
+            if (ScheduleDecision.isDone(decision)) return Option.none()
+            state = next
+            delay = out
           }
-          return delay
+          return Option.some(delay)
         })
 
       /** Handles one entry to its end: acked, dead-lettered, retried until one of those, or let go. */
@@ -227,8 +232,13 @@ export const consume = <E extends Event.Any, R>(
               if (closing) return Effect.void
               const after = outcome !== undefined && outcome._tag === "Retry" ? outcome.after : undefined
               return Effect.flatMap(
-                after === undefined ? delayOf(failed + 1) : Effect.succeed(Duration.decode(after)),
-                (delay) => retry(entry, failed + 1, delay)
+                after === undefined
+                  ? delayOf(failed + 1)
+                  : Effect.succeed(Option.some(Duration.decode(after))),
+                (delay) =>
+                  Option.isSome(delay)
+                    ? retry(entry, failed + 1, delay.value)
+                    : deadLetter(entry, `${error} (the retry schedule ended)`)
               )
             }
           )

@@ -357,6 +357,7 @@ export const consume = <E extends Event.Any, R>(
         failures,
         annotations
       })
+      // Its failure fails nothing else: the gauges and housekeeping wait for the next scan.
       const afterFullScan = Effect.flatMap(groups.info(stream, group), (info) =>
         Effect.all(
           [
@@ -367,7 +368,7 @@ export const consume = <E extends Event.Any, R>(
           ],
           { discard: true }
         )
-      )
+      ).pipe(Effect.catchAll((e) => failures.failure(`reading the group's info failed (${e.message})`)))
 
       // ---- the loop: claim when due, then read new entries, within what this member can start.
       let cursor: { readonly scope: Scope.CloseableScope; readonly cursor: GroupCursor } | undefined

@@ -35,9 +35,23 @@ import * as Retry from "./retry.js"
 import { labelsFor, taggerFor } from "./streamMetric.js"
 import * as Timeout from "./timeout.js"
 
-const requirePositive = (name: string, value: number): number => {
+/** An option's duration; one that is not a duration is refused with the option's name. */
+const durationOption = (name: string, input: Duration.DurationInput): Duration.Duration => {
+  const decoded = Duration.decodeUnknown(input)
+  if (Option.isNone(decoded)) {
+    throw new RangeError(
+      `EventReader option ${name} must be a duration like "5 seconds" or 5000 (ms), got ${String(input)}`
+    )
+  }
+  return decoded.value
+}
+
+/** A duration's milliseconds, refused unless finite and greater than 0. */
+const requirePositiveMillis = (name: string, value: number): number => {
   if (!Number.isFinite(value) || value <= 0) {
-    throw new RangeError(`EventReader option ${name} must be greater than 0, got ${value}`)
+    throw new RangeError(
+      `EventReader option ${name} must be a finite duration greater than 0, got ${value} ms`
+    )
   }
   return value
 }
@@ -72,13 +86,13 @@ const resolve = <E extends Event.Any>(options: ReadOptions<E>) => {
   if (!Number.isSafeInteger(count) || count < 1) {
     throw new RangeError(`EventReader option count must be an integer >= 1, got ${count}`)
   }
-  const block = Duration.decode(options.block ?? defaults.block)
-  const watchdogGrace = Duration.decode(options.watchdogGrace ?? defaults.watchdogGrace)
+  const block = durationOption("block", options.block ?? defaults.block)
+  const watchdogGrace = durationOption("watchdogGrace", options.watchdogGrace ?? defaults.watchdogGrace)
   return {
     stream: options.stream ?? defaults.stream,
     start: resolveStart(options.from ?? "$"),
     count,
-    blockMillis: Math.ceil(requirePositive("block", Duration.toMillis(block))),
+    blockMillis: Math.ceil(requirePositiveMillis("block", Duration.toMillis(block))),
     watchdog: Duration.sum(block, watchdogGrace),
     retrySchedule: options.retrySchedule ?? defaults.retrySchedule,
     codec: (options.catalog === undefined

@@ -1,5 +1,6 @@
 /**
- * The `maf-events` command: `tail`, `publish`, `demo` and `serve`, built with `@effect/cli`, and
+ * The `maf-events` command: `tail`, `publish`, `consume`, `group`, `dead-letters`, `demo` and
+ * `serve`, built with `@effect/cli`, and
  * how failures are reported (one line on stderr, an exit code; never a stack trace for an expected
  * failure, never a password).
  *
@@ -14,7 +15,10 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import { CliError } from "./CliError.js"
+import * as ConsumeCommand from "./ConsumeCommand.js"
+import * as DeadLettersCommand from "./DeadLettersCommand.js"
 import * as DemoCommand from "./DemoCommand.js"
+import * as GroupCommand from "./GroupCommand.js"
 import * as PublishCommand from "./PublishCommand.js"
 import * as RedisUrl from "./RedisUrl.js"
 import * as ServeCommand from "./ServeCommand.js"
@@ -35,10 +39,15 @@ export const version = "0.1.0"
  * @category commands
  */
 export const command = Command.make("maf-events").pipe(
-  Command.withDescription("Tail, publish, demo and a live dashboard for @maf/events streams on Redis."),
+  Command.withDescription(
+    "Tail, publish, consume in groups, demo and a live dashboard for @maf/events streams on Redis."
+  ),
   Command.withSubcommands([
     TailCommand.command,
     PublishCommand.command,
+    ConsumeCommand.command,
+    GroupCommand.command,
+    DeadLettersCommand.command,
     DemoCommand.command,
     ServeCommand.command
   ])

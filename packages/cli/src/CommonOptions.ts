@@ -65,6 +65,88 @@ export const stream = Options.text("stream").pipe(
 )
 
 /**
+ * `--group`: a consumer group's name, required (checked by {@link validateGroup}, for a one-line
+ * message).
+ *
+ * @since 0.2.0
+ * @category options
+ */
+export const group: Options.Options<Option.Option<string>> = Options.text("group").pipe(
+  Options.withDescription("The consumer group's name (required)."),
+  Options.optional
+)
+
+/**
+ * The group's name, checked: a usage error when it is missing or empty.
+ *
+ * @since 0.2.0
+ * @category validation
+ */
+export const validateGroup = (name: Option.Option<string>): Effect.Effect<string, CliError.CliError> =>
+  Option.isNone(name)
+    ? Effect.fail(CliError.usage("--group <name> is required"))
+    : name.value.trim() === ""
+      ? Effect.fail(CliError.usage("--group must not be empty"))
+      : Effect.succeed(name.value)
+
+/**
+ * `--dead-letter`: the dead-letter stream's key, default `<stream>:dead` (see {@link deadLetterOf}).
+ *
+ * @since 0.2.0
+ * @category options
+ */
+export const deadLetter: Options.Options<Option.Option<string>> = Options.text("dead-letter").pipe(
+  Options.withDescription("The dead-letter stream's key. Default: <stream>:dead."),
+  Options.optional
+)
+
+/**
+ * The dead-letter stream of a stream: the one given, else `<stream>:dead`.
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const deadLetterOf = (stream: string, given: Option.Option<string>): string =>
+  Option.getOrElse(given, () => `${stream}:dead`)
+
+/**
+ * `--format`: `pretty` (default) for people, `json` (one JSON object per line) for tools.
+ *
+ * @since 0.2.0
+ * @category options
+ */
+export const format: Options.Options<"pretty" | "json"> = Options.choice("format", ["pretty", "json"]).pipe(
+  Options.withDescription(
+    "pretty: aligned and coloured, for people; json: one JSON object per line, for tools."
+  ),
+  Options.withDefault("pretty" as const)
+)
+
+/**
+ * `--limit N` (optional), described for a command.
+ *
+ * @since 0.2.0
+ * @category options
+ */
+export const limit = (description: string): Options.Options<Option.Option<number>> =>
+  Options.integer("limit").pipe(Options.withDescription(description), Options.optional)
+
+/**
+ * The limit given, checked: a usage error when it is negative.
+ *
+ * @since 0.2.0
+ * @category validation
+ */
+export const validateLimit = (
+  limit: Option.Option<number>
+): Effect.Effect<number | undefined, CliError.CliError> => {
+  const n = Option.getOrUndefined(limit)
+  return n !== undefined && n < 0
+    ? Effect.fail(CliError.usage(`--limit must be 0 or more, got ${n}`))
+    : Effect.succeed(n)
+}
+
+/**
  * `--kind` (repeatable): kind globs.
  *
  * @since 0.1.0

@@ -106,12 +106,24 @@ export const filter = (
   }
 }
 
-const dataOf = (fields: ReadonlyArray<string>): string | undefined => {
+/**
+ * The `data` field's text of an entry's fields (`undefined` when it has none).
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const dataOf = (fields: ReadonlyArray<string>): string | undefined => {
   for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === WireCodec.dataField) return fields[i + 1]
   return undefined
 }
 
-const parseObject = (text: string | undefined): JsonObject | undefined => {
+/**
+ * A `data` text parsed as a JSON object (`undefined` when there is none, or it is not one).
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const parseObject = (text: string | undefined): JsonObject | undefined => {
   if (text === undefined) return undefined
   try {
     const parsed: unknown = JSON.parse(text)

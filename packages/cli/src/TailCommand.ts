@@ -33,12 +33,19 @@ export type OutputFormat = "pretty" | "json"
  */
 export const renderer = (format: OutputFormat): ((item: Feed.Item) => string) => {
   if (format === "json") return (item) => Format.jsonLine(item.result, item.body)
-  const tty = process.stdout.isTTY === true
-  const options: Format.PrettyOptions = {
-    color: Format.useColor(process.env, tty),
-    width: tty ? process.stdout.columns : undefined
-  }
+  const options = prettyOptions()
   return (item) => Format.pretty(item.result, options)
+}
+
+/**
+ * The pretty renderer's options for standard output: colour and width from the terminal.
+ *
+ * @since 0.2.0
+ * @category rendering
+ */
+export const prettyOptions = (): Format.PrettyOptions => {
+  const tty = process.stdout.isTTY === true
+  return { color: Format.useColor(process.env, tty), width: tty ? process.stdout.columns : undefined }
 }
 
 /**
@@ -76,16 +83,6 @@ const from = Options.text("from").pipe(
   ),
   Options.withDefault("$")
 )
-const limit = Options.integer("limit").pipe(
-  Options.withDescription("Exit after this many results."),
-  Options.optional
-)
-const format = Options.choice("format", ["pretty", "json"]).pipe(
-  Options.withDescription(
-    "pretty: aligned and coloured, for people; json: one JSON object per line, for tools."
-  ),
-  Options.withDefault("pretty" as const)
-)
 
 /**
  * The `tail` command.
@@ -99,10 +96,10 @@ export const command = Command.make(
     redisUrl: CommonOptions.redisUrl,
     stream: CommonOptions.stream,
     from,
-    limit,
+    limit: CommonOptions.limit("Exit after this many results."),
     kinds: CommonOptions.kinds,
     arena: CommonOptions.arena,
-    format
+    format: CommonOptions.format
   },
   (config) =>
     Effect.gen(function* () {
@@ -111,9 +108,7 @@ export const command = Command.make(
       const arena = Option.getOrUndefined(config.arena)
       const filters = Feed.checkFilters(config.kinds, arena)
       if (filters !== undefined) return yield* CliError.usage(filters)
-      const limit = Option.getOrUndefined(config.limit)
-      if (limit !== undefined && limit < 0)
-        return yield* CliError.usage(`--limit must be 0 or more, got ${limit}`)
+      const limit = yield* CommonOptions.validateLimit(config.limit)
       if (config.format === "pretty") {
         process.stderr.write(
           `tailing ${config.stream} on ${RedisUrl.describe(config.redisUrl)} from ${config.from} (Ctrl+C to stop)\n`

@@ -21,7 +21,14 @@ Cli.run(process.argv).pipe(
   NodeRuntime.runMain({
     disableErrorReporting: true,
     disablePrettyLogger: true,
+    // Stopped by a signal: 130, unless the command set the code of its own shutdown (consume's drain).
     teardown: (exit, onExit) =>
-      onExit(Exit.isSuccess(exit) && typeof exit.value === "number" ? exit.value : 130)
+      onExit(
+        Exit.isSuccess(exit) && typeof exit.value === "number"
+          ? exit.value
+          : typeof process.exitCode === "number"
+            ? process.exitCode
+            : 130
+      )
   })
 )

@@ -1,0 +1,125 @@
+/**
+ * `maf-events dead-letters list` and `maf-events dead-letters replay`: the dead letters of a stream
+ * (each with its original id, group, consumer, delivery count, error and the event), and their
+ * replay on the main stream (see `DeadLetters`).
+ *
+ * @since 0.2.0
+ */
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import { EventBus, StreamBackend } from "@maf/events"
+import * as Effect from "effect/Effect"
+import * as CliError from "./CliError.js"
+import * as CommonOptions from "./CommonOptions.js"
+import * as DeadLetters from "./DeadLetters.js"
+import * as GroupFormat from "./GroupFormat.js"
+import * as TailCommand from "./TailCommand.js"
+
+const listCommand = Command.make(
+  "list",
+  {
+    redisUrl: CommonOptions.redisUrl,
+    stream: CommonOptions.stream,
+    deadLetter: CommonOptions.deadLetter,
+    limit: CommonOptions.limit("At most this many dead letters, oldest first. Default: all."),
+    format: CommonOptions.format
+  },
+  (config) =>
+    Effect.gen(function* () {
+      yield* CommonOptions.validateUrl(config.redisUrl)
+      const limit = yield* CommonOptions.validateLimit(config.limit)
+      const deadStream = CommonOptions.deadLetterOf(config.stream, config.deadLetter)
+      const client = yield* DeadLetters.connect(config.redisUrl, "maf-events-dead-letters")
+      const letters = yield* DeadLetters.list(client, config.redisUrl, deadStream, limit)
+      if (letters.length === 0) {
+        if (config.format === "pretty") process.stderr.write(`no dead letters in ${deadStream}\n`)
+        return
+      }
+      const options = TailCommand.prettyOptions()
+      const lines = letters.map((letter) =>
+        config.format === "json"
+          ? JSON.stringify(GroupFormat.deadLetterObject(letter))
+          : GroupFormat.prettyDeadLetter(letter, options)
+      )
+      process.stdout.write(`${lines.join("\n")}\n`)
+    }).pipe(Effect.scoped)
+).pipe(
+  Command.withDescription(
+    "List the dead letters: each with its original id, group, consumer, delivery count, error and event."
+  )
+)
+
+const ids = Options.text("id").pipe(
+  Options.withDescription("A dead letter's id (as `list` shows it); repeat for several."),
+  Options.repeated
+)
+const all = Options.boolean("all").pipe(
+  Options.withDescription("Replay every dead letter there when the replay starts.")
+)
+const maxlen = Options.integer("maxlen").pipe(
+  Options.withDescription("The main stream's MAXLEN ~ on each replayed entry; 0: no trimming."),
+  Options.withDefault(EventBus.defaults.maxlen)
+)
+
+const replayCommand = Command.make(
+  "replay",
+  {
+    redisUrl: CommonOptions.redisUrl,
+    stream: CommonOptions.stream,
+    deadLetter: CommonOptions.deadLetter,
+    ids,
+    all,
+    maxlen,
+    format: CommonOptions.format
+  },
+  (config) =>
+    Effect.gen(function* () {
+      yield* CommonOptions.validateUrl(config.redisUrl)
+      if (config.all === config.ids.length > 0)
+        return yield* CliError.usage("give the dead letters to replay: --id <id> (repeatable) or --all")
+      const bad = config.ids.find((id) => StreamBackend.parseEntryId(id) === undefined)
+      if (bad !== undefined)
+        return yield* CliError.usage(
+          `--id must be an entry id like 1715680953123-0, got ${JSON.stringify(bad)}`
+        )
+      if (config.maxlen < 0) return yield* CliError.usage(`--maxlen must be 0 or more, got ${config.maxlen}`)
+      const deadStream = CommonOptions.deadLetterOf(config.stream, config.deadLetter)
+      const client = yield* DeadLetters.connect(config.redisUrl, "maf-events-dead-letters")
+      const outcome = yield* DeadLetters.replay(client, config.redisUrl, {
+        stream: config.stream,
+        deadStream,
+        maxlen: config.maxlen,
+        ids: config.all ? "all" : config.ids
+      })
+      if (outcome.replayed.length > 0) {
+        const lines = outcome.replayed.map((replayed) =>
+          config.format === "json"
+            ? JSON.stringify(GroupFormat.replayedObject(replayed))
+            : GroupFormat.prettyReplayed(replayed)
+        )
+        process.stdout.write(`${lines.join("\n")}\n`)
+      } else if (config.format === "pretty" && config.all) {
+        process.stderr.write(`no dead letters in ${deadStream}\n`)
+      }
+      const problems = [
+        ...(outcome.missing.length > 0 ? [`not in ${deadStream}: ${outcome.missing.join(", ")}`] : []),
+        ...(outcome.noData.length > 0 ? [`kept, no data field to replay: ${outcome.noData.join(", ")}`] : [])
+      ]
+      if (problems.length > 0) return yield* CliError.failed(problems.join("; "))
+    }).pipe(Effect.scoped)
+).pipe(
+  Command.withDescription(
+    "Put dead letters back on the main stream (their data field, a new id each) and delete them from the dead letters, each in one step."
+  )
+)
+
+/**
+ * The `dead-letters` command and its subcommands `list` and `replay`.
+ *
+ * @since 0.2.0
+ * @category commands
+ */
+export const command = Command.make("dead-letters").pipe(
+  Command.withDescription("The dead letters of a stream's consumer groups."),
+  Command.withSubcommands([listCommand, replayCommand])
+)

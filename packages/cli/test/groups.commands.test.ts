@@ -1,0 +1,650 @@
+/**
+ * The consumer-group commands (`consume`, `group info`, `dead-letters list|replay`) as a user runs
+ * them: the built `maf-events` as a process against a real redis-server, handlers as real shell
+ * scripts, signals as real signals.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, expect, layer } from "@effect/vitest"
+import { RedisTestServer } from "@maf/events-test"
+import * as Effect from "effect/Effect"
+import * as Bin from "./helpers/bin.js"
+
+const password = "pw-Group-Secret-777"
+
+let streamCounter = 0
+const freshStream = () => `test:cli-groups:${process.pid}:${++streamCounter}`
+
+type Server = RedisTestServer.RedisTestServer["Type"]
+const urlOf = (server: Server) => `redis://:${password}@127.0.0.1:${server.port}/0`
+const withUrl = (server: Server, args: ReadonlyArray<string>) => [...args, "--redis-url", urlOf(server)]
+
+const dir = mkdtempSync(join(tmpdir(), "maf-events-groups-"))
+let scriptCounter = 0
+/** A handler script of its own in the test's directory; `$DIR` in it is a directory of its own. */
+const script = (text: string) => {
+  const n = ++scriptCounter
+  const own = mkdtempSync(join(dir, `h${n}-`))
+  const path = join(own, "handler.sh")
+  writeFileSync(path, `DIR=${own}\n${text}\n`)
+  return { command: `sh ${path}`, dir: own }
+}
+
+/** A process that exists and is not a zombie (one killed whose parent died is reaped by init, later). */
+const isRunning = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+  return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"))
+}
+
+const hasStackTrace = (text: string) => /\n\s+at\s/.test(text)
+const jsonLines = (text: string) =>
+  text
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l))
+
+const eventData = (i: number, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    schema_version: "1",
+    kind: "agent.signal",
+    arena: "trading",
+    arena_id: "run-1",
+    phase: "gather",
+    ts: "2026-05-14T11:22:33.123456+00:00",
+    correlation_id: "0123456789abcdef0123456789abcdef",
+    payload: { i, ...extra }
+  })
+
+const xadd = (server: Server, stream: string, data: string) =>
+  Effect.map(server.command("XADD", stream, "*", "data", data), String)
+
+/** `XPENDING stream group`: how many entries the group has delivered and not acknowledged. */
+const pendingOf = (server: Server, stream: string, group: string) =>
+  Effect.map(server.command("XPENDING", stream, group), (reply) => Number((reply as Array<unknown>)[0]))
+
+/** `XINFO GROUPS`: the group's fields. */
+const groupFields = (server: Server, stream: string, group: string) =>
+  Effect.map(server.command("XINFO", "GROUPS", stream), (reply) => {
+    for (const fields of reply as Array<Array<unknown>>) {
+      const map = new Map<string, unknown>()
+      for (let i = 0; i + 1 < fields.length; i += 2) map.set(String(fields[i]), fields[i + 1])
+      if (map.get("name") === group) return map
+    }
+    return undefined
+  })
+
+beforeAll(() => Bin.assertBuilt())
+
+afterAll(() => {
+  for (const output of Bin.allOutput) expect(output).not.toContain(password)
+})
+
+layer(RedisTestServer.layer({ args: ["--requirepass", password], password }), { excludeTestServices: true })(
+  "the consumer-group commands against a real redis-server",
+  (it) => {
+    it.effect(
+      "consume --exec: each entry handled by the command; failures retried as new deliveries, then dead-lettered with the exit code and the last stderr line; the others acked once; --limit exits 0 once all are settled",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* RedisTestServer.RedisTestServer
+          const stream = freshStream()
+          const ids: Array<string> = []
+          for (let i = 0; i < 6; i++)
+            ids.push(yield* xadd(server, stream, eventData(i, { fail: i % 3 === 0 })))
+          const failing = [ids[0]!, ids[3]!]
+          const handler = script(`line=$(cat)
+printf '%s\\n' "$line" >> "$DIR/seen"
+case "$line" in
+  *'"fail":true'*) echo "first line" >&2; echo "boom at $MAF_EVENTS_STREAM_ID" >&2; exit 3 ;;
+esac
+echo "ok $MAF_EVENTS_STREAM_ID $MAF_EVENTS_GROUP $MAF_EVENTS_CONSUMER"`)
+          const result = yield* Bin.run(
+            withUrl(server, [
+              "consume",
+              "--stream",
+              stream,
+              "--group",
+              "workers",
+              "--consumer",
+              "w1",
+              "--from",
+              "0",
+              "--max-deliveries",
+              "2",
+              "--limit",
+              "6",
+              "--exec",
+              handler.command
+            ])
+          )
+          expect(result.code).toBe(0)
+          // Each entry that succeeded was handled once; the command's output is ours.
+          const ok = result.stdout
+            .split("\n")
+            .filter((l) => l.startsWith("ok "))
+            .sort()
+          expect(ok).toEqual(
+            ids
+              .filter((id) => !failing.includes(id))
+              .map((id) => `ok ${id} workers w1`)
+              .sort()
+          )
+          // The command got the entry's JSON line; a retry is a new delivery.
+          const seen = jsonLines(readFileSync(join(handler.dir, "seen"), "utf8"))
+          expect(seen).toHaveLength(4 + 2 * 2)
+          for (const id of failing) {
+            expect(seen.filter((l) => l.stream_id === id).map((l) => l.delivery_count)).toEqual([1, 2])
+          }
+          expect(seen.find((l) => l.stream_id === ids[1])).toMatchObject({
+            stream_id: ids[1],
+            variant: "event",
+            kind: "agent.signal",
+            arena: "trading",
+            payload: { i: 1, fail: false },
+            delivery_count: 1,
+            group: "workers",
+            consumer: "w1"
+          })
+          // Its standard error is passed on; failures are said before each retry.
+          expect(result.stderr).toContain(`boom at ${failing[0]}`)
+          expect(result.stderr).toContain(
+            `entry ${failing[0]} failed (exit code 3: boom at ${failing[0]}) at delivery 1 of 2`
+          )
+          // Nothing is left pending; the failing entries are dead letters, data intact.
+          expect(yield* pendingOf(server, stream, "workers")).toBe(0)
+          const dead = (yield* server.command("XRANGE", `${stream}:dead`, "-", "+")) as Array<
+            [string, Array<string>]
+          >
+          expect(dead).toHaveLength(2)
+          for (const [n, [, fields]] of dead.entries()) {
+            expect(fields).toEqual([
+              "data",
+              eventData(n * 3, { fail: true }),
+              "original_id",
+              failing[n],
+              "group",
+              "workers",
+              "consumer",
+              "w1",
+              "delivery_count",
+              "2",
+              "error",
+              `exit code 3: boom at ${failing[n]}`
+            ])
+          }
+        })
+    )
+
+    it.effect(
+      "consume prints JSON lines as tail does, with delivery_count, group and consumer, and acks what it printed; an entry claimed from a dead member shows its second delivery",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* RedisTestServer.RedisTestServer
+          const stream = freshStream()
+          const first = yield* xadd(server, stream, eventData(0))
+          yield* server.command("XGROUP", "CREATE", stream, "audit", "0")
+          // A member that took the first entry and died holding it.
+          yield* server.command(
+            "XREADGROUP",
+            "GROUP",
+            "audit",
+            "dead-member",
+            "COUNT",
+            "1",
+            "STREAMS",
+            stream,
+            ">"
+          )
+          const second = yield* xadd(server, stream, eventData(1))
+          const third = yield* xadd(server, stream, "{not json")
+          const result = yield* Bin.run(
+            withUrl(server, [
+              "consume",
+              "--stream",
+              stream,
+              "--group",
+              "audit",
+              "--consumer",
+              "a1",
+              "--min-idle",
+              "50",
+              "--limit",
+              "3",
+              "--format",
+              "json"
+            ])
+          )
+          expect(result.code).toBe(0)
+          expect(result.stderr).toBe("")
+          const lines = jsonLines(result.stdout)
+          expect(lines.map((l) => l.stream_id).sort()).toEqual([first, second, third].sort())
+          const claimed = lines.find((l) => l.stream_id === first)
+          expect(Object.keys(claimed)).toEqual([
+            "stream_id",
+            "variant",
+            "schema_version",
+            "kind",
+            "arena",
+            "arena_id",
+            "phase",
+            "ts",
+            "correlation_id",
+            "payload",
+            "delivery_count",
+            "group",
+            "consumer"
+          ])
+          expect(claimed).toMatchObject({
+            payload: { i: 0 },
+            delivery_count: 2,
+            group: "audit",
+            consumer: "a1"
+          })
+          expect(lines.find((l) => l.stream_id === second)).toMatchObject({ delivery_count: 1 })
+          expect(lines.find((l) => l.stream_id === third)).toEqual({
+            stream_id: third,
+            variant: "malformed",
+            reason: "json_decode",
+            raw: "{not json",
+            delivery_count: 1,
+            group: "audit",
+            consumer: "a1"
+          })
+          expect(yield* pendingOf(server, stream, "audit")).toBe(0)
+          // Pretty lines are tail's.
+          yield* xadd(server, stream, eventData(7))
+          const pretty = yield* Bin.run(
+            withUrl(server, ["consume", "--stream", stream, "--group", "audit", "--limit", "1"])
+          )
+          expect(pretty.code).toBe(0)
+          expect(pretty.stdout).toMatch(/^\d+-\d+ {2}.*agent\.signal.*trading.*gather.*i=7\n$/)
+          expect(pretty.stderr).toContain(`consuming ${stream} on 127.0.0.1:${server.port}`)
+        })
+    )
+
+    it.effect(
+      "--limit N settles exactly N entries whatever the concurrency; the rest stays for the group",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* RedisTestServer.RedisTestServer
+          const stream = freshStream()
+          for (let i = 0; i < 6; i++) yield* xadd(server, stream, eventData(i))
+          const result = yield* Bin.run(
+            withUrl(server, [
+              "consume",
+              "--stream",
+              stream,
+              "--group",
+              "g",
+              "--from",
+              "0",
+              "--concurrency",
+              "5",
+              "--limit",
+              "2",
+              "--format",
+              "json"
+            ])
+          )
+          expect(result.code).toBe(0)
+          expect(jsonLines(result.stdout).map((l) => l.payload.i)).toEqual([0, 1])
+          expect(yield* pendingOf(server, stream, "g")).toBe(0)
+          expect((yield* groupFields(server, stream, "g"))?.get("lag")).toBe(4)
+          const rest = yield* Bin.run(
+            withUrl(server, [
+              "consume",
+              "--stream",
+              stream,
+              "--group",
+              "g",
+              "--limit",
+              "4",
+              "--format",
+              "json"
+            ])
+          )
+          expect(jsonLines(rest.stdout).map((l) => l.payload.i)).toEqual([2, 3, 4, 5])
+        })
+    )
+
+    it.scoped("a closed standard output acknowledges nothing", () =>
+      Effect.gen(function* () {
+        const server = yield* RedisTestServer.RedisTestServer
+        const stream = freshStream()
+        yield* xadd(server, stream, eventData(0))
+        const consume = yield* Bin.start(
+          withUrl(server, ["consume", "--stream", stream, "--group", "g", "--from", "0", "--format", "json"])
+        )
+        consume.child.stdout!.destroy()
+        const result = yield* consume.exit
+        expect(result.code).toBe(0)
+        const info = yield* groupFields(server, stream, "g")
+        expect(info?.get("entries-read")).toBe(1)
+        expect(yield* pendingOf(server, stream, "g")).toBe(1)
+      })
+    )
+
+    it.scoped(
+      "SIGTERM during handling: reading stops, the running handlers finish and are acked, nothing else is taken, exit 0; the rest is there for the next member",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* RedisTestServer.RedisTestServer
+          const stream = freshStream()
+          for (let i = 0; i < 5; i++) yield* xadd(server, stream, eventData(i))
+          const handler = script(`echo "started $MAF_EVENTS_STREAM_ID"
+while [ ! -f "$DIR/release" ]; do sleep 0.02; done
+echo "done $MAF_EVENTS_STREAM_ID"`)
+          const consume = yield* Bin.start(
+            withUrl(server, [
+              "consume",
+              "--stream",
+              stream,
+              "--group",
+              "g",
+              "--from",
+              "0",
+              "--concurrency",
+              "2",
+              "--exec",
+              handler.command
+            ])
+          )
+          yield* consume.until("two handlers started", () => consume.lines().length === 2)
+          consume.child.kill("SIGTERM")
+          // Released only after the signal: the drain waits for them, they finish and are acked.
+          writeFileSync(join(handler.dir, "release"), "")
+          const result = yield* consume.exit
+          expect(result.code).toBe(0)
+          const lines = consume.lines()
+          expect(lines.filter((l) => l.startsWith("started"))).toHaveLength(2)
+          expect(lines.filter((l) => l.startsWith("done"))).toHaveLength(2)
+          expect(yield* pendingOf(server, stream, "g")).toBe(0)
+          const info = yield* groupFields(server, stream, "g")
+          expect(info?.get("entries-read")).toBe(2)
+          expect(info?.get("lag")).toBe(3)
+        })
+    )
+
+    it.scoped(
+      "a handler still running at the drain deadline is stopped with what it started, its entry left pending; exit 1",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* RedisTestServer.RedisTestServer
+          const stream = freshStream()
+          const id = yield* xadd(server, stream, eventData(0))
+          const handler = script(`echo "started $$"
+sleep 30 &
+echo $! > "$DIR/child"
+wait`)
+          const consume = yield* Bin.start(
+            withUrl(server, [
+              "consume",
+              "--stream",
+              stream,
+              "--group",
+              "g",
+              "--consumer",
+              "c1",
+              "--from",
+              "0",
+              "--drain-timeout",
+              "300",
+              "--exec",
+              handler.command
+            ])
+          )
+          yield* consume.until("the handler started", () => consume.lines().length === 1)
+          const shell = Number(consume.lines()[0]!.split(" ")[1])
+          consume.child.kill("SIGTERM")
+          const result = yield* consume.exit
+          expect(result.code).toBe(1)
+          expect(result.stderr).toContain("1 handlers did not finish within --drain-timeout 300 ms")
+          const pending = (yield* server.command("XPENDING", stream, "g", "-", "+", 10)) as Array<
+            Array<unknown>
+          >
+          expect(pending.map(([pendingId, owner]) => [pendingId, owner])).toEqual([[id, "c1"]])
+          // The shell and the process it started are gone.
+          const child = Number(readFileSync(join(handler.dir, "child"), "utf8").trim())
+          for (const pid of [shell, child])
+            expect({ pid, running: isRunning(pid) }).toEqual({ pid, running: false })
+        })
+    )
+
+    it.effect(
+      "group info: pending, lag, last delivered id and consumers, as JSON and for people; a missing group is one line, exit 1",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* RedisTestServer.RedisTestServer
+          const stream = freshStream()
+          for (let i = 0; i < 3; i++) yield* xadd(server, stream, eventData(i))
+          yield* server.command("XGROUP", "CREATE", stream, "g", "0")
+          const read = (yield* server.command(
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "c9",
+            "COUNT",
+            "1",
+            "STREAMS",
+            stream,
+            ">"
+          )) as Array<[string, Array<[string, Array<string>]>]>
+          const delivered = read[0]![1][0]![0]
+          const json = yield* Bin.run(
+            withUrl(server, ["group", "info", "--stream", stream, "--group", "g", "--format", "json"])
+          )
+          expect(json.code).toBe(0)
+          const info = JSON.parse(json.stdout)
+          expect(info).toMatchObject({
+            stream,
+            group: "g",
+            pending: 1,
+            lag: 2,
+            last_delivered_id: delivered,
+            consumers: [{ name: "c9", pending: 1 }]
+          })
+          expect(info.consumers[0].idle_ms).toBeGreaterThanOrEqual(0)
+          const pretty = yield* Bin.run(
+            withUrl(server, ["group", "info", "--stream", stream, "--group", "g"])
+          )
+          expect(pretty.code).toBe(0)
+          expect(pretty.stdout).toContain(`group g on ${stream}`)
+          expect(pretty.stdout).toMatch(/pending +1\n/)
+          expect(pretty.stdout).toMatch(/lag +2\n/)
+          expect(pretty.stdout).toMatch(/c9 +1 +\d/)
+          // A deletion in the middle: Redis 7.0 cannot tell the lag.
+          const ids = (yield* server.command("XRANGE", stream, "-", "+")) as Array<[string]>
+          yield* server.command("XDEL", stream, ids[2]![0])
+          const unknown = yield* Bin.run(
+            withUrl(server, ["group", "info", "--stream", stream, "--group", "g", "--format", "json"])
+          )
+          expect(JSON.parse(unknown.stdout).lag).toBeNull()
+          for (const [missingStream, group] of [
+            [stream, "nope"],
+            [freshStream(), "g"]
+          ] as const) {
+            const missing = yield* Bin.run(
+              withUrl(server, ["group", "info", "--stream", missingStream, "--group", group])
+            )
+            expect(missing.code).toBe(1)
+            expect(missing.stdout).toBe("")
+            expect(missing.stderr).toBe(
+              `maf-events: no group ${group} on stream ${missingStream} (127.0.0.1:${server.port})\n`
+            )
+          }
+        })
+    )
+
+    it.effect(
+      "dead-letters list shows each dead letter with its original id, group, consumer, delivery count, error and event; replay puts it back on the main stream and deletes it",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* RedisTestServer.RedisTestServer
+          const stream = freshStream()
+          const originals = [
+            yield* xadd(server, stream, eventData(0)),
+            yield* xadd(server, stream, eventData(1))
+          ]
+          const failed = yield* Bin.run(
+            withUrl(server, [
+              "consume",
+              "--stream",
+              stream,
+              "--group",
+              "g",
+              "--consumer",
+              "c1",
+              "--from",
+              "0",
+              "--max-deliveries",
+              "1",
+              "--limit",
+              "2",
+              "--exec",
+              "echo nope >&2; exit 4"
+            ])
+          )
+          expect(failed.code).toBe(0)
+          const list = yield* Bin.run(
+            withUrl(server, ["dead-letters", "list", "--stream", stream, "--format", "json"])
+          )
+          expect(list.code).toBe(0)
+          const letters = jsonLines(list.stdout)
+          expect(letters).toHaveLength(2)
+          expect(letters[0]).toMatchObject({
+            original_id: originals[0],
+            group: "g",
+            consumer: "c1",
+            delivery_count: 1,
+            error: "exit code 4: nope",
+            event: { stream_id: originals[0], variant: "event", kind: "agent.signal", payload: { i: 0 } }
+          })
+          const limited = yield* Bin.run(
+            withUrl(server, ["dead-letters", "list", "--stream", stream, "--limit", "1"])
+          )
+          expect(limited.stdout.split("\n").filter((l) => l !== "")).toHaveLength(2)
+          expect(limited.stdout).toContain(
+            `dead letter ${letters[0].id}: group g, consumer c1, 1 deliveries: exit code 4: nope`
+          )
+
+          const one = yield* Bin.run(
+            withUrl(server, [
+              "dead-letters",
+              "replay",
+              "--stream",
+              stream,
+              "--id",
+              letters[0].id,
+              "--format",
+              "json"
+            ])
+          )
+          expect(one.code).toBe(0)
+          const [replayed] = jsonLines(one.stdout)
+          expect(replayed).toMatchObject({ id: letters[0].id, original_id: originals[0] })
+          const back = (yield* server.command("XRANGE", stream, replayed.new_id, replayed.new_id)) as Array<
+            [string, Array<string>]
+          >
+          expect(back[0]![1]).toEqual(["data", eventData(0)])
+          expect(yield* server.command("XLEN", `${stream}:dead`)).toBe(1)
+          // Replayed, it is handled again by the group.
+          const again = yield* Bin.run(
+            withUrl(server, [
+              "consume",
+              "--stream",
+              stream,
+              "--group",
+              "g",
+              "--limit",
+              "1",
+              "--format",
+              "json"
+            ])
+          )
+          expect(jsonLines(again.stdout)[0]).toMatchObject({ stream_id: replayed.new_id, payload: { i: 0 } })
+
+          const rest = yield* Bin.run(
+            withUrl(server, ["dead-letters", "replay", "--stream", stream, "--all"])
+          )
+          expect(rest.code).toBe(0)
+          expect(rest.stdout).toMatch(
+            new RegExp(`^replayed ${letters[1].id} \\(originally ${originals[1]}\\) as \\d+-\\d+\\n$`)
+          )
+          expect(yield* server.command("XLEN", `${stream}:dead`)).toBe(0)
+          expect(yield* server.command("XLEN", stream)).toBe(4)
+
+          const unknown = yield* Bin.run(
+            withUrl(server, ["dead-letters", "replay", "--stream", stream, "--id", letters[0].id])
+          )
+          expect(unknown.code).toBe(1)
+          expect(unknown.stderr).toBe(`maf-events: not in ${stream}:dead: ${letters[0].id}\n`)
+          expect(yield* server.command("XLEN", stream)).toBe(4)
+        })
+    )
+
+    it.effect("bad input is one line on stderr and exit 2, before anything is done", () =>
+      Effect.gen(function* () {
+        const server = yield* RedisTestServer.RedisTestServer
+        const stream = freshStream()
+        const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
+          [["consume", "--stream", stream], "--group"],
+          [["consume", "--stream", stream, "--group", " "], "--group must not be empty"],
+          [
+            ["consume", "--stream", stream, "--group", "g", "--limit", "-1"],
+            "--limit must be 0 or more, got -1"
+          ],
+          [
+            ["consume", "--stream", stream, "--group", "g", "--from", "yesterday"],
+            "--from must be $, 0 or an entry id"
+          ],
+          [
+            ["consume", "--stream", stream, "--group", "g", "--concurrency", "0"],
+            "--concurrency must be 1 or more, got 0"
+          ],
+          [
+            ["consume", "--stream", stream, "--group", "g", "--max-deliveries", "-2"],
+            "--max-deliveries must be 0 or more"
+          ],
+          [
+            ["consume", "--stream", stream, "--group", "g", "--min-idle", "1"],
+            "--min-idle must be 3 or more"
+          ],
+          [["consume", "--stream", stream, "--group", "g", "--exec", ""], "--exec must not be empty"],
+          [
+            ["consume", "--stream", stream, "--group", "g", "--exec-timeout", "0"],
+            "--exec-timeout must be 1 or more"
+          ],
+          [
+            ["consume", "--stream", stream, "--group", "g", "--drain-timeout", "-1"],
+            "--drain-timeout must be 0 or more"
+          ],
+          [["group", "info", "--stream", stream], "--group"],
+          [["dead-letters", "list", "--stream", stream, "--limit", "-3"], "--limit must be 0 or more"],
+          [["dead-letters", "replay", "--stream", stream], "--id <id> (repeatable) or --all"],
+          [
+            ["dead-letters", "replay", "--stream", stream, "--all", "--id", "1-0"],
+            "--id <id> (repeatable) or --all"
+          ],
+          [["dead-letters", "replay", "--stream", stream, "--id", "last"], "--id must be an entry id"]
+        ]
+        const results = yield* Effect.forEach(cases, ([args]) => Bin.run(withUrl(server, args)), {
+          concurrency: 5
+        })
+        for (const [i, [args, message]] of cases.entries()) {
+          const result = results[i]!
+          expect({ args, code: result.code }).toEqual({ args, code: 2 })
+          expect(result.stdout).toBe("")
+          expect(result.stderr.trimEnd().split("\n")).toHaveLength(1)
+          expect(result.stderr).toContain(message)
+          expect(hasStackTrace(result.stderr)).toBe(false)
+        }
+        expect(yield* server.command("EXISTS", stream)).toBe(0)
+      })
+    )
+  }
+)

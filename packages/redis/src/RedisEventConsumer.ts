@@ -34,7 +34,8 @@ const consumingByDefault = (
     EventConsumer.EventConsumer,
     Effect.map(EventConsumer.EventConsumer, (consumer) =>
       EventConsumer.EventConsumer.of({
-        consume: (options) => consumer.consume({ ...options, stream: options.stream ?? stream })
+        consume: (options) => consumer.consume({ ...options, stream: options.stream ?? stream }),
+        stream: (options) => consumer.stream({ ...options, stream: options.stream ?? stream })
       })
     )
   )

@@ -53,7 +53,11 @@ const refuse = (message: string): never => {
 
 const millisOf = (name: string, input: Duration.DurationInput, min: number): number => {
   const decoded = Duration.decodeUnknown(input)
-  const millis = decoded._tag === "Some" ? Duration.toMillis(decoded.value) : Number.NaN
+  // A negative number of milliseconds decodes to zero: refused here instead.
+  const millis =
+    decoded._tag === "Some" && !(typeof input === "number" && input < 0)
+      ? Duration.toMillis(decoded.value)
+      : Number.NaN
   if (!(millis >= min)) refuse(`${name} must be a duration of at least ${min} ms, got ${String(input)}`)
   return millis
 }

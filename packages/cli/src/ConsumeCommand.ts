@@ -282,7 +282,7 @@ export const command = Command.make(
       }
       if (settings.format === "pretty")
         process.stderr.write(
-          `consuming ${settings.stream} on ${RedisUrl.describe(settings.url)} as ${settings.consumer} of group ${settings.group}${exec === undefined ? "" : `, running ${JSON.stringify(exec)} for each entry`} (Ctrl+C to stop)\n`
+          `consuming ${settings.stream} on ${RedisUrl.describe(settings.url)} as ${settings.consumer} of group ${settings.group}${exec === undefined ? "" : ", running --exec for each entry"} (Ctrl+C to stop)\n`
         )
       yield* consume(settings).pipe(
         Effect.provide(RedisGroupBackend.layer({ url: config.redisUrl, clientName: "maf-events-consume" }))

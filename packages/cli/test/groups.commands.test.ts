@@ -371,7 +371,7 @@ echo "done $MAF_EVENTS_STREAM_ID"`)
     )
 
     it.scoped(
-      "a handler still running at the drain deadline is stopped with what it started, its entry left pending; exit 1",
+      "Ctrl+C (SIGINT) as SIGTERM: a handler still running at the drain deadline is stopped with what it started, its entry left pending; exit 1",
       () =>
         Effect.gen(function* () {
           const server = yield* RedisTestServer.RedisTestServer
@@ -400,7 +400,7 @@ wait`)
           )
           yield* consume.until("the handler started", () => consume.lines().length === 1)
           const shell = Number(consume.lines()[0]!.split(" ")[1])
-          consume.child.kill("SIGTERM")
+          consume.child.kill("SIGINT")
           const result = yield* consume.exit
           expect(result.code).toBe(1)
           expect(result.stderr).toContain("1 handlers did not finish within --drain-timeout 300 ms")
@@ -585,6 +585,50 @@ wait`)
           expect(unknown.stderr).toBe(`maf-events: not in ${stream}:dead: ${letters[0].id}\n`)
           expect(yield* server.command("XLEN", stream)).toBe(4)
         })
+    )
+
+    it.effect("--exec-timeout: a command running past it is stopped and counts as a failure", () =>
+      Effect.gen(function* () {
+        const server = yield* RedisTestServer.RedisTestServer
+        const stream = freshStream()
+        const id = yield* xadd(server, stream, eventData(0))
+        const result = yield* Bin.run(
+          withUrl(server, [
+            "consume",
+            "--stream",
+            stream,
+            "--group",
+            "g",
+            "--from",
+            "0",
+            "--max-deliveries",
+            "1",
+            "--limit",
+            "1",
+            "--exec-timeout",
+            "200",
+            "--exec",
+            "sleep 20"
+          ])
+        )
+        expect(result.code).toBe(0)
+        const dead = (yield* server.command("XRANGE", `${stream}:dead`, "-", "+")) as Array<
+          [string, Array<string>]
+        >
+        expect(dead[0]![1].slice(2)).toEqual([
+          "original_id",
+          id,
+          "group",
+          "g",
+          "consumer",
+          dead[0]![1][7],
+          "delivery_count",
+          "1",
+          "error",
+          "timed out after 200 ms (stopped)"
+        ])
+        expect(result.millis).toBeLessThan(15_000)
+      })
     )
 
     it.effect("bad input is one line on stderr and exit 2, before anything is done", () =>

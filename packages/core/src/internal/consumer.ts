@@ -130,10 +130,12 @@ export const consume = <E extends Event.Any, R>(
       const runHandler = (message: Message<E>) =>
         Effect.suspend(() => handler(message)).pipe(
           Effect.provide(context),
+          // Measured whatever its outcome: a failure's duration too.
+          Effect.exit,
           Effect.timed,
-          Effect.tap(([elapsed]) => Metric.update(durationHistogram, Duration.toMillis(elapsed))),
-          Effect.map(([, outcome]) => outcome),
-          Effect.exit
+          Effect.flatMap(([elapsed, exit]) =>
+            Effect.as(Metric.update(durationHistogram, Duration.toMillis(elapsed)), exit)
+          )
         )
 
       const handleGap = (ids: ReadonlyArray<string>) =>
@@ -357,18 +359,26 @@ export const consume = <E extends Event.Any, R>(
         failures,
         annotations
       })
-      // Its failure fails nothing else: the gauges and housekeeping wait for the next scan.
-      const afterFullScan = Effect.flatMap(groups.info(stream, group), (info) =>
-        Effect.all(
-          [
-            Metric.set(pendingGauge, info.pending),
-            // Redis 7.0 cannot always tell the lag: the gauge keeps its last known value meanwhile.
-            info.lag === undefined ? Effect.void : Metric.set(lagGauge, info.lag),
-            housekeep(info)
-          ],
-          { discard: true }
-        )
-      ).pipe(Effect.catchAll((e) => failures.failure(`reading the group's info failed (${e.message})`)))
+      // Its failure fails nothing else: the gauges and housekeeping wait for the next scan. A member
+      // too busy to claim (nothing free) still updates the gauges when a scan is due, without
+      // housekeeping (which follows a claim scan).
+      const claimEveryMillis = Math.max(1, Math.floor(config.minIdleMillis / 2))
+      let gaugesDueAt = 0
+      const readInfo = (housekeeping: boolean) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          gaugesDueAt = now + claimEveryMillis
+          return Effect.flatMap(groups.info(stream, group), (info) =>
+            Effect.all(
+              [
+                Metric.set(pendingGauge, info.pending),
+                // Redis 7.0 cannot always tell the lag: the gauge keeps its last known value meanwhile.
+                info.lag === undefined ? Effect.void : Metric.set(lagGauge, info.lag),
+                housekeeping ? housekeep(info) : Effect.void
+              ],
+              { discard: true }
+            )
+          ).pipe(Effect.catchAll((e) => failures.failure(`reading the group's info failed (${e.message})`)))
+        })
 
       // ---- the loop: claim when due, then read new entries, within what this member can start.
       let cursor: { readonly scope: Scope.CloseableScope; readonly cursor: GroupCursor } | undefined
@@ -389,7 +399,6 @@ export const consume = <E extends Event.Any, R>(
               )
             )
       )
-      const claimEveryMillis = Math.max(1, Math.floor(config.minIdleMillis / 2))
       let claimFrom = "0-0"
       let claimDueAt = 0
       const claimOnce = (free: number, now: number) =>
@@ -408,7 +417,7 @@ export const consume = <E extends Event.Any, R>(
                 Metric.incrementBy(claimedCounter, claimed.entries.length),
                 handleGap(claimed.deleted),
                 start(claimed.entries),
-                claimed.next === "0-0" ? afterFullScan : Effect.void
+                claimed.next === "0-0" ? readInfo(true) : Effect.void
               ],
               { discard: true }
             )
@@ -418,7 +427,12 @@ export const consume = <E extends Event.Any, R>(
         const now = yield* Clock.currentTimeMillis
         let free = config.concurrency - held.size
         if (free <= 0) {
-          yield* Deferred.await(released)
+          // Full: wait for an entry to be let go, or for the gauges to be due.
+          const due = yield* Effect.raceFirst(
+            Effect.as(Deferred.await(released), false),
+            Effect.as(Effect.sleep(Duration.millis(Math.max(1, gaugesDueAt - now))), true)
+          )
+          if (due) yield* readInfo(false)
           return
         }
         if (now >= claimDueAt) {

@@ -8,6 +8,8 @@
 
 /** @since 0.1.0 */
 export * as Conformance from "./Conformance.js"
+/** @since 0.2.0 */
+export * as ConsumerConformance from "./ConsumerConformance.js"
 /** @since 0.1.0 */
 export * as EventFeed from "./EventFeed.js"
 /** @since 0.2.0 */

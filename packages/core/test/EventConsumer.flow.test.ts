@@ -247,7 +247,7 @@ describe("EventConsumer flow (memory backend, TestClock)", () => {
           maxDeliveries: 0,
           handler: () =>
             Effect.zipRight(
-              Effect.sync(() => handled++),
+              Effect.sync(() => void handled++),
               Effect.fail("no")
             )
         })
@@ -277,7 +277,7 @@ describe("EventConsumer flow (memory backend, TestClock)", () => {
           from: "0",
           handler: () =>
             Effect.zipRight(
-              Effect.sync(() => handledBy.push("slow")),
+              Effect.sync(() => void handledBy.push("slow")),
               Effect.sleep("100 seconds")
             )
         })
@@ -291,7 +291,7 @@ describe("EventConsumer flow (memory backend, TestClock)", () => {
           stream: "f8",
           group: "g",
           consumer: "other",
-          handler: () => Effect.sync(() => handledBy.push("other"))
+          handler: () => Effect.sync(() => void handledBy.push("other"))
         })
       )
       for (let i = 0; i < 100; i++) yield* TestClock.adjust("1 second")
@@ -363,7 +363,7 @@ describe("EventConsumer flow (memory backend, TestClock)", () => {
           drainTimeout: Duration.zero,
           handler: () =>
             Effect.zipRight(
-              Effect.sync(() => handledBy.push("dead")),
+              Effect.sync(() => void handledBy.push("dead")),
               Effect.never
             )
         })
@@ -379,7 +379,8 @@ describe("EventConsumer flow (memory backend, TestClock)", () => {
           group: "g",
           consumer: "alive",
           minIdle: "20 seconds",
-          handler: (m) => Effect.sync(() => handledBy.push(`alive#${m._tag === "Gap" ? 0 : m.deliveryCount}`))
+          handler: (m) =>
+            Effect.sync(() => void handledBy.push(`alive#${m._tag === "Gap" ? 0 : m.deliveryCount}`))
         })
       )
       yield* TestClock.adjust("19999 millis")

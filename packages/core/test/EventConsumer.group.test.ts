@@ -149,7 +149,7 @@ describe("EventConsumer group (memory backend, TestClock)", () => {
             consumer: "member",
             minIdle: "2 minutes",
             removeIdleConsumersAfter: "1 minute",
-            handler: (m) => Effect.sync(() => handled.push(m.streamId))
+            handler: (m) => Effect.sync(() => void handled.push(m.streamId))
           })
         )
         // At 55 s "recent" takes over holder2's entry and acknowledges it.
@@ -248,7 +248,7 @@ describe("EventConsumer group (memory backend, TestClock)", () => {
           group: "g",
           consumer: "member",
           removeIdleConsumersAfter: Duration.zero,
-          handler: () => Effect.sync(() => handled++)
+          handler: () => Effect.sync(() => void handled++)
         })
       )
       for (let i = 0; i < 4; i++) yield* TestClock.adjust("30 seconds")

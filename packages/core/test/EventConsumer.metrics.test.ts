@@ -48,9 +48,9 @@ describe("EventConsumer metrics (memory backend, TestClock)", () => {
               Effect.sleep("5 millis"),
               m._tag !== "UnknownKind"
                 ? Effect.void
-                : m.body.payload.n === 1 && m.deliveryCount === 1
+                : (m.body.payload as { n: number }).n === 1 && m.deliveryCount === 1
                   ? Effect.fail("once")
-                  : m.body.payload.n === 2
+                  : (m.body.payload as { n: number }).n === 2
                     ? Effect.succeed(EventConsumer.Outcome.DeadLetter({ reason: "no" }))
                     : Effect.void
             )

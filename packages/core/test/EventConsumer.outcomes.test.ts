@@ -48,7 +48,7 @@ describe("EventConsumer outcomes (memory backend, TestClock)", () => {
           from: "0",
           handler: () =>
             Effect.zipRight(
-              Effect.sync(() => handled++),
+              Effect.sync(() => void handled++),
               done.wait
             )
         })
@@ -80,7 +80,7 @@ describe("EventConsumer outcomes (memory backend, TestClock)", () => {
           stream: "o2",
           group: "g",
           from: "0",
-          handler: () => Effect.sync(() => handled++).pipe(Effect.as(EventConsumer.Outcome.Ack()))
+          handler: () => Effect.sync(() => void handled++).pipe(Effect.as(EventConsumer.Outcome.Ack()))
         })
       )
       yield* eventually(
@@ -380,7 +380,7 @@ describe("EventConsumer outcomes (memory backend, TestClock)", () => {
                 drainTimeout: Duration.zero,
                 handler: () =>
                   Effect.zipRight(
-                    Effect.sync(() => handled++),
+                    Effect.sync(() => void handled++),
                     Effect.never
                   )
               })

@@ -208,8 +208,8 @@ export const defaults: typeof ConsumerOptions.defaults = ConsumerOptions.default
 
 /**
  * The default member name: `<HOSTNAME>-<pid>` (the `HOSTNAME` environment variable, `"host"` when
- * unset): the same for the whole life of a process, so that a member restarted in place (same name)
- * finds its own pending entries first.
+ * unset): unique per process on a host or in a container, and the same for its whole life. What a
+ * member held when it stopped is claimed after `minIdle`, whatever the name of the next one.
  *
  * @since 0.2.0
  * @category constants

@@ -184,6 +184,9 @@ export const consume = (
     )
   })
 
+const optionalText = (name: string, description: string) =>
+  Options.text(name).pipe(Options.withDescription(description), Options.optional)
+
 const integer = (name: string, description: string, fallback: number) =>
   Options.integer(name).pipe(Options.withDescription(description), Options.withDefault(fallback))
 
@@ -209,11 +212,9 @@ export const command = Command.make(
     redisUrl: CommonOptions.redisUrl,
     stream: CommonOptions.stream,
     group: CommonOptions.group,
-    consumer: Options.text("consumer").pipe(
-      Options.withDescription(
-        "This member's name. Default: <HOSTNAME>-<pid>. Give a stable name to a member restarted in place: it finds its own pending entries first."
-      ),
-      Options.optional
+    consumer: optionalText(
+      "consumer",
+      "This member's name. Default: <HOSTNAME>-<pid>. Give a stable name to a member restarted in place: it finds its own pending entries first."
     ),
     from: Options.text("from").pipe(
       Options.withDescription(
@@ -235,11 +236,9 @@ export const command = Command.make(
     deadLetter: CommonOptions.deadLetter,
     limit: CommonOptions.limit("Exit 0 once this many entries are settled (acknowledged or dead-lettered)."),
     format: CommonOptions.format,
-    exec: Options.text("exec").pipe(
-      Options.withDescription(
-        "A shell command run for each entry (/bin/sh -c), the entry's JSON line on its standard input: exit 0 acknowledges the entry, anything else is a failure."
-      ),
-      Options.optional
+    exec: optionalText(
+      "exec",
+      "A shell command run for each entry (/bin/sh -c), the entry's JSON line on its standard input: exit 0 acknowledges the entry, anything else is a failure."
     ),
     execTimeout: Options.integer("exec-timeout").pipe(
       Options.withDescription(

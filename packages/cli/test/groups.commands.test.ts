@@ -19,6 +19,8 @@ const freshStream = () => `test:cli-groups:${process.pid}:${++streamCounter}`
 type Server = RedisTestServer.RedisTestServer["Type"]
 const urlOf = (server: Server) => `redis://:${password}@127.0.0.1:${server.port}/0`
 const withUrl = (server: Server, args: ReadonlyArray<string>) => [...args, "--redis-url", urlOf(server)]
+const consumeArgs = (server: Server, stream: string, group: string, args: ReadonlyArray<string>) =>
+  withUrl(server, ["consume", "--stream", stream, "--group", group, ...args])
 
 const dir = mkdtempSync(join(tmpdir(), "maf-events-groups-"))
 let scriptCounter = 0
@@ -104,12 +106,7 @@ case "$line" in
 esac
 echo "ok $MAF_EVENTS_STREAM_ID $MAF_EVENTS_GROUP $MAF_EVENTS_CONSUMER"`)
           const result = yield* Bin.run(
-            withUrl(server, [
-              "consume",
-              "--stream",
-              stream,
-              "--group",
-              "workers",
+            consumeArgs(server, stream, "workers", [
               "--consumer",
               "w1",
               "--from",
@@ -203,12 +200,7 @@ echo "ok $MAF_EVENTS_STREAM_ID $MAF_EVENTS_GROUP $MAF_EVENTS_CONSUMER"`)
           const second = yield* xadd(server, stream, eventData(1))
           const third = yield* xadd(server, stream, "{not json")
           const result = yield* Bin.run(
-            withUrl(server, [
-              "consume",
-              "--stream",
-              stream,
-              "--group",
-              "audit",
+            consumeArgs(server, stream, "audit", [
               "--consumer",
               "a1",
               "--min-idle",
@@ -258,9 +250,7 @@ echo "ok $MAF_EVENTS_STREAM_ID $MAF_EVENTS_GROUP $MAF_EVENTS_CONSUMER"`)
           expect(yield* pendingOf(server, stream, "audit")).toBe(0)
           // Pretty lines are tail's.
           yield* xadd(server, stream, eventData(7))
-          const pretty = yield* Bin.run(
-            withUrl(server, ["consume", "--stream", stream, "--group", "audit", "--limit", "1"])
-          )
+          const pretty = yield* Bin.run(consumeArgs(server, stream, "audit", ["--limit", "1"]))
           expect(pretty.code).toBe(0)
           expect(pretty.stdout).toMatch(/^\d+-\d+ {2}.*agent\.signal.*trading.*gather.*i=7\n$/)
           expect(pretty.stderr).toContain(`consuming ${stream} on 127.0.0.1:${server.port}`)
@@ -275,12 +265,7 @@ echo "ok $MAF_EVENTS_STREAM_ID $MAF_EVENTS_GROUP $MAF_EVENTS_CONSUMER"`)
           const stream = freshStream()
           for (let i = 0; i < 6; i++) yield* xadd(server, stream, eventData(i))
           const result = yield* Bin.run(
-            withUrl(server, [
-              "consume",
-              "--stream",
-              stream,
-              "--group",
-              "g",
+            consumeArgs(server, stream, "g", [
               "--from",
               "0",
               "--concurrency",
@@ -295,19 +280,7 @@ echo "ok $MAF_EVENTS_STREAM_ID $MAF_EVENTS_GROUP $MAF_EVENTS_CONSUMER"`)
           expect(jsonLines(result.stdout).map((l) => l.payload.i)).toEqual([0, 1])
           expect(yield* pendingOf(server, stream, "g")).toBe(0)
           expect((yield* groupFields(server, stream, "g"))?.get("lag")).toBe(4)
-          const rest = yield* Bin.run(
-            withUrl(server, [
-              "consume",
-              "--stream",
-              stream,
-              "--group",
-              "g",
-              "--limit",
-              "4",
-              "--format",
-              "json"
-            ])
-          )
+          const rest = yield* Bin.run(consumeArgs(server, stream, "g", ["--limit", "4", "--format", "json"]))
           expect(jsonLines(rest.stdout).map((l) => l.payload.i)).toEqual([2, 3, 4, 5])
         })
     )
@@ -318,7 +291,7 @@ echo "ok $MAF_EVENTS_STREAM_ID $MAF_EVENTS_GROUP $MAF_EVENTS_CONSUMER"`)
         const stream = freshStream()
         yield* xadd(server, stream, eventData(0))
         const consume = yield* Bin.start(
-          withUrl(server, ["consume", "--stream", stream, "--group", "g", "--from", "0", "--format", "json"])
+          consumeArgs(server, stream, "g", ["--from", "0", "--format", "json"])
         )
         consume.child.stdout!.destroy()
         const result = yield* consume.exit
@@ -340,19 +313,7 @@ echo "ok $MAF_EVENTS_STREAM_ID $MAF_EVENTS_GROUP $MAF_EVENTS_CONSUMER"`)
 while [ ! -f "$DIR/release" ]; do sleep 0.02; done
 echo "done $MAF_EVENTS_STREAM_ID"`)
           const consume = yield* Bin.start(
-            withUrl(server, [
-              "consume",
-              "--stream",
-              stream,
-              "--group",
-              "g",
-              "--from",
-              "0",
-              "--concurrency",
-              "2",
-              "--exec",
-              handler.command
-            ])
+            consumeArgs(server, stream, "g", ["--from", "0", "--concurrency", "2", "--exec", handler.command])
           )
           yield* consume.until("two handlers started", () => consume.lines().length === 2)
           consume.child.kill("SIGTERM")
@@ -382,12 +343,7 @@ sleep 30 &
 echo $! > "$DIR/child"
 wait`)
           const consume = yield* Bin.start(
-            withUrl(server, [
-              "consume",
-              "--stream",
-              stream,
-              "--group",
-              "g",
+            consumeArgs(server, stream, "g", [
               "--consumer",
               "c1",
               "--from",
@@ -491,12 +447,7 @@ wait`)
             yield* xadd(server, stream, eventData(1))
           ]
           const failed = yield* Bin.run(
-            withUrl(server, [
-              "consume",
-              "--stream",
-              stream,
-              "--group",
-              "g",
+            consumeArgs(server, stream, "g", [
               "--consumer",
               "c1",
               "--from",
@@ -553,19 +504,7 @@ wait`)
           expect(back[0]![1]).toEqual(["data", eventData(0)])
           expect(yield* server.command("XLEN", `${stream}:dead`)).toBe(1)
           // Replayed, it is handled again by the group.
-          const again = yield* Bin.run(
-            withUrl(server, [
-              "consume",
-              "--stream",
-              stream,
-              "--group",
-              "g",
-              "--limit",
-              "1",
-              "--format",
-              "json"
-            ])
-          )
+          const again = yield* Bin.run(consumeArgs(server, stream, "g", ["--limit", "1", "--format", "json"]))
           expect(jsonLines(again.stdout)[0]).toMatchObject({ stream_id: replayed.new_id, payload: { i: 0 } })
 
           const rest = yield* Bin.run(
@@ -593,12 +532,7 @@ wait`)
         const stream = freshStream()
         const id = yield* xadd(server, stream, eventData(0))
         const result = yield* Bin.run(
-          withUrl(server, [
-            "consume",
-            "--stream",
-            stream,
-            "--group",
-            "g",
+          consumeArgs(server, stream, "g", [
             "--from",
             "0",
             "--max-deliveries",
@@ -631,53 +565,12 @@ wait`)
       })
     )
 
-    it.effect("bad input is one line on stderr and exit 2, before anything is done", () =>
+    /** Each command line exits 2 with one line naming the problem, and touches nothing. */
+    const refused = (cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]>) =>
       Effect.gen(function* () {
         const server = yield* RedisTestServer.RedisTestServer
-        const stream = freshStream()
-        const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
-          [["consume", "--stream", stream], "--group"],
-          [["consume", "--stream", stream, "--group", " "], "--group must not be empty"],
-          [
-            ["consume", "--stream", stream, "--group", "g", "--limit", "-1"],
-            "--limit must be 0 or more, got -1"
-          ],
-          [
-            ["consume", "--stream", stream, "--group", "g", "--from", "yesterday"],
-            "--from must be $, 0 or an entry id"
-          ],
-          [
-            ["consume", "--stream", stream, "--group", "g", "--concurrency", "0"],
-            "--concurrency must be 1 or more, got 0"
-          ],
-          [
-            ["consume", "--stream", stream, "--group", "g", "--max-deliveries", "-2"],
-            "--max-deliveries must be 0 or more"
-          ],
-          [
-            ["consume", "--stream", stream, "--group", "g", "--min-idle", "1"],
-            "--min-idle must be 3 or more"
-          ],
-          [["consume", "--stream", stream, "--group", "g", "--exec", ""], "--exec must not be empty"],
-          [
-            ["consume", "--stream", stream, "--group", "g", "--exec-timeout", "0"],
-            "--exec-timeout must be 1 or more"
-          ],
-          [
-            ["consume", "--stream", stream, "--group", "g", "--drain-timeout", "-1"],
-            "--drain-timeout must be 0 or more"
-          ],
-          [["group", "info", "--stream", stream], "--group"],
-          [["dead-letters", "list", "--stream", stream, "--limit", "-3"], "--limit must be 0 or more"],
-          [["dead-letters", "replay", "--stream", stream], "--id <id> (repeatable) or --all"],
-          [
-            ["dead-letters", "replay", "--stream", stream, "--all", "--id", "1-0"],
-            "--id <id> (repeatable) or --all"
-          ],
-          [["dead-letters", "replay", "--stream", stream, "--id", "last"], "--id must be an entry id"]
-        ]
         const results = yield* Effect.forEach(cases, ([args]) => Bin.run(withUrl(server, args)), {
-          concurrency: 5
+          concurrency: 4
         })
         for (const [i, [args, message]] of cases.entries()) {
           const result = results[i]!
@@ -687,8 +580,52 @@ wait`)
           expect(result.stderr).toContain(message)
           expect(hasStackTrace(result.stderr)).toBe(false)
         }
-        expect(yield* server.command("EXISTS", stream)).toBe(0)
+        const streams = new Set(cases.map(([args]) => args[args.indexOf("--stream") + 1]!))
+        for (const stream of streams) expect(yield* server.command("EXISTS", stream)).toBe(0)
       })
+
+    it.effect(
+      "consume: bad input is one line on stderr and exit 2, before anything is done",
+      () => {
+        const stream = freshStream()
+        const consume = (...args: ReadonlyArray<string>) => ["consume", "--stream", stream, ...args]
+        return refused([
+          [consume(), "--group <name> is required"],
+          [consume("--group", " "), "--group must not be empty"],
+          [consume("--group", "g", "--consumer", ""), "--consumer must not be empty"],
+          [consume("--group", "g", "--limit", "-1"), "--limit must be 0 or more, got -1"],
+          [consume("--group", "g", "--from", "yesterday"), "--from must be $, 0 or an entry id"],
+          [consume("--group", "g", "--concurrency", "0"), "--concurrency must be 1 or more, got 0"],
+          [consume("--group", "g", "--max-deliveries", "-2"), "--max-deliveries must be 0 or more"],
+          [consume("--group", "g", "--min-idle", "1"), "--min-idle must be 3 or more"],
+          [consume("--group", "g", "--exec", ""), "--exec must not be empty"],
+          [consume("--group", "g", "--exec-timeout", "0"), "--exec-timeout must be 1 or more"],
+          [consume("--group", "g", "--drain-timeout", "-1"), "--drain-timeout must be 0 or more"]
+        ])
+      },
+      180_000
+    )
+
+    it.effect(
+      "group info and dead-letters: bad input is one line on stderr and exit 2",
+      () => {
+        const stream = freshStream()
+        return refused([
+          [["group", "info", "--stream", stream], "--group <name> is required"],
+          [["dead-letters", "list", "--stream", stream, "--limit", "-3"], "--limit must be 0 or more"],
+          [["dead-letters", "replay", "--stream", stream], "--id <id> (repeatable) or --all"],
+          [
+            ["dead-letters", "replay", "--stream", stream, "--all", "--id", "1-0"],
+            "--id <id> (repeatable) or --all"
+          ],
+          [["dead-letters", "replay", "--stream", stream, "--id", "last"], "--id must be an entry id"],
+          [
+            ["dead-letters", "replay", "--stream", stream, "--all", "--maxlen", "-1"],
+            "--maxlen must be 0 or more"
+          ]
+        ])
+      },
+      180_000
     )
   }
 )

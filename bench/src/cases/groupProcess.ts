@@ -16,19 +16,23 @@ import * as Layer from "effect/Layer"
 import type { Redis } from "ioredis"
 import { rawBody } from "../body.js"
 import { type BenchContext, type Case, selectedSides } from "../case.js"
-import { runRounds, type Side, secondsSince } from "../harness.js"
+import { type Rounds, runRounds, type Side, secondsSince } from "../harness.js"
 import { deleteKey, freshKey, preload, rawClient, withRawClient } from "../redis.js"
 
 /** The raw side's `COUNT`. */
 const count = 500
 
-/** The member's `concurrency`: see `docs/benchmarks.md` for why this value. */
-export const concurrency = Number(process.env.MAF_BENCH_GROUP_CONCURRENCY ?? 500)
+/**
+ * The member's `concurrency`, which is also how many entries it may hold: as many as the raw loop
+ * reads at a time (`docs/benchmarks.md` says why, and what other values give).
+ */
+const concurrency = 500
 
+/** Fewer rounds than the other throughput cases: a round of the member is several seconds. */
 const rounds = {
   quick: { warmup: 1, rounds: 5 },
-  full: { warmup: 1, rounds: 9 }
-} as const
+  full: { warmup: 1, rounds: 7 }
+} as const satisfies Record<"quick" | "full", Rounds>
 
 let groups = 0
 const freshGroup = (side: string) => `bench-${side}-${process.pid}-${++groups}`

@@ -11,7 +11,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
-import { makeCheck, repeated, runProbe } from "../internal/consumerProbe.js"
+import { makeCheck, measuredCheck, repeated, runProbe } from "../internal/consumerProbe.js"
 import { show } from "../internal/probe.js"
 import type { Check } from "./environment.js"
 
@@ -138,15 +138,10 @@ export const measureServerRestarts = runProbe("server restarts", "restarts", (pr
  * @since 0.2.0
  * @category checks
  */
-export const serverRestarts: Check = {
-  name: "the server restarted at a third and at half of 10,000 entries handled by 3 members: every entry handled, nothing pending",
-  requires: "faults",
-  run: measureServerRestarts.pipe(
-    Effect.tap((figures) =>
-      Effect.logInfo(
-        `server restarts: ${figures.entries} entries in ${figures.elapsedMillis} ms, ${figures.handledTwice} handled twice`
-      )
-    ),
-    Effect.asVoid
-  )
-}
+export const serverRestarts: Check = measuredCheck(
+  "the server restarted at a third and at half of 10,000 entries handled by 3 members: every entry handled, nothing pending",
+  measureServerRestarts,
+  (figures) =>
+    `server restarts: ${figures.entries} entries in ${figures.elapsedMillis} ms, ${figures.handledTwice} handled twice`,
+  "faults"
+)

@@ -9,7 +9,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import { makeCheck, repeated, runProbe } from "../internal/consumerProbe.js"
+import { makeCheck, measuredCheck, repeated, runProbe } from "../internal/consumerProbe.js"
 import { show } from "../internal/probe.js"
 import type { Check } from "./environment.js"
 
@@ -129,13 +129,10 @@ export const measureCrashRecovery = runProbe("crash recovery", "crash", (probe) 
       claimedBy.every((step) => step.deliveryCount >= 2),
       () => `an entry taken over came with delivery count 1: ${show(claimedBy)}`
     )
-    // Only an entry the dead member finished (its ack lost with it) may have been handled twice.
+    // A figure, not a requirement: an entry the dead member finished without its ack reaching the
+    // server is handled again, as is one a living member held through a stall of the process
+    // longer than minIdle (at-least-once).
     const twice = repeated(probe.journal.finished)
-    const byVictim = finishedByVictim()
-    yield* probe.require(
-      twice.every((id) => byVictim.has(id)),
-      () => `entries handled twice by living members: ${show(twice.filter((id) => !byVictim.has(id)))}`
-    )
     return {
       held: held.length,
       recoveryMillis: Math.max(...claimedBy.map((step) => step.at)) - crashedAt,
@@ -151,17 +148,12 @@ export const measureCrashRecovery = runProbe("crash recovery", "crash", (probe) 
  * @since 0.2.0
  * @category checks
  */
-export const killedMember: Check = {
-  name: "a member killed mid-handling (connections killed, fiber interrupted): the others claim its entries after minIdle and handle them",
-  run: measureCrashRecovery.pipe(
-    Effect.tap((figures) =>
-      Effect.logInfo(
-        `crash recovery: ${figures.held} entries held by the dead member handled again ${figures.recoveryMillis} ms after the crash (minIdle ${figures.minIdleMillis} ms); ${figures.handledTwice} handled twice`
-      )
-    ),
-    Effect.asVoid
-  )
-}
+export const killedMember: Check = measuredCheck(
+  "a member killed mid-handling (connections killed, fiber interrupted): the others claim its entries after minIdle and handle them",
+  measureCrashRecovery,
+  (figures) =>
+    `crash recovery: ${figures.held} entries held by the dead member handled again ${figures.recoveryMillis} ms after the crash (minIdle ${figures.minIdleMillis} ms); ${figures.handledTwice} handled twice`
+)
 
 /**
  * Entries handled and acknowledged are not delivered again: not by a claim scan, not to the member

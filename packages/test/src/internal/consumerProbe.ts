@@ -171,6 +171,21 @@ export const makeCheck = (
 let bodies = 0
 let members = 0
 
+/** A measurement as a check: its figures, described by `describe`, are logged. */
+export const measuredCheck = <A>(
+  name: string,
+  measurement: Effect.Effect<A, ConformanceError, Environment>,
+  describe: (figures: A) => string,
+  requires?: "faults"
+): Check => ({
+  name,
+  requires,
+  run: measurement.pipe(
+    Effect.tap((figures) => Effect.logInfo(describe(figures))),
+    Effect.asVoid
+  )
+})
+
 /** Runs `checkBody` with a probe of its own: what it gives, or what broke. */
 export const runProbe = <A>(
   check: string,
@@ -310,7 +325,7 @@ export const runProbe = <A>(
   }).pipe(Effect.scoped, Effect.withClock(liveClock))
 
 /** How many times each id occurs in `steps`. */
-export const countsById = (steps: ReadonlyArray<Step>): Map<string, number> => {
+const countsById = (steps: ReadonlyArray<Step>): Map<string, number> => {
   const counts = new Map<string, number>()
   for (const step of steps) counts.set(step.id, (counts.get(step.id) ?? 0) + 1)
   return counts
@@ -319,5 +334,3 @@ export const countsById = (steps: ReadonlyArray<Step>): Map<string, number> => {
 /** The ids `steps` name more than once. */
 export const repeated = (steps: ReadonlyArray<Step>): ReadonlyArray<string> =>
   [...countsById(steps)].filter(([, n]) => n > 1).map(([id]) => id)
-
-export { patience }

@@ -43,16 +43,20 @@ export const connect = (
           retryStrategy: () => null,
           connectionName: clientName
         })
-        client.on("error", () => {})
+        // The connection's own error says why ("Connection is closed" says nothing).
+        let connectionError: unknown
+        client.on("error", (error) => {
+          connectionError = error
+        })
         try {
           await client.connect()
         } catch (error) {
           client.disconnect(false)
-          throw error
+          throw connectionError ?? error
         }
         return client
       },
-      catch: (error) => failure(url, "cannot connect", error)
+      catch: (error) => failure(url, `cannot connect to ${RedisUrl.describe(url)}`, error)
     }),
     (client) =>
       Effect.interruptible(Effect.promise(() => client.quit().catch(() => undefined))).pipe(
@@ -62,13 +66,14 @@ export const connect = (
   )
 
 const failure = (url: Redacted.Redacted<string>, what: string, error: unknown): CliError.CliError =>
-  CliError.failed(
-    `${what} on ${RedisUrl.describe(url)}: ${RedisUrl.scrub(error instanceof Error ? error.message : String(error), url)}`
-  )
+  CliError.failed(`${what}: ${RedisUrl.scrub(error instanceof Error ? error.message : String(error), url)}`)
 
-/** Runs a command, its failure a one-line `CliError`. */
+/** Runs a command, its failure a one-line `CliError` saying what could not be done on which server. */
 const send = <A>(url: Redacted.Redacted<string>, what: string, command: () => Promise<A>) =>
-  Effect.tryPromise({ try: command, catch: (error) => failure(url, what, error) })
+  Effect.tryPromise({
+    try: command,
+    catch: (error) => failure(url, `${what} on ${RedisUrl.describe(url)}`, error)
+  })
 
 type EntriesReply = ReadonlyArray<[string, ReadonlyArray<string>]>
 

@@ -4,6 +4,7 @@
  * scripts, signals as real signals.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import * as Net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, expect, layer } from "@effect/vitest"
@@ -42,6 +43,14 @@ const isRunning = (pid: number) => {
   }
   return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"))
 }
+
+const freePort = Effect.async<number>((resume) => {
+  const probe = Net.createServer()
+  probe.listen(0, "127.0.0.1", () => {
+    const address = probe.address() as Net.AddressInfo
+    probe.close(() => resume(Effect.succeed(address.port)))
+  })
+})
 
 const hasStackTrace = (text: string) => /\n\s+at\s/.test(text)
 const jsonLines = (text: string) =>
@@ -562,6 +571,28 @@ wait`)
           "timed out after 200 ms (stopped)"
         ])
         expect(result.millis).toBeLessThan(15_000)
+      })
+    )
+
+    it.effect("group info and dead-letters on a server that is down: one line naming it, exit 1", () =>
+      Effect.gen(function* () {
+        const port = yield* freePort
+        const url = `redis://:${password}@127.0.0.1:${port}/0`
+        const results = yield* Effect.forEach(
+          [
+            ["group", "info", "--group", "g"],
+            ["dead-letters", "list"],
+            ["dead-letters", "replay", "--all"]
+          ],
+          (args) => Bin.run([...args, "--redis-url", url]),
+          { concurrency: 3 }
+        )
+        for (const result of results) {
+          expect(result.code).toBe(1)
+          expect(result.stdout).toBe("")
+          expect(result.stderr.trimEnd().split("\n")).toHaveLength(1)
+          expect(result.stderr).toMatch(new RegExp(`^maf-events: .*127\\.0\\.0\\.1:${port}.*ECONNREFUSED`))
+        }
       })
     )
 

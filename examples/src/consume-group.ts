@@ -1,7 +1,7 @@
 // examples/src/consume-group.ts — a member of a consumer group
 import { EventConsumer } from "@maf/events"
 import { RedisEventConsumer } from "@maf/events-redis"
-import { Data, Effect, Stream } from "effect"
+import { Data, Effect, Fiber, Stream } from "effect"
 
 class NoCost extends Data.TaggedError("NoCost")<{ readonly streamId: string }> {}
 
@@ -52,7 +52,10 @@ const auditorStream = EventConsumer.stream({ group: "auditor", concurrency: 4 })
 )
 
 // REDIS_URL (else redis://localhost:6379/0) and MAF_EVENTS_STREAM (else maf:events). The member runs
-// until interrupted: it stops reading, lets running handlers finish (10 s at most), acknowledges
-// what finished and leaves the rest pending for the group.
+// until interrupted (here by Ctrl+C or SIGTERM): it stops reading, lets running handlers finish
+// (10 s at most), acknowledges what finished and leaves the rest pending for the group.
 const program = process.argv.includes("--stream") ? auditorStream : auditor
-Effect.runFork(program.pipe(Effect.provide(RedisEventConsumer.layerConfig())))
+const member = Effect.runFork(program.pipe(Effect.provide(RedisEventConsumer.layerConfig())))
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => Effect.runFork(Fiber.interrupt(member)))
+}

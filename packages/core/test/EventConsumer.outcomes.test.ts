@@ -6,6 +6,7 @@
  * malformed entries and unknown kinds reach the handler as values.
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -33,6 +34,9 @@ const exponential = Schedule.exponential(Duration.millis(100)) as Schedule.Sched
 class Oops {
   readonly _tag = "Oops"
 }
+
+class NoCost extends Data.TaggedError("NoCost")<{ readonly streamId: string }> {}
+class Refused extends Data.TaggedError("Refused")<{ readonly message: string }> {}
 
 describe("EventConsumer outcomes (memory backend, TestClock)", () => {
   it.effect("a success acknowledges; nothing is acknowledged before the handler succeeds", () =>
@@ -415,5 +419,37 @@ describe("EventConsumer outcomes (memory backend, TestClock)", () => {
         expect(fieldsOf(dead!.fields).get("delivery_count")).toBe("3")
         expect(fieldsOf(dead!.fields).get("error")).toContain("without an outcome")
       }).pipe(Effect.provide(env))
+  )
+
+  it.effect("the dead letter's error names a typed failure: its tag and message, or its tag and fields", () =>
+    Effect.gen(function* () {
+      yield* fill("o11", 3)
+      yield* Effect.fork(
+        EventConsumer.consume({
+          stream: "o11",
+          group: "g",
+          from: "0",
+          maxDeliveries: 1,
+          concurrency: 3,
+          handler: (m) =>
+            m._tag !== "UnknownKind"
+              ? Effect.void
+              : [
+                  Effect.fail(new NoCost({ streamId: m.streamId })),
+                  Effect.fail(new Refused({ message: "the ledger is closed" })),
+                  Effect.fail("plain words")
+                ][(m.body.payload as { n: number }).n]!
+        })
+      )
+      yield* eventually(
+        "dead-lettered",
+        Effect.map(entriesOf("o11:dead"), (dead) => dead.length === 3)
+      )
+      const errors = (yield* entriesOf("o11:dead")).map((dead) => fieldsOf(dead.fields).get("error"))
+      const [first] = yield* entriesOf("o11")
+      expect(errors.sort()).toEqual(
+        [`NoCost {"streamId":"${first!.id}"}`, "Refused: the ledger is closed", "plain words"].sort()
+      )
+    }).pipe(Effect.provide(env))
   )
 })

@@ -53,8 +53,24 @@ interface Held {
   lost: boolean
 }
 
-const errorText = (cause: Cause.Cause<unknown>): string =>
-  shortened(Cause.pretty(cause).split("\n")[0] ?? "failed")
+/** What a failure says in a line: its tag and message, or its tag and fields (a tagged error without a message). */
+export const errorText = (cause: Cause.Cause<unknown>): string => {
+  const failure = Cause.failureOption(cause)
+  const error = failure._tag === "Some" ? failure.value : undefined
+  if (typeof error === "string") return shortened(error)
+  if (typeof error === "object" && error !== null && "_tag" in error) {
+    const { _tag, message, stack: _stack, ...fields } = error as Record<string, unknown>
+    const said = typeof message === "string" && message !== "" && message !== "An error has occurred"
+    let rest = ""
+    try {
+      rest = Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : ""
+    } catch {
+      // Fields JSON cannot write (a cycle, a bigint): the tag alone.
+    }
+    return shortened(`${String(_tag)}${said ? `: ${message}` : rest}`)
+  }
+  return shortened(Cause.pretty(cause).split("\n")[0] ?? "failed")
+}
 
 /** @internal */
 export const consume = <E extends Event.Any, R>(
@@ -178,7 +194,7 @@ export const consume = <E extends Event.Any, R>(
                 ? Effect.zipRight(
                     Metric.increment(deadCounter),
                     Effect.logWarning(
-                      `EventConsumer: entry ${entry.id} moved to ${config.deadLetterStream} after ${entry.deliveryCount} deliveries: ${error}`
+                      `EventConsumer: entry ${entry.id} moved to ${config.deadLetterStream} after ${entry.deliveryCount} ${entry.deliveryCount === 1 ? "delivery" : "deliveries"}: ${error}`
                     ).pipe(Effect.annotateLogs(annotations))
                   )
                 : outcome === "deleted"

@@ -72,22 +72,24 @@ export const make = (
       ...groups,
       create: (stream, group, start) => Effect.tap(groups.create(stream, group, start), () => checkDone),
       openCursor: Effect.map(groups.openCursor, (cursor) => ({
-        read: (stream, group, consumer, options) => {
-          const count = Math.min(options.count, room())
-          if (count <= 0) {
-            // Nothing more to take: as a read that found nothing in its block time.
-            return Effect.as(Effect.sleep(Duration.millis(options.blockMillis ?? 0)), [])
-          }
-          return Effect.tap(cursor.read(stream, group, consumer, { ...options, count }), take)
-        }
+        read: (stream, group, consumer, options) =>
+          Effect.suspend(() => {
+            const count = Math.min(options.count, room())
+            if (count <= 0) {
+              // Nothing more to take: as a read that found nothing in its block time.
+              return Effect.as(Effect.sleep(Duration.millis(options.blockMillis ?? 0)), [])
+            }
+            return Effect.tap(cursor.read(stream, group, consumer, { ...options, count }), take)
+          })
       })),
-      claim: (stream, group, consumer, options) => {
-        const count = Math.min(options.count, room())
-        if (count <= 0) return Effect.succeed({ entries: [], deleted: [], next: "0-0" })
-        return Effect.tap(groups.claim(stream, group, consumer, { ...options, count }), (claimed) =>
-          take(claimed.entries)
-        )
-      },
+      claim: (stream, group, consumer, options) =>
+        Effect.suspend(() => {
+          const count = Math.min(options.count, room())
+          if (count <= 0) return Effect.succeed({ entries: [], deleted: [], next: "0-0" })
+          return Effect.tap(groups.claim(stream, group, consumer, { ...options, count }), (claimed) =>
+            take(claimed.entries)
+          )
+        }),
       redeliver: (stream, group, consumer, ids) =>
         Effect.tap(groups.redeliver(stream, group, consumer, ids), (again) => {
           take(again.entries)

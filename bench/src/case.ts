@@ -1,7 +1,10 @@
 /**
  * What a case module exports, and what it gets from the runner.
  */
+
+import { rawBody } from "./body.js"
 import { type Key, type Rounds, runRounds, type Side, type Stats } from "./harness.js"
+import { deleteKey, freshKey, preload } from "./redis.js"
 
 /** What a case is given by the runner. */
 export interface BenchContext {
@@ -72,6 +75,48 @@ export const sizedCase = (options: {
       notes: [
         `${options.keys.join(", ")}: ${size.toLocaleString("en-US")} ${options.unit} a round, ${rounds.rounds} rounds after ${rounds.warmup} of warm-up`
       ]
+    }
+  }
+})
+
+/** A stream preloaded for a reading case: its key, how many entries, the last one's id. */
+export interface Preloaded {
+  readonly key: string
+  readonly entries: number
+  readonly lastId: string
+}
+
+/**
+ * A case whose sides read one stream, preloaded once with `sizes` entries of the bench body and
+ * deleted at the end; `note` says what a round is (its sizes and rounds are added).
+ */
+export const preloadedCase = (options: {
+  readonly name: string
+  readonly keys: ReadonlyArray<Key>
+  readonly sizes: { readonly quick: number; readonly full: number }
+  /** Rounds other than {@link defaultRounds}. */
+  readonly rounds?: { readonly quick: Rounds; readonly full: Rounds }
+  readonly note: string
+  readonly sides: (ctx: BenchContext, stream: Preloaded) => ReadonlyArray<Side>
+}): Case => ({
+  name: options.name,
+  keys: options.keys,
+  run: async (ctx) => {
+    const entries = ctx.quick ? options.sizes.quick : options.sizes.full
+    const rounds = (options.rounds ?? defaultRounds)[ctx.quick ? "quick" : "full"]
+    const key = freshKey(options.name)
+    const lastId = await preload(ctx.url, key, entries, rawBody)
+    try {
+      const sides = selectedSides(ctx, options.sides(ctx, { key, entries, lastId }))
+      const stats = await runRounds(sides, rounds, ctx.log)
+      return {
+        stats,
+        notes: [
+          `${options.keys.join(", ")}: ${entries.toLocaleString("en-US")} entries a round, ${options.note}; ${rounds.rounds} rounds after ${rounds.warmup} of warm-up`
+        ]
+      }
+    } finally {
+      await deleteKey(ctx.url, key)
     }
   }
 })

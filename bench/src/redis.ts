@@ -33,13 +33,16 @@ end
 return redis.call("XLEN", KEYS[1])
 `
 
-export const preload = (url: string, key: string, count: number, body: string): Promise<void> =>
+/** Fills `key` with `count` copies of `body`; returns the id of the last entry. */
+export const preload = (url: string, key: string, count: number, body: string): Promise<string> =>
   withRawClient(url, async (client) => {
     for (let done = 0; done < count; done += 10_000) {
       await client.eval(preloadScript, 1, key, String(Math.min(10_000, count - done)), body)
     }
     const length = await client.xlen(key)
     if (length !== count) throw new Error(`preload of ${key}: ${length} entries, expected ${count}`)
+    const [last] = (await client.xrevrange(key, "+", "-", "COUNT", 1)) as Array<[string, unknown]>
+    return last![0]
   })
 
 /** How many entries were ever added to `key` (`XINFO STREAM`'s `entries-added`). */

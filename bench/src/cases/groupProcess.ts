@@ -14,10 +14,9 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import type { Redis } from "ioredis"
-import { rawBody } from "../body.js"
-import { type BenchContext, type Case, selectedSides } from "../case.js"
-import { type Rounds, runRounds, type Side, secondsSince } from "../harness.js"
-import { deleteKey, freshKey, preload, rawClient, withRawClient } from "../redis.js"
+import { type Case, preloadedCase } from "../case.js"
+import { type Rounds, type Side, secondsSince } from "../harness.js"
+import { rawClient, withRawClient } from "../redis.js"
 
 /** The raw side's `COUNT`. */
 const count = 500
@@ -109,9 +108,9 @@ const library = (url: string, key: string, entries: number, lastId: string): Sid
           yield* Effect.promise(() => untilNothingPending(watcher, key, group))
           const rate = entries / secondsSince(start)
           yield* Fiber.interrupt(member)
-          if (known !== entries) {
+          if (known !== entries || handled !== entries) {
             return yield* Effect.die(
-              `group_process: ${known} known events of ${entries} (${handled} handled)`
+              `group_process: ${handled} entries handled, ${known} known events, of ${entries}`
             )
           }
           return rate
@@ -168,32 +167,14 @@ const raw = (url: string, key: string, entries: number, lastId: string): Side =>
   }
 })
 
-export const groupProcess: Case = {
+export const groupProcess: Case = preloadedCase({
   name: "group",
   keys: ["group_process", "raw_group"],
-  run: async (ctx: BenchContext) => {
-    const entries = ctx.quick ? 50_000 : 200_000
-    const chosen = rounds[ctx.quick ? "quick" : "full"]
-    const key = freshKey("group")
-    await preload(ctx.url, key, entries, rawBody)
-    try {
-      const lastId = await withRawClient(ctx.url, async (client) => {
-        const [last] = (await client.xrevrange(key, "+", "-", "COUNT", 1)) as Array<[string, unknown]>
-        return last![0]
-      })
-      const stats = await runRounds(
-        selectedSides(ctx, [library(ctx.url, key, entries, lastId), raw(ctx.url, key, entries, lastId)]),
-        chosen,
-        ctx.log
-      )
-      return {
-        stats,
-        notes: [
-          `group_process, raw_group: a backlog of ${entries.toLocaleString("en-US")} entries a round, a fresh group each; the member at concurrency ${concurrency}, the raw loop COUNT ${count}; ${chosen.rounds} rounds after ${chosen.warmup} of warm-up`
-        ]
-      }
-    } finally {
-      await deleteKey(ctx.url, key)
-    }
-  }
-}
+  sizes: { quick: 50_000, full: 200_000 },
+  rounds,
+  note: `a fresh group each; the member at concurrency ${concurrency}, the raw loop COUNT ${count}`,
+  sides: (ctx, { key, entries, lastId }) => [
+    library(ctx.url, key, entries, lastId),
+    raw(ctx.url, key, entries, lastId)
+  ]
+})

@@ -8,10 +8,9 @@ import { EventReader } from "@maf/events"
 import { RedisEventReader } from "@maf/events-redis"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { rawBody } from "../body.js"
-import { type BenchContext, type Case, defaultRounds, selectedSides } from "../case.js"
-import { runRounds, type Side, secondsSince } from "../harness.js"
-import { deleteKey, freshKey, preload, rawClient } from "../redis.js"
+import { type Case, preloadedCase } from "../case.js"
+import { type Side, secondsSince } from "../harness.js"
+import { rawClient } from "../redis.js"
 
 const count = 1000
 
@@ -61,28 +60,10 @@ const raw = (url: string, key: string, entries: number): Side => ({
   }
 })
 
-export const readDecoded: Case = {
+export const readDecoded: Case = preloadedCase({
   name: "read",
   keys: ["read_decoded", "raw_read"],
-  run: async (ctx: BenchContext) => {
-    const entries = ctx.quick ? 30_000 : 100_000
-    const rounds = defaultRounds[ctx.quick ? "quick" : "full"]
-    const key = freshKey("read")
-    await preload(ctx.url, key, entries, rawBody)
-    try {
-      const stats = await runRounds(
-        selectedSides(ctx, [library(ctx.url, key, entries), raw(ctx.url, key, entries)]),
-        rounds,
-        ctx.log
-      )
-      return {
-        stats,
-        notes: [
-          `read_decoded, raw_read: ${entries.toLocaleString("en-US")} entries a round, ${count} a read, ${rounds.rounds} rounds after ${rounds.warmup} of warm-up`
-        ]
-      }
-    } finally {
-      await deleteKey(ctx.url, key)
-    }
-  }
-}
+  sizes: { quick: 30_000, full: 100_000 },
+  note: `${count} a read`,
+  sides: (ctx, { key, entries }) => [library(ctx.url, key, entries), raw(ctx.url, key, entries)]
+})

@@ -1181,8 +1181,8 @@ export interface Options {
 /**
  * Registers the suite with `@effect/vitest`: a `describe` block named `name` whose environment is
  * built once from `environment` (on the live clock) and shared by the checks, one `it` per check.
- * With `faults: true` the environment must also provide {@link Faults}, and the restart case runs;
- * without, it is reported as skipped.
+ * With `faults: true` the environment must also provide {@link Faults}, and the hung server and
+ * restart cases run; without, they are registered skipped (vitest reports them so).
  *
  * @since 0.1.0
  * @category suite
@@ -1217,11 +1217,10 @@ export const conformance: {
   }
   vitest.layer(environment, { excludeTestServices: true })(name, (it) => {
     for (const check of checks) it.effect(check.name, () => check.run, timeout)
-    // These checks need a server to restart or hang: they are registered only with `Faults`.
-    if (options.faults === true) {
-      it.effect(hungServer.name, () => hungServer.run, timeout)
-      it.effect(serverRestart.name, () => serverRestart.run, 2 * timeout)
-    }
+    // These checks need a server to restart or hang: without `Faults` they are registered skipped.
+    const withFaults = options.faults === true ? it.effect : it.effect.skip
+    withFaults(hungServer.name, () => hungServer.run, timeout)
+    withFaults(serverRestart.name, () => serverRestart.run, 2 * timeout)
   })
 }
 

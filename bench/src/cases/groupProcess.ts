@@ -59,7 +59,7 @@ const untilNothingPending = async (client: Redis, key: string, group: string): P
  * Fails the round unless the group delivered every entry of the stream (its last id, `entries-read`)
  * and holds none pending; then destroys the group.
  */
-const checkAndDestroy = (url: string, key: string, group: string, entries: number, lastId: string) =>
+export const checkAndDestroy = (url: string, key: string, group: string, entries: number, lastId: string) =>
   withRawClient(url, async (client) => {
     try {
       const fields = await groupInfo(client, key, group)
@@ -76,51 +76,66 @@ const checkAndDestroy = (url: string, key: string, group: string, entries: numbe
     }
   })
 
+/**
+ * One member (`EventConsumer.consume` at `concurrency`, a handler that only counts) through the
+ * `entries` of `key` in a group made from `"0"` before the clock starts: the seconds until every
+ * entry was handled and `XPENDING` says none is pending. Fails unless each entry reached the
+ * handler once, as a `KnownEvent`. Also used by `bench/probes/group-member.mjs`.
+ */
+export const memberThrough = (options: {
+  readonly url: string
+  readonly key: string
+  readonly group: string
+  readonly entries: number
+  readonly concurrency: number
+}): Promise<number> =>
+  withRawClient(options.url, (watcher) => {
+    const { key, group, entries } = options
+    return Effect.runPromise(
+      Effect.gen(function* () {
+        // The group made, and the connection up, before the clock starts, as the raw side's.
+        yield* Effect.orDie((yield* GroupBackend.GroupBackend).create(key, group, "0"))
+        let handled = 0
+        let known = 0
+        const all = yield* Deferred.make<void>()
+        const start = performance.now()
+        const member = yield* Effect.fork(
+          EventConsumer.consume({
+            stream: key,
+            group,
+            consumer: "member",
+            from: "0",
+            concurrency: options.concurrency,
+            handler: (message) => {
+              if (message._tag === "KnownEvent") known++
+              if (++handled === entries) Deferred.unsafeDone(all, Effect.void)
+              return Effect.void
+            }
+          })
+        )
+        yield* Deferred.await(all)
+        yield* Effect.promise(() => untilNothingPending(watcher, key, group))
+        const seconds = secondsSince(start)
+        yield* Fiber.interrupt(member)
+        if (known !== entries || handled !== entries) {
+          return yield* Effect.die(
+            `${group}: ${handled} entries handled, ${known} known events, of ${entries}`
+          )
+        }
+        return seconds
+      }).pipe(
+        Effect.provide(Layer.provideMerge(EventConsumer.layer, RedisGroupBackend.layer({ url: options.url })))
+      )
+    )
+  })
+
 const library = (url: string, key: string, entries: number, lastId: string): Side => ({
   keys: ["group_process"],
   run: async () => {
     const group = freshGroup("library")
-    const watcher = await rawClient(url)
-    try {
-      const rate = await Effect.runPromise(
-        Effect.gen(function* () {
-          // The group made, and the connection up, before the clock starts, as the raw side's.
-          yield* Effect.orDie((yield* GroupBackend.GroupBackend).create(key, group, "0"))
-          let handled = 0
-          let known = 0
-          const all = yield* Deferred.make<void>()
-          const start = performance.now()
-          const member = yield* Effect.fork(
-            EventConsumer.consume({
-              stream: key,
-              group,
-              consumer: "member",
-              from: "0",
-              concurrency,
-              handler: (message) => {
-                if (message._tag === "KnownEvent") known++
-                if (++handled === entries) Deferred.unsafeDone(all, Effect.void)
-                return Effect.void
-              }
-            })
-          )
-          yield* Deferred.await(all)
-          yield* Effect.promise(() => untilNothingPending(watcher, key, group))
-          const rate = entries / secondsSince(start)
-          yield* Fiber.interrupt(member)
-          if (known !== entries || handled !== entries) {
-            return yield* Effect.die(
-              `group_process: ${handled} entries handled, ${known} known events, of ${entries}`
-            )
-          }
-          return rate
-        }).pipe(Effect.provide(Layer.provideMerge(EventConsumer.layer, RedisGroupBackend.layer({ url }))))
-      )
-      await checkAndDestroy(url, key, group, entries, lastId)
-      return { group_process: rate }
-    } finally {
-      watcher.disconnect()
-    }
+    const seconds = await memberThrough({ url, key, group, entries, concurrency })
+    await checkAndDestroy(url, key, group, entries, lastId)
+    return { group_process: entries / seconds }
   }
 })
 

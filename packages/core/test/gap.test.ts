@@ -5,7 +5,8 @@
  * the n-th entry ever added, so that counts can be checked by eye.
  */
 import { describe, expect, it } from "@effect/vitest"
-import type { StreamBackend } from "@maf/events"
+import { StreamBackend } from "@maf/events"
+import { FastCheck as fc } from "effect"
 import * as Gap from "../src/internal/gap.js"
 
 /** The n-th entry ever added. */
@@ -229,5 +230,38 @@ describe("detectGap", () => {
     )
     expect(second.gap).toEqual({ _tag: "Gap", streamId: id(26), after: id(7), lost: 18 })
     expect(second.addedThrough).toBe(27)
+  })
+})
+
+describe("greater: the order of entry ids, read without allocating", () => {
+  const part = fc.oneof(
+    fc.nat({ max: 20 }).map(String),
+    fc.constantFrom("9007199254740991", "9007199254740992", "", "01", "1e3", " 1", "x")
+  )
+  const entryId = fc.oneof(
+    part,
+    fc.tuple(part, part).map(([ms, seq]) => `${ms}-${seq}`),
+    fc.string()
+  )
+
+  it.prop(
+    "agrees with compareEntryIds of parseEntryId: false when either is not an id",
+    { a: entryId, b: entryId },
+    ({ a, b }) => {
+      const x = StreamBackend.parseEntryId(a)
+      const y = StreamBackend.parseEntryId(b)
+      expect(Gap.greater(a, b)).toBe(
+        x !== undefined && y !== undefined && StreamBackend.compareEntryIds(x, y) > 0
+      )
+    },
+    { fastCheck: { numRuns: 5000 } }
+  )
+
+  it("an id without a sequence is its sequence 0; undefined is after nothing and nothing is after it", () => {
+    expect(Gap.greater("5", "4-9")).toBe(true)
+    expect(Gap.greater("5", "5-0")).toBe(false)
+    expect(Gap.greater("5-1", "5")).toBe(true)
+    expect(Gap.greater(undefined, "0-0")).toBe(false)
+    expect(Gap.greater("1-0", undefined)).toBe(false)
   })
 })

@@ -7,7 +7,7 @@
  * @internal
  */
 import type * as ReadResult from "../ReadResult.js"
-import { compareEntryIds, parseEntryId, type ReadBatch, type StreamInfo } from "../StreamBackend.js"
+import type { ReadBatch, StreamInfo } from "../StreamBackend.js"
 
 /** What the reader knows of its position. */
 export interface Position {
@@ -24,12 +24,32 @@ export interface Accounted {
   readonly addedThrough: number | undefined
 }
 
-/** Whether entry id `a` comes after `b` (false when either is undefined or not an id). */
+/** The number written by `text` from `from` to `to` (digits only, a safe integer), or -1. */
+const digitsAt = (text: string, from: number, to: number): number => {
+  if (from >= to) return -1
+  let n = 0
+  for (let i = from; i < to; i++) {
+    const digit = text.charCodeAt(i) - 48
+    if (digit < 0 || digit > 9) return -1
+    n = n * 10 + digit
+  }
+  return Number.isSafeInteger(n) ? n : -1
+}
+
+/**
+ * Whether entry id `a` (`<ms>-<seq>` or `<ms>`) comes after `b`; false when either is undefined or
+ * not an id. As `compareEntryIds` of `parseEntryId`s, without allocating: it runs a few times a read.
+ */
 export const greater = (a: string | undefined, b: string | undefined): boolean => {
   if (a === undefined || b === undefined) return false
-  const x = parseEntryId(a)
-  const y = parseEntryId(b)
-  return x !== undefined && y !== undefined && compareEntryIds(x, y) > 0
+  const aDash = a.indexOf("-")
+  const bDash = b.indexOf("-")
+  const aMs = digitsAt(a, 0, aDash === -1 ? a.length : aDash)
+  const bMs = digitsAt(b, 0, bDash === -1 ? b.length : bDash)
+  const aSeq = aDash === -1 ? 0 : digitsAt(a, aDash + 1, a.length)
+  const bSeq = bDash === -1 ? 0 : digitsAt(b, bDash + 1, b.length)
+  if (aMs < 0 || bMs < 0 || aSeq < 0 || bSeq < 0) return false
+  return aMs === bMs ? aSeq > bSeq : aMs > bMs
 }
 
 /**

@@ -50,32 +50,44 @@ export const defaultRounds = {
 export const selectedSides = (ctx: BenchContext, sides: ReadonlyArray<Side>): ReadonlyArray<Side> =>
   sides.filter((side) => side.keys.some(ctx.selected))
 
+/** What a case of a given size says of itself: its sizes in quick and full runs, its rounds. */
+interface Sized {
+  readonly name: string
+  readonly keys: ReadonlyArray<Key>
+  readonly sizes: { readonly quick: number; readonly full: number }
+  /** Rounds other than {@link defaultRounds}. */
+  readonly rounds?: { readonly quick: Rounds; readonly full: Rounds }
+}
+
+/** The size and rounds of this run, and the note's beginning and end for them. */
+const sizedRun = (options: Sized, ctx: BenchContext) => {
+  const size = ctx.quick ? options.sizes.quick : options.sizes.full
+  const rounds = (options.rounds ?? defaultRounds)[ctx.quick ? "quick" : "full"]
+  return {
+    size,
+    rounds,
+    note: (what: string) =>
+      `${options.keys.join(", ")}: ${size.toLocaleString("en-US")} ${what}; ${rounds.rounds} rounds after ${rounds.warmup} of warm-up`
+  }
+}
+
 /**
  * A case that runs its sides for a number of events (or calls) a round: `sizes` in quick and full
  * runs, {@link defaultRounds} unless `rounds` says otherwise, and a note saying size and rounds.
  */
-export const sizedCase = (options: {
-  readonly name: string
-  readonly keys: ReadonlyArray<Key>
-  readonly sizes: { readonly quick: number; readonly full: number }
-  /** What a round counts, for the note ("events", "calls"). */
-  readonly unit: string
-  /** Rounds other than {@link defaultRounds}. */
-  readonly rounds?: { readonly quick: Rounds; readonly full: Rounds }
-  readonly sides: (ctx: BenchContext, size: number) => ReadonlyArray<Side>
-}): Case => ({
+export const sizedCase = (
+  options: Sized & {
+    /** What a round counts, for the note ("events", "calls"). */
+    readonly unit: string
+    readonly sides: (ctx: BenchContext, size: number) => ReadonlyArray<Side>
+  }
+): Case => ({
   name: options.name,
   keys: options.keys,
   run: async (ctx) => {
-    const size = ctx.quick ? options.sizes.quick : options.sizes.full
-    const rounds = (options.rounds ?? defaultRounds)[ctx.quick ? "quick" : "full"]
+    const { size, rounds, note } = sizedRun(options, ctx)
     const stats = await runRounds(selectedSides(ctx, options.sides(ctx, size)), rounds, ctx.log)
-    return {
-      stats,
-      notes: [
-        `${options.keys.join(", ")}: ${size.toLocaleString("en-US")} ${options.unit} a round, ${rounds.rounds} rounds after ${rounds.warmup} of warm-up`
-      ]
-    }
+    return { stats, notes: [note(`${options.unit} a round`)] }
   }
 })
 
@@ -90,31 +102,22 @@ export interface Preloaded {
  * A case whose sides read one stream, preloaded once with `sizes` entries of the bench body and
  * deleted at the end; `note` says what a round is (its sizes and rounds are added).
  */
-export const preloadedCase = (options: {
-  readonly name: string
-  readonly keys: ReadonlyArray<Key>
-  readonly sizes: { readonly quick: number; readonly full: number }
-  /** Rounds other than {@link defaultRounds}. */
-  readonly rounds?: { readonly quick: Rounds; readonly full: Rounds }
-  readonly note: string
-  readonly sides: (ctx: BenchContext, stream: Preloaded) => ReadonlyArray<Side>
-}): Case => ({
+export const preloadedCase = (
+  options: Sized & {
+    readonly note: string
+    readonly sides: (ctx: BenchContext, stream: Preloaded) => ReadonlyArray<Side>
+  }
+): Case => ({
   name: options.name,
   keys: options.keys,
   run: async (ctx) => {
-    const entries = ctx.quick ? options.sizes.quick : options.sizes.full
-    const rounds = (options.rounds ?? defaultRounds)[ctx.quick ? "quick" : "full"]
+    const { size: entries, rounds, note } = sizedRun(options, ctx)
     const key = freshKey(options.name)
     const lastId = await preload(ctx.url, key, entries, rawBody)
     try {
       const sides = selectedSides(ctx, options.sides(ctx, { key, entries, lastId }))
       const stats = await runRounds(sides, rounds, ctx.log)
-      return {
-        stats,
-        notes: [
-          `${options.keys.join(", ")}: ${entries.toLocaleString("en-US")} entries a round, ${options.note}; ${rounds.rounds} rounds after ${rounds.warmup} of warm-up`
-        ]
-      }
+      return { stats, notes: [note(`entries a round, ${options.note}`)] }
     } finally {
       await deleteKey(ctx.url, key)
     }

@@ -11,7 +11,14 @@
  * - invalid `count` and `block` options are refused with a message saying what is expected.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { EventBus, EventReader, MemoryStreamBackend, ReadMetrics, StreamBackend } from "@maf/events"
+import {
+  EventBus,
+  EventReader,
+  MemoryStreamBackend,
+  ReadMetrics,
+  ReadResult,
+  StreamBackend
+} from "@maf/events"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
@@ -140,12 +147,7 @@ describe("EventReader gaps, through the reader", () => {
       // Entries 3 and 4 deleted, unread.
       yield* mem.deleteEntries("xdel", [all[3]!.id, all[4]!.id])
       const next = yield* pullAll(pull)
-      expect(next[0]).toEqual({
-        _tag: "Gap",
-        streamId: all[5]!.id,
-        after: first[2]!.streamId,
-        lost: undefined
-      })
+      expect(next[0]).toEqual(ReadResult.gap(all[5]!.id, first[2]!.streamId, undefined))
       expect(next.slice(1).map(payloadIndex)).toEqual([5, 6, 7])
       // Read up to the end (8, 9): the count is learnt again, and the next trim is counted.
       expect((yield* pullAll(pull)).map(payloadIndex)).toEqual([8, 9])
@@ -223,12 +225,7 @@ describe("EventReader gaps, through the reader", () => {
       state.between = publishMany(5, 6).pipe(Effect.provideService(EventBus.EventBus, bus))
       const pull = yield* Stream.toPull(EventReader.stream({ stream: "emptied", from: all[1]!.id }))
       const results = yield* pullAll(pull)
-      expect(results[0]).toEqual({
-        _tag: "Gap",
-        streamId: results[1]!.streamId,
-        after: all[1]!.id,
-        lost: undefined
-      })
+      expect(results[0]).toEqual(ReadResult.gap(results[1]!.streamId, all[1]!.id, undefined))
       expect(results.slice(1).map(payloadIndex)).toEqual([5])
     }).pipe(Effect.provide(readerOn("emptied", interleaved(state))))
   })

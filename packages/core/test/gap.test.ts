@@ -186,6 +186,15 @@ const cases: ReadonlyArray<Case> = [
     addedThroughAfter: 5
   },
   {
+    name: "a count of removed entries below the reader's own (a counter set back): no gap, never a negative one",
+    after: id(3),
+    addedThrough: 5,
+    info: { length: 7, firstId: id(4), lastId: id(10), entriesAdded: 10 },
+    read: [4, 5],
+    gap: "none",
+    addedThroughAfter: 7
+  },
+  {
     name: "an empty read: no gap, the count unchanged",
     after: id(3),
     addedThrough: 3,

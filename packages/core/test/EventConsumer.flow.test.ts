@@ -394,4 +394,43 @@ describe("EventConsumer flow (memory backend, TestClock)", () => {
       expect(handledBy).toEqual(["dead", "alive#2"])
     }).pipe(Effect.provide(env))
   )
+
+  it.effect("an entry whose XACK is slow stays renewed until it is answered: no other member takes it", () =>
+    Effect.gen(function* () {
+      yield* fill("f11", 1)
+      const slowAck = yield* gate
+      const rec = yield* recording((op, run) => (op === "ack" ? Effect.zipRight(slowAck.wait, run) : run))
+      const handledBy: Array<string> = []
+      yield* Effect.fork(
+        rec.consumer.consume({
+          stream: "f11",
+          group: "g",
+          consumer: "a",
+          from: "0",
+          handler: () => Effect.sync(() => void handledBy.push("a"))
+        })
+      )
+      yield* eventually(
+        "handled, its XACK on its way",
+        Effect.sync(() => rec.count("ack") === 1)
+      )
+      yield* Effect.fork(
+        EventConsumer.consume({
+          stream: "f11",
+          group: "g",
+          consumer: "b",
+          handler: () => Effect.sync(() => void handledBy.push("b"))
+        })
+      )
+      // Two minutes, four times minIdle, with the XACK unanswered.
+      for (let i = 0; i < 120; i++) yield* TestClock.adjust("1 second")
+      expect(handledBy).toEqual(["a"])
+      yield* slowAck.open
+      yield* eventually(
+        "acknowledged",
+        Effect.map(pendingOf("f11", "g"), (n) => n === 0)
+      )
+      expect(handledBy).toEqual(["a"])
+    }).pipe(Effect.provide(env))
+  )
 })

@@ -53,6 +53,8 @@ describe("EventConsumer (memory backend)", () => {
           group: "g",
           consumer: name,
           concurrency: 4,
+          // No claims in this test: a stall of the loaded machine past 60 ms must not make one.
+          minIdle: Duration.seconds(5),
           handler: (m) =>
             Effect.sync(() => {
               seen.set(m.streamId, [...(seen.get(m.streamId) ?? []), name])

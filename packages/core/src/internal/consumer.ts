@@ -311,8 +311,9 @@ export const consume = <E extends Event.Any, R>(
 
       // ---- the lease: renewed every third of minIdle; an entry another member took is let go.
       const leaseMillis = Math.max(1, Math.floor(config.minIdleMillis / 3))
+      // What is handled and its ack not yet answered is renewed too: a slow XACK must not let it be claimed.
       const renewOnce = Effect.suspend(() => {
-        const ids = [...held.keys()]
+        const ids = [...new Set([...held.keys(), ...acks.unacknowledged()])]
         if (ids.length === 0) return Effect.void
         return Effect.flatMap(groups.renew(stream, group, consumer, ids), (kept) => {
           const still = new Set(kept)
@@ -324,7 +325,7 @@ export const consume = <E extends Event.Any, R>(
               state.lost = true
               return Effect.zipRight(
                 Effect.logWarning(
-                  `EventConsumer: entry ${id} was claimed by another member while it was handled here; its handler is interrupted and its outcome dropped`
+                  `EventConsumer: entry ${id} is no longer held by this member (claimed by another, or removed from the stream) while it was handled here; its handler is interrupted and its outcome dropped`
                 ).pipe(Effect.annotateLogs(annotations)),
                 state.fiber === undefined ? Effect.void : Effect.fork(Fiber.interrupt(state.fiber))
               )
@@ -443,12 +444,7 @@ export const consume = <E extends Event.Any, R>(
         const now = yield* Clock.currentTimeMillis
         let free = config.concurrency - held.size
         if (free <= 0) {
-          // Full: wait for an entry to be let go, or for the gauges to be due.
-          const due = yield* Effect.raceFirst(
-            Effect.as(Deferred.await(released), false),
-            Effect.as(Effect.sleep(Duration.millis(Math.max(1, gaugesDueAt - now))), true)
-          )
-          if (due) yield* readInfo(false)
+          yield* Deferred.await(released)
           return
         }
         if (now >= claimDueAt) {
@@ -488,9 +484,19 @@ export const consume = <E extends Event.Any, R>(
         Effect.tapError((error) => failures.failure(`making or joining the group failed (${error.message})`)),
         Effect.retry(config.failureSchedule)
       )
+      // A member too busy to claim does not scan: the gauges are read for it when due.
+      const busyGauges = Effect.forever(
+        Effect.zipRight(
+          Effect.sleep(Duration.millis(claimEveryMillis)),
+          Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            held.size >= config.concurrency && now >= gaugesDueAt ? readInfo(false) : Effect.void
+          )
+        )
+      )
       // Forked before the shutdown's finalizer is added, so that they run on through the drain.
       yield* Effect.forkScoped(acks.run)
       yield* Effect.forkScoped(lease)
+      yield* Effect.forkScoped(busyGauges)
       // ---- shutdown: stop reading; drain running handlers for drainTimeout; ack what finished.
       yield* Effect.addFinalizer(() =>
         Effect.gen(function* () {

@@ -12,6 +12,8 @@ import * as Effect from "effect/Effect"
 export interface Acks {
   /** Queues `id` for the next `XACK`. */
   readonly queue: (id: string) => Effect.Effect<void>
+  /** The ids queued or on their way, not yet acknowledged (the lease renews them meanwhile). */
+  readonly unacknowledged: () => ReadonlyArray<string>
   /** Sends what is queued now (at shutdown). */
   readonly flush: Effect.Effect<void>
   /** The sender: sends a batch whenever something is queued; runs until interrupted. */
@@ -22,6 +24,7 @@ export interface Acks {
 export const make = (send: (ids: ReadonlyArray<string>) => Effect.Effect<void>): Effect.Effect<Acks> =>
   Effect.map(Deferred.make<void>(), (first) => {
     let queued: Array<string> = []
+    let sending: ReadonlyArray<string> = []
     let wanted = first
     const queue = (id: string) =>
       Effect.suspend(() => {
@@ -32,7 +35,13 @@ export const make = (send: (ids: ReadonlyArray<string>) => Effect.Effect<void>):
       if (queued.length === 0) return Effect.void
       const ids = queued
       queued = []
-      return send(ids)
+      sending = ids
+      return Effect.ensuring(
+        send(ids),
+        Effect.sync(() => {
+          if (sending === ids) sending = []
+        })
+      )
     })
     const run = Effect.forever(
       Effect.suspend(() =>
@@ -45,5 +54,6 @@ export const make = (send: (ids: ReadonlyArray<string>) => Effect.Effect<void>):
         )
       )
     )
-    return { queue, flush, run }
+    const unacknowledged = () => (sending.length === 0 ? queued : [...sending, ...queued])
+    return { queue, unacknowledged, flush, run }
   })

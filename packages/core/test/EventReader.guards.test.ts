@@ -5,7 +5,8 @@
  * - entries at or before the reader's position are never delivered, whatever a backend answers;
  * - gaps found through the reader: an entry deleted mid-stream (`XDEL`), a trim between the stream's
  *   info and the read, a second gap counted from what the first left;
- * - a failed read closes its cursor, the next read opens a new one, and the failure is counted;
+ * - a failed read closes its cursor, the next read opens a new one, and the failure is counted and
+ *   logged (the first of a streak, then one line at most every 100 failures and 5 s, the recovery);
  * - the read metrics and warnings: gaps and entries lost, malformed entries (a warning for the first
  *   of a reason and every 100th), unknown kinds (a warning for the first of a kind);
  * - invalid `count` and `block` options are refused with a message saying what is expected.
@@ -24,6 +25,7 @@ import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Metric from "effect/Metric"
@@ -231,34 +233,40 @@ describe("EventReader gaps, through the reader", () => {
   })
 })
 
+/**
+ * The memory backend whose cursors fail their reads while `state.failures` is above 0 (one less a
+ * read), each cursor numbered, its opening, reads and closing logged.
+ */
+const flakyCursors = (state: { failures: number; readonly log: Array<string> }) => {
+  let opened = 0
+  return Layer.effect(
+    StreamBackend.StreamBackend,
+    Effect.map(MemoryStreamBackend.MemoryStreamBackend, (mem) => ({
+      ...mem,
+      openCursor: Effect.gen(function* () {
+        const cursor = yield* mem.openCursor
+        const n = ++opened
+        state.log.push(`open ${n}`)
+        yield* Effect.addFinalizer(() => Effect.sync(() => state.log.push(`close ${n}`)))
+        return {
+          read: (stream, after, options) =>
+            Effect.suspend(() => {
+              state.log.push(`read on ${n}`)
+              return state.failures-- > 0
+                ? Effect.fail(
+                    new StreamBackend.StreamBackendError({ reason: "Unavailable", message: "reset" })
+                  )
+                : cursor.read(stream, after, options)
+            })
+        } satisfies StreamBackend.StreamCursor
+      })
+    }))
+  ).pipe(Layer.provideMerge(MemoryStreamBackend.layer))
+}
+
 describe("EventReader after a failed read", () => {
   it.scoped("closes its cursor, opens a new one for the next read, and counts and logs the failure", () => {
-    const log: Array<string> = []
-    let failures = 1
-    let opened = 0
-    const flaky = Layer.effect(
-      StreamBackend.StreamBackend,
-      Effect.map(MemoryStreamBackend.MemoryStreamBackend, (mem) => ({
-        ...mem,
-        openCursor: Effect.gen(function* () {
-          const cursor = yield* mem.openCursor
-          const n = ++opened
-          log.push(`open ${n}`)
-          yield* Effect.addFinalizer(() => Effect.sync(() => log.push(`close ${n}`)))
-          return {
-            read: (stream, after, options) =>
-              Effect.suspend(() => {
-                log.push(`read on ${n}`)
-                return failures-- > 0
-                  ? Effect.fail(
-                      new StreamBackend.StreamBackendError({ reason: "Unavailable", message: "reset" })
-                    )
-                  : cursor.read(stream, after, options)
-              })
-          } satisfies StreamBackend.StreamCursor
-        })
-      }))
-    ).pipe(Layer.provideMerge(MemoryStreamBackend.layer))
+    const state = { failures: 1, log: [] as Array<string> }
     const { lines, logger } = logged()
     return Effect.gen(function* () {
       yield* publishMany(0, 3)
@@ -268,14 +276,47 @@ describe("EventReader after a failed read", () => {
         retrySchedule: Schedule.recurs(3)
       }).pipe(Stream.take(3), Stream.runCollect)
       expect(Chunk.toReadonlyArray(results).map(payloadIndex)).toEqual([0, 1, 2])
-      expect(log).toEqual(["open 1", "read on 1", "close 1", "open 2", "read on 2", "close 2"])
+      expect(state.log).toEqual(["open 1", "read on 1", "close 1", "open 2", "read on 2", "close 2"])
       expect(yield* counter(ReadMetrics.failures, "flaky")).toBe(1)
       expect(lines).toEqual([
         expect.stringMatching(/^WARN EventReader read failed: Unavailable: reset; retrying after 0-0 /),
         "INFO EventReader read recovered after 1 failures"
       ])
-    }).pipe(Effect.provide(Layer.merge(readerOn("flaky", flaky), logger)))
+    }).pipe(Effect.provide(Layer.merge(readerOn("flaky", flakyCursors(state)), logger)))
   })
+
+  it.scoped(
+    "a streak of failed reads: a warning for the first, then one at most every 100 failures and 5 s; the recovery once",
+    () => {
+      const state = { failures: 250, log: [] as Array<string> }
+      const { lines, logger } = logged()
+      return Effect.gen(function* () {
+        yield* publishMany(0, 1)
+        // A failure every 100 ms (TestClock): 100 failures take 10 s, past the 5 s between lines.
+        const fiber = yield* Effect.fork(
+          EventReader.stream({
+            stream: "streak",
+            from: "0",
+            retrySchedule: Schedule.spaced("100 millis")
+          }).pipe(Stream.take(1), Stream.runCollect)
+        )
+        yield* TestClock.adjust("30 seconds")
+        expect(Chunk.toReadonlyArray(yield* Fiber.join(fiber)).map(payloadIndex)).toEqual([0])
+        expect(yield* counter(ReadMetrics.failures, "streak")).toBe(250)
+        expect(state.log.filter((line) => line.startsWith("open"))).toHaveLength(251)
+        expect(lines).toEqual([
+          expect.stringMatching(/^WARN EventReader read failed: Unavailable: reset; retrying after 0-0 /),
+          expect.stringMatching(
+            /^WARN EventReader read still failing after 101 attempts \(100 since the last line\)/
+          ),
+          expect.stringMatching(
+            /^WARN EventReader read still failing after 201 attempts \(100 since the last line\)/
+          ),
+          "INFO EventReader read recovered after 250 failures"
+        ])
+      }).pipe(Effect.provide(Layer.merge(readerOn("streak", flakyCursors(state)), logger)))
+    }
+  )
 })
 
 describe("EventReader metrics and warnings", () => {

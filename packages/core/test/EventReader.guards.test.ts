@@ -3,13 +3,15 @@
  * a test needs it, to answer as a faulty or racing server would):
  *
  * - entries at or before the reader's position are never delivered, whatever a backend answers;
- * - gaps found through the reader: an entry deleted mid-stream (`XDEL`), a trim between the stream's
- *   info and the read, a second gap counted from what the first left;
+ * - gaps found through the reader: an entry deleted mid-stream (`XDEL`) or further on, a trim between
+ *   the stream's info and the read, a second gap counted from what the first left, a stream emptied
+ *   past the id read from;
  * - a failed read closes its cursor, the next read opens a new one, and the failure is counted and
  *   logged (the first of a streak, then one line at most every 100 failures and 5 s, the recovery);
  * - the read metrics and warnings: gaps and entries lost, malformed entries (a warning for the first
  *   of a reason and every 100th), unknown kinds (a warning for the first of a kind);
- * - invalid `count` and `block` options are refused with a message saying what is expected.
+ * - invalid `count`, `block` and `watchdogGrace` options are refused with a message saying what is
+ *   expected.
  */
 import { describe, expect, it } from "@effect/vitest"
 import {

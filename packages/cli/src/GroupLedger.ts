@@ -97,8 +97,8 @@ export const make = (
           letGo(again.lost)
         }),
       renew: (stream, group, consumer, ids) =>
-        Effect.tap(groups.renew(stream, group, consumer, ids), (kept) => {
-          const still = new Set(kept)
+        Effect.tap(groups.renew(stream, group, consumer, ids), ({ renewed }) => {
+          const still = new Set(renewed)
           const gone = ids.filter((id) => !still.has(id))
           letGo(gone)
           for (const id of gone) lost.add(id)

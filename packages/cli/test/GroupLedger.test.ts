@@ -87,7 +87,7 @@ describe("GroupLedger", () => {
         count: 1
       })
       expect(stolen.entries.map((entry) => entry.id)).toEqual([mine])
-      expect(yield* ledger.groups.renew(stream, group, "a", [mine!])).toEqual([])
+      expect(yield* ledger.groups.renew(stream, group, "a", [mine!])).toEqual({ renewed: [], deleted: [] })
       expect(ledger.takenOver(mine!)).toBe(true)
       expect(ledger.takenOver(mine!)).toBe(false)
       expect(ledger.settled()).toBe(0)

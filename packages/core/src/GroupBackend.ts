@@ -78,6 +78,19 @@ export interface Claimed {
 }
 
 /**
+ * What a renewal gave: the ids the member still holds (renewed), and those it held that were found
+ * deleted from the stream (removed from the pending list, as Redis 7.0's `XCLAIM … JUSTID` does).
+ * An id in neither is no longer the member's (another member claimed it, or it was acknowledged).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Renewed {
+  readonly renewed: ReadonlyArray<string>
+  readonly deleted: ReadonlyArray<string>
+}
+
+/**
  * What a member's own entries gave when taken again for a retry: the entries (their delivery counts
  * one more), the ids found deleted from the stream (removed from the pending list), and the ids the
  * member no longer holds (another member claimed them, or they were acknowledged).
@@ -202,14 +215,15 @@ export interface GroupBackendService {
   ) => Effect.Effect<Claimed, GroupBackendError>
   /**
    * Renews `consumer`'s hold on those of `ids` it still holds (their idle time back to 0, delivery
-   * count unchanged: `XCLAIM … JUSTID` of its own entries, never of another's), and answers them.
+   * count unchanged: `XCLAIM … JUSTID` of its own entries, never of another's): which were renewed,
+   * and which it held but were deleted from the stream (they leave the pending list).
    */
   readonly renew: (
     stream: string,
     group: string,
     consumer: string,
     ids: ReadonlyArray<string>
-  ) => Effect.Effect<ReadonlyArray<string>, GroupBackendError>
+  ) => Effect.Effect<Renewed, GroupBackendError>
   /** Takes `consumer`'s own `ids` again for a retry: each a new delivery (`XCLAIM` of its own entries). */
   readonly redeliver: (
     stream: string,

@@ -229,7 +229,10 @@ export const make = (
     const renew: GroupBackend.GroupBackendService["renew"] = (stream, group, consumer, ids) =>
       Effect.map(
         run(stream, group, () => renewScript(client, [stream], [group, consumer, ...ids])),
-        (reply) => (reply as ReadonlyArray<string>) ?? []
+        (reply) => {
+          const [renewed, deleted] = reply as [ReadonlyArray<string>, ReadonlyArray<string>]
+          return { renewed: renewed ?? [], deleted: deleted ?? [] }
+        }
       )
 
     const redeliver: GroupBackend.GroupBackendService["redeliver"] = (stream, group, consumer, ids) =>

@@ -50,7 +50,7 @@ const everyOperation = (
     expect(read.map((entry) => entry.id)).toEqual(ids)
     const claimed = yield* groups.claim(stream, "g", "c2", { minIdleMillis: 0, start: "0-0", count: 1 })
     expect(claimed.entries.map((entry) => [entry.id, entry.deliveryCount])).toEqual([[ids[0], 2]])
-    expect(yield* groups.renew(stream, "g", "c1", [ids[1]!])).toEqual([ids[1]])
+    expect(yield* groups.renew(stream, "g", "c1", [ids[1]!])).toEqual({ renewed: [ids[1]], deleted: [] })
     const redelivered = yield* groups.redeliver(stream, "g", "c1", [ids[1]!])
     expect(redelivered.entries.map((entry) => entry.deliveryCount)).toEqual([2])
     const letter = { deadStream: `${stream}:dead`, fields: ["error", "boom"], maxlen: 1000 }

@@ -384,7 +384,7 @@ export const deliveryCounts: Check = makeCheck(
       yield* probe.same(
         "c2's renewal",
         yield* probe.call("c2's renewal", probe.groups.renew(stream, "g", "c2", ids)),
-        ids
+        { renewed: ids, deleted: [] }
       )
       const after = yield* probe.call(
         "c3's claim after the renewal",
@@ -517,15 +517,15 @@ export const redeliverOutcomes: Check = makeCheck(
 )
 
 /**
- * A renewal answers the member's own entries only (never one another member claimed, nor one deleted
- * from the stream, which leaves the pending list), keeps their delivery counts, and makes them
- * fresh: a claim with a minimum idle time no longer takes them.
+ * A renewal renews the member's own entries only (never one another member claimed), keeps their
+ * delivery counts, and makes them fresh: a claim with a minimum idle time no longer takes them. One
+ * it held that was deleted from the stream is answered as deleted, and leaves the pending list.
  *
  * @since 0.2.0
  * @category checks
  */
 export const renewOwnOnly: Check = makeCheck(
-  "renew answers only the member's own entries still in the stream, keeps their counts and makes them fresh",
+  "renew answers the member's own entries still in the stream (renewed: counts kept, made fresh) and those deleted from it",
   "renew",
   (probe) =>
     Effect.gen(function* () {
@@ -539,10 +539,16 @@ export const renewOwnOnly: Check = makeCheck(
       )
       const renew = (consumer: string, these: ReadonlyArray<string>) =>
         probe.call(`${consumer}'s renewal`, probe.groups.renew(stream, "g", consumer, these))
-      yield* probe.same("c1's renewal of both", yield* renew("c1", ids), [ids[1]])
-      yield* probe.same("c2's renewal of the one it claimed", yield* renew("c2", [ids[0]!]), [ids[0]])
+      yield* probe.same("c1's renewal of both", yield* renew("c1", ids), { renewed: [ids[1]], deleted: [] })
+      yield* probe.same("c2's renewal of the one it claimed", yield* renew("c2", [ids[0]!]), {
+        renewed: [ids[0]],
+        deleted: []
+      })
       yield* Effect.sleep(idleWait)
-      yield* probe.same("c1's renewal after a wait", yield* renew("c1", [ids[1]!]), [ids[1]])
+      yield* probe.same("c1's renewal after a wait", yield* renew("c1", [ids[1]!]), {
+        renewed: [ids[1]],
+        deleted: []
+      })
       const claimed = yield* probe.call(
         "c3's claim of idle entries",
         probe.groups.claim(stream, "g", "c3", { minIdleMillis: minIdle, start: "0-0", count: 10 })
@@ -563,7 +569,11 @@ export const renewOwnOnly: Check = makeCheck(
       )
       // An entry deleted from the stream is held no more: Redis 7.0's XCLAIM drops it from the pending list.
       yield* probe.call("XDEL", probe.raw.deleteEntries(stream, [ids[1]!]))
-      yield* probe.same("c1's renewal of a deleted entry", yield* renew("c1", [ids[1]!]), [])
+      yield* probe.same("c1's renewal of a deleted entry", yield* renew("c1", [ids[1]!]), {
+        renewed: [],
+        deleted: [ids[1]]
+      })
+      yield* probe.same("c1's renewal of it again", yield* renew("c1", [ids[1]!]), { renewed: [], deleted: [] })
       yield* probe.same("the pending count after it", (yield* probe.info(stream, "g")).pending, 1)
     })
 )
@@ -746,6 +756,44 @@ export const removeIdleConsumer: Check = makeCheck(
 )
 
 /**
+ * A group's members are made as Redis 7.0 makes them: a read, a claim or a redelivery that gives a
+ * consumer nothing makes no member; one that gives it an entry does.
+ *
+ * @since 0.2.0
+ * @category checks
+ */
+export const membersMadeByEntries: Check = makeCheck(
+  "a member is made by an entry given to it: an empty read, claim or redelivery makes none",
+  "members",
+  (probe) =>
+    Effect.gen(function* () {
+      const stream = yield* probe.fresh("events")
+      yield* probe.create(stream, "g", "0")
+      const members = Effect.map(probe.info(stream, "g"), (info) => info.consumers.map((c) => c.name).sort())
+      yield* probe.same("an empty read's entries", yield* probe.read(stream, "g", "empty-reader"), [])
+      const claimed = yield* probe.call(
+        "an empty claim",
+        probe.groups.claim(stream, "g", "empty-claimer", { minIdleMillis: 0, start: "0-0", count: 10 })
+      )
+      yield* probe.same("an empty claim's entries", claimed.entries, [])
+      const again = yield* probe.call(
+        "a redelivery of an id not held",
+        probe.groups.redeliver(stream, "g", "empty-redeliverer", ["1-0"])
+      )
+      yield* probe.same("a redelivery of an id not held", again.lost, ["1-0"])
+      yield* probe.same("the members after empty reads and claims", yield* members, [])
+      const [id] = yield* probe.append(stream, 1)
+      yield* probe.same("a read's ids", idsOf(yield* probe.read(stream, "g", "reader")), [id])
+      const taken = yield* probe.call(
+        "a claim of the entry",
+        probe.groups.claim(stream, "g", "claimer", { minIdleMillis: 0, start: "0-0", count: 10 })
+      )
+      yield* probe.same("the claim's ids", idsOf(taken.entries), [id])
+      yield* probe.same("the members once given entries", yield* members, ["claimer", "reader"])
+    })
+)
+
+/**
  * A read that waits (`blockMillis`) answers an entry added meanwhile, and answers nothing once its
  * wait is over; a read without a wait answers at once.
  *
@@ -867,6 +915,7 @@ export const checks: ReadonlyArray<Check> = [
   ackCounts,
   groupInfo,
   removeIdleConsumer,
+  membersMadeByEntries,
   blockingReads,
   missingGroup
 ]

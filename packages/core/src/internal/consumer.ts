@@ -51,6 +51,8 @@ interface Held {
   /** Waiting for a retry's delay (interrupted at once at shutdown, not drained). */
   waiting: boolean
   lost: boolean
+  /** Deleted from the stream while held (seen by a renewal): a failure cannot be retried, it is a gap. */
+  removed: boolean
 }
 
 /** What a failure says in a line: its tag and message, or its tag and fields (a tagged error without a message). */
@@ -242,6 +244,8 @@ export const consume = <E extends Event.Any, R>(
               }
               if (outcome !== undefined && outcome._tag === "DeadLetter")
                 return deadLetter(entry, outcome.reason)
+              // Deleted from the stream while it was handled: nothing to retry or dead-letter.
+              if (state.removed) return handleGap([entry.id])
               const error = Exit.isFailure(exit) ? errorText(exit.cause) : "the handler asked for a retry"
               if (config.maxDeliveries > 0 && entry.deliveryCount >= config.maxDeliveries) {
                 return deadLetter(entry, error)
@@ -297,7 +301,7 @@ export const consume = <E extends Event.Any, R>(
                   `delivered ${entry.deliveryCount} times without an outcome (its members stopped while handling it)`
                 )
               }
-              const state: Held = { fiber: undefined, waiting: false, lost: false }
+              const state: Held = { fiber: undefined, waiting: false, lost: false, removed: false }
               held.set(entry.id, state)
               return Effect.map(
                 Effect.forkIn(Effect.ensuring(settle(entry, state), release(entry.id)), handlers),
@@ -315,17 +319,26 @@ export const consume = <E extends Event.Any, R>(
       const renewOnce = Effect.suspend(() => {
         const ids = [...new Set([...held.keys(), ...acks.unacknowledged()])]
         if (ids.length === 0) return Effect.void
-        return Effect.flatMap(groups.renew(stream, group, consumer, ids), (kept) => {
-          const still = new Set(kept)
+        return Effect.flatMap(groups.renew(stream, group, consumer, ids), ({ renewed, deleted }) => {
+          const still = new Set(renewed)
+          const removed = new Set(deleted)
           return Effect.forEach(
             ids,
             (id) => {
               const state = held.get(id)
               if (still.has(id) || state === undefined) return Effect.void
+              if (removed.has(id)) {
+                // Deleted from the stream: a running handler finishes (its ack is harmless), a failed
+                // entry waiting for its retry is a gap now.
+                state.removed = true
+                if (!state.waiting || state.fiber === undefined) return Effect.void
+                state.lost = true
+                return Effect.zipRight(Fiber.interrupt(state.fiber), handleGap([id]))
+              }
               state.lost = true
               return Effect.zipRight(
                 Effect.logWarning(
-                  `EventConsumer: entry ${id} is no longer held by this member (claimed by another, or removed from the stream) while it was handled here; its handler is interrupted and its outcome dropped`
+                  `EventConsumer: entry ${id} is no longer held by this member (another member claimed it) while it was handled here; its handler is interrupted and its outcome dropped`
                 ).pipe(Effect.annotateLogs(annotations)),
                 state.fiber === undefined ? Effect.void : Effect.fork(Fiber.interrupt(state.fiber))
               )
@@ -481,6 +494,15 @@ export const consume = <E extends Event.Any, R>(
       )
 
       yield* ensureGroup.pipe(
+        // Refused (a member whose ACL lacks XGROUP CREATE, in a group made beforehand): it reads as
+        // it is; a group that is truly missing then fails the reads, as any missing group does.
+        Effect.catchIf(
+          (error) => error.reason === "Rejected",
+          (error) =>
+            Effect.logWarning(
+              `EventConsumer: the server refused to make the group (${error.message}); reading it as it is`
+            ).pipe(Effect.annotateLogs(annotations))
+        ),
         Effect.tapError((error) => failures.failure(`making or joining the group failed (${error.message})`)),
         Effect.retry(config.failureSchedule)
       )

@@ -71,8 +71,12 @@ export const make = (
         : Effect.succeed(f(s, g, now))
     })
 
-  const seen = (g: MemoryGroup, consumer: string, now: number): void => {
-    g.consumers.set(consumer, now)
+  /**
+   * As Redis 7.0: a consumer that exists is seen at every read or claim; one that does not is made
+   * only when it is given entries (an empty read or claim makes none).
+   */
+  const seen = (g: MemoryGroup, consumer: string, now: number, given: number): void => {
+    if (given > 0 || g.consumers.has(consumer)) g.consumers.set(consumer, now)
   }
 
   const create: GroupBackend.GroupBackendService["create"] = (stream, group, start) =>
@@ -93,8 +97,8 @@ export const make = (
 
   /** New entries for `consumer`, now (no waiting). */
   const takeNew = (s: MemoryStream, g: MemoryGroup, consumer: string, count: number, now: number) => {
-    seen(g, consumer, now)
     const entries = s.after(g.lastDelivered, count)
+    seen(g, consumer, now, entries.length)
     for (const entry of entries) {
       const id = parseEntryId(entry.id)!
       g.pel.set(entry.id, {
@@ -145,7 +149,6 @@ export const make = (
       const start = parseEntryId(options.start)
       if (start === undefined) return Effect.fail(invalidId(options.start))
       return withGroup(stream, group, "XAUTOCLAIM", (s, g, now) => {
-        seen(g, consumer, now)
         const entries: Array<GroupBackend.GroupEntry> = []
         const deleted: Array<string> = []
         // As Redis: at most count × 10 pending entries looked at in one call.
@@ -169,28 +172,32 @@ export const make = (
           pending.deliveryCount++
           entries.push({ id: entry.id, fields: entry.fields, deliveryCount: pending.deliveryCount })
         }
+        seen(g, consumer, now, entries.length)
         return { entries, deleted, next }
       })
     })
 
   const renew: GroupBackend.GroupBackendService["renew"] = (stream, group, consumer, ids) =>
-    withGroup(stream, group, "XCLAIM", (s, g, now) =>
-      ids.filter((id) => {
+    withGroup(stream, group, "XCLAIM", (s, g, now) => {
+      const renewed: Array<string> = []
+      const deleted: Array<string> = []
+      for (const id of ids) {
         const pending = g.pel.get(id)
-        if (pending === undefined || pending.consumer !== consumer) return false
+        if (pending === undefined || pending.consumer !== consumer) continue
         // As Redis 7.0's XCLAIM … JUSTID: an entry deleted from the stream leaves the pending list.
         if (s.get(pending) === undefined) {
           g.pel.delete(id)
-          return false
+          deleted.push(id)
+          continue
         }
         pending.deliveredAt = now
-        return true
-      })
-    )
+        renewed.push(id)
+      }
+      return { renewed, deleted }
+    })
 
   const redeliver: GroupBackend.GroupBackendService["redeliver"] = (stream, group, consumer, ids) =>
     withGroup(stream, group, "XCLAIM", (s, g, now) => {
-      seen(g, consumer, now)
       const entries: Array<GroupBackend.GroupEntry> = []
       const deleted: Array<string> = []
       const lost: Array<string> = []
@@ -210,6 +217,7 @@ export const make = (
         pending.deliveryCount++
         entries.push({ id, fields: entry.fields, deliveryCount: pending.deliveryCount })
       }
+      seen(g, consumer, now, entries.length)
       return { entries, deleted, lost }
     })
 

@@ -55,22 +55,23 @@ return { claimed[1], entries, claimed[3] or {}, counts }
 
 /**
  * Renews `ARGV[2]`'s hold on those of the ids (`ARGV[3…]`) it holds: `XCLAIM … 0 id JUSTID` (idle
- * back to 0, delivery count unchanged). Reply: the ids renewed.
+ * back to 0, delivery count unchanged). An id it holds that `XCLAIM` answers nothing for was deleted
+ * from the stream (and is now dropped from the pending list). Reply: `{renewedIds, deletedIds}`.
  *
  * @internal
  */
 export const renewScript = `${call}${requireGroup}
 if #ARGV < 3 then requireGroup() end
-local renewed = {}
+local renewed, deleted = {}, {}
 for i = 3, #ARGV do
   local id = ARGV[i]
   local pending = call("XPENDING", KEYS[1], ARGV[1], id, id, 1)
   if pending[1] and pending[1][2] == ARGV[2] then
     local ids = call("XCLAIM", KEYS[1], ARGV[1], ARGV[2], 0, id, "JUSTID")
-    if ids[1] then renewed[#renewed + 1] = id end
+    if ids[1] then renewed[#renewed + 1] = id else deleted[#deleted + 1] = id end
   end
 end
-return renewed
+return { renewed, deleted }
 `
 
 /**

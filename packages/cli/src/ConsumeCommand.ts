@@ -214,7 +214,7 @@ export const command = Command.make(
     group: CommonOptions.group,
     consumer: optionalText(
       "consumer",
-      "This member's name. Default: <HOSTNAME>-<pid>. Give a stable name to a member restarted in place: it finds its own pending entries first."
+      "This member's name. Default: <HOSTNAME>-<pid>. What a stopped member held is claimed after --min-idle, by another member or by itself restarted under the same name."
     ),
     from: Options.text("from").pipe(
       Options.withDescription(

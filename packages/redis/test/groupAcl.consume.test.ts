@@ -135,5 +135,47 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })(
           expect(yield* command("ACL", "LOG")).toEqual([])
         })
     )
+
+    it.effect("without XGROUP CREATE, a member reads a group made beforehand (the refusal logged once)", () =>
+      Effect.gen(function* () {
+        const server = yield* RedisTestServer.RedisTestServer
+        const command = server.command
+        const premade = "acl:premade"
+        yield* command("XGROUP", "CREATE", premade, "g", "0", "MKSTREAM")
+        for (const name of ["a", "b"]) yield* command("XADD", premade, "*", "data", body(name))
+        yield* command(
+          "ACL",
+          "SETUSER",
+          "reader",
+          ...minimalAcl
+            .filter((rule) => rule !== "+xgroup|create" && !rule.startsWith("~") && !rule.startsWith("("))
+            .concat([`~${premade}`])
+        )
+        const handled: Array<string> = []
+        const url = Redacted.make(`redis://reader:s3cret@127.0.0.1:${server.port}/0`)
+        const member = yield* Effect.fork(
+          EventConsumer.consume({
+            group: "g",
+            consumer: "reader-1",
+            block: Duration.millis(50),
+            handler: (message) =>
+              Effect.sync(() => {
+                if (message._tag === "UnknownKind") handled.push((message.body.payload as { name: string }).name)
+              })
+          }).pipe(Effect.provide(RedisEventConsumer.layer({ url, stream: premade })))
+        )
+        yield* until(
+          "both entries handled and acked",
+          Effect.map(
+            command("XPENDING", premade, "g"),
+            (pending) => handled.length === 2 && Number((pending as Array<unknown>)[0]) === 0
+          )
+        )
+        yield* Fiber.interrupt(member)
+        expect(handled.sort()).toEqual(["a", "b"])
+        const refusals = (yield* command("ACL", "LOG")) as Array<Array<unknown>>
+        expect(refusals.map((entry) => entry[entry.indexOf("object") + 1])).toEqual(["xgroup|create"])
+      })
+    )
   }
 )

@@ -7,11 +7,12 @@
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 
 /** @internal */
 export interface Acks {
-  /** Queues `id` for the next `XACK`. */
-  readonly queue: (id: string) => Effect.Effect<void>
+  /** Queues `id` for the next `XACK`, at once (called by a worker as its handler succeeds). */
+  readonly offer: (id: string) => void
   /** The ids queued or on their way, not yet acknowledged (the lease renews them meanwhile). */
   readonly unacknowledged: () => ReadonlyArray<string>
   /** Sends what is queued now (at shutdown). */
@@ -26,11 +27,14 @@ export const make = (send: (ids: ReadonlyArray<string>) => Effect.Effect<void>):
     let queued: Array<string> = []
     let sending: ReadonlyArray<string> = []
     let wanted = first
-    const queue = (id: string) =>
-      Effect.suspend(() => {
-        queued.push(id)
-        return Deferred.succeed(wanted, undefined)
-      })
+    // Whether `wanted` was completed since the sender last took it: completed once a batch, not once an id.
+    let signalled = false
+    const offer = (id: string) => {
+      queued.push(id)
+      if (signalled) return
+      signalled = true
+      Deferred.unsafeDone(wanted, Exit.void)
+    }
     const flush = Effect.suspend(() => {
       if (queued.length === 0) return Effect.void
       const ids = queued
@@ -49,11 +53,12 @@ export const make = (send: (ids: ReadonlyArray<string>) => Effect.Effect<void>):
           Deferred.await(wanted),
           Effect.flatMap(Deferred.make<void>(), (next) => {
             wanted = next
+            signalled = false
             return flush
           })
         )
       )
     )
     const unacknowledged = () => (sending.length === 0 ? queued : [...sending, ...queued])
-    return { queue, unacknowledged, flush, run }
+    return { offer, unacknowledged, flush, run }
   })

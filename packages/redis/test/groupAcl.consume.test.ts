@@ -160,7 +160,8 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })(
             block: Duration.millis(50),
             handler: (message) =>
               Effect.sync(() => {
-                if (message._tag === "UnknownKind") handled.push((message.body.payload as { name: string }).name)
+                if (message._tag === "UnknownKind")
+                  handled.push((message.body.payload as { name: string }).name)
               })
           }).pipe(Effect.provide(RedisEventConsumer.layer({ url, stream: premade })))
         )

@@ -573,7 +573,10 @@ export const renewOwnOnly: Check = makeCheck(
         renewed: [],
         deleted: [ids[1]]
       })
-      yield* probe.same("c1's renewal of it again", yield* renew("c1", [ids[1]!]), { renewed: [], deleted: [] })
+      yield* probe.same("c1's renewal of it again", yield* renew("c1", [ids[1]!]), {
+        renewed: [],
+        deleted: []
+      })
       yield* probe.same("the pending count after it", (yield* probe.info(stream, "g")).pending, 1)
     })
 )

@@ -1,10 +1,11 @@
 /**
  * The member loop behind `EventConsumer.consume` (and, through a handler that hands messages out,
  * `EventConsumer.stream`): one loop reads new entries and claims stale ones (neither starves the
- * other: a claim scan runs whenever one is due, before the read), within the free concurrency; each
- * entry runs in a fiber of its own that settles it (ack, retry, dead letter); one fiber renews the
- * member's hold on what it holds; one batches the acks (`consumerAcks.ts`). After each full claim
- * scan the group's info updates the gauges and drives housekeeping (`consumerHousekeeping.ts`).
+ * other: a claim scan runs whenever one is due, before the read), within the free concurrency, once
+ * all it read has started; `concurrency` worker fibers take the entries in the order read, each
+ * settling one at a time (ack, retry, dead letter); one fiber renews the member's hold on what it
+ * holds; one batches the acks (`consumerAcks.ts`). After each full claim scan the group's info
+ * updates the gauges and drives housekeeping (`consumerHousekeeping.ts`).
  *
  * @internal
  */
@@ -177,16 +178,33 @@ export const consume = <E extends Event.Any, R>(
         consumer
       })
 
-      // Measured whatever its outcome (a failure's duration too) by the member's clock; run in a
-      // worker, which has the member's context (no `Effect.provide` an entry).
-      const runHandler = (message: Message<E>) =>
+      // Runs the handler and goes on with its exit, measured whatever its outcome (a failure's
+      // duration too) by the member's clock; in a worker, which has the member's context (no
+      // `Effect.provide` an entry).
+      const runHandler = <A>(
+        message: Message<E>,
+        then: (exit: Exit.Exit<Outcome | typeof Release | void, unknown>) => Effect.Effect<A, never, R>
+      ): Effect.Effect<A, never, R> =>
         Effect.suspend(() => {
           const startedAt = clock.unsafeCurrentTimeNanos()
-          return Effect.map(Effect.exit(Effect.suspend(() => handler(message))), (exit) => {
-            const elapsed = Number(clock.unsafeCurrentTimeNanos() - startedAt) / 1e6
-            ConsumerMetrics.handlerDuration.unsafeUpdate(elapsed, labels)
-            return exit
-          })
+          const measure = () =>
+            ConsumerMetrics.handlerDuration.unsafeUpdate(
+              Number(clock.unsafeCurrentTimeNanos() - startedAt) / 1e6,
+              labels
+            )
+          return Effect.matchCauseEffect(
+            Effect.suspend(() => handler(message)),
+            {
+              onFailure: (cause) => {
+                measure()
+                return then(Exit.failCause(cause))
+              },
+              onSuccess: (said) => {
+                measure()
+                return then(Exit.succeed(said))
+              }
+            }
+          )
         })
 
       const handleGap = (ids: ReadonlyArray<string>) =>
@@ -199,7 +217,7 @@ export const consume = <E extends Event.Any, R>(
                   `EventConsumer: ${ids.length} pending entries were removed from the stream before they were handled (first ${ids[0]}); they leave the pending list`
                 ).pipe(Effect.annotateLogs(annotations)),
                 // What the handler says of a gap changes nothing: there is nothing to acknowledge.
-                Effect.ignore(runHandler(gapOf(ids)))
+                runHandler(gapOf(ids), () => Effect.void)
               ],
               { discard: true }
             )
@@ -263,12 +281,9 @@ export const consume = <E extends Event.Any, R>(
       /** Handles one entry to its end: acked, dead-lettered, retried until one of those, or let go. */
       const settle = (first: GroupEntry, state: Held): Effect.Effect<void, never, R> => {
         const step = (entry: GroupEntry, failed: number): Effect.Effect<void, never, R> =>
-          Effect.flatMap(
-            Effect.suspend(() => {
-              ConsumerMetrics.handled.unsafeUpdate(1, labels)
-              return runHandler(deliveryOf(entry))
-            }),
-            (exit): Effect.Effect<void, never, R> => {
+          Effect.suspend(() => {
+            ConsumerMetrics.handled.unsafeUpdate(1, labels)
+            return runHandler(deliveryOf(entry), (exit): Effect.Effect<void, never, R> => {
               if (state.lost) return Effect.void
               // A success acknowledges, whatever it gives, unless it says Retry, DeadLetter or Release.
               const said: unknown = Exit.isSuccess(exit) ? exit.value : undefined
@@ -299,8 +314,8 @@ export const consume = <E extends Event.Any, R>(
                     ? retry(entry, failed + 1, delay.value)
                     : deadLetter(entry, `${error} (the retry schedule ended)`)
               )
-            }
-          )
+            })
+          })
         const retry = (
           entry: GroupEntry,
           failed: number,

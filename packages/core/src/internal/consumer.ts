@@ -183,7 +183,9 @@ export const consume = <E extends Event.Any, R>(
       // `Effect.provide` an entry).
       const runHandler = <A>(
         message: Message<E>,
-        then: (exit: Exit.Exit<Outcome | typeof Release | void, unknown>) => Effect.Effect<A, never, R>
+        then: (
+          exit: Exit.Exit<Effect.Effect.Success<ReturnType<MemberHandler<E, R>>>, unknown>
+        ) => Effect.Effect<A, never, R>
       ): Effect.Effect<A, never, R> =>
         Effect.suspend(() => {
           const startedAt = clock.unsafeCurrentTimeNanos()

@@ -21,7 +21,7 @@ import * as RedisStreamBackend from "./RedisStreamBackend.js"
  * @since 0.2.0
  * @category models
  */
-export interface Options extends RedisStreamBackend.ConnectionOptions {
+export interface Options extends RedisGroupBackend.Options {
   /** The stream a member names none consumes. Default `"maf:events"`; a member's own `stream` wins. */
   readonly stream?: string | undefined
 }

@@ -19,6 +19,7 @@ import { createHash } from "node:crypto"
 import { EventBus, GroupBackend, type StreamBackend } from "@maf/events"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
@@ -39,6 +40,29 @@ import { type ConnectionOptions, urlConfig } from "./RedisStreamBackend.js"
 
 /** A reply of `XREADGROUP`, `XAUTOCLAIM`'s entries, `XCLAIM`'s: `[id, [field, value, …]]` each. */
 type EntriesReply = ReadonlyArray<[string, ReadonlyArray<string> | null]>
+
+/**
+ * Options of the group port: the Redis connection, and the bound of its commands.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Options extends ConnectionOptions {
+  /**
+   * How long a group command other than a read (which has its own bound) may take, the wait for a
+   * connection being made included; past it, it fails with reason `Timeout`, so that a hung server
+   * or a connection that stopped answering does not hang a member. Default 5 seconds.
+   */
+  readonly commandTimeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * The default of {@link Options}' `commandTimeout`.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const defaultCommandTimeout: Duration.Duration = Duration.seconds(5)
 
 /** The server says the group (or its stream) is not there. */
 const isMissingGroup = (error: unknown): boolean =>
@@ -121,9 +145,16 @@ const removeIdleConsumerScript = script(Scripts.removeIdleConsumerScript)
  * @category constructors
  */
 export const make = (
-  options: ConnectionOptions = {}
+  options: Options = {}
 ): Effect.Effect<GroupBackend.GroupBackendService, never, Scope.Scope> =>
   Effect.gen(function* () {
+    const commandMillis = Duration.toMillis(Duration.decode(options.commandTimeout ?? defaultCommandTimeout))
+    if (!(commandMillis > 0)) {
+      return yield* Effect.dieMessage(
+        `RedisGroupBackend option commandTimeout must be a positive duration, got ${commandMillis} ms`
+      )
+    }
+    const bound = timerBound(commandMillis)
     const url = urlOf(options)
     const baseOptions = clientOptions(options)
     const client = yield* acquireClient(url, baseOptions)
@@ -133,12 +164,16 @@ export const make = (
       // Down at start: ioredis keeps reconnecting by `retryStrategy`; commands fail meanwhile.
     })
 
-    /** Runs a command now, or once the connection being made is up; fails with the raw error. */
+    /**
+     * Runs a command now, or once the connection being made is up, within `commandTimeout`; fails
+     * with the raw error.
+     */
     const send = <A>(command: () => Promise<A>): Effect.Effect<A, unknown> =>
       Effect.tryPromise({
         try: () => {
           const pending = connecting()
-          return pending === undefined ? command() : pending.then(command)
+          const sent = pending === undefined ? command() : pending.then(command)
+          return bound === undefined ? sent : within(bound, sent)
         },
         catch: (error) => error
       })
@@ -327,7 +362,7 @@ export const make = (
  * @since 0.2.0
  * @category layers
  */
-export const layer = (options: ConnectionOptions = {}): Layer.Layer<GroupBackend.GroupBackend> =>
+export const layer = (options: Options = {}): Layer.Layer<GroupBackend.GroupBackend> =>
   Layer.scoped(GroupBackend.GroupBackend, make(options))
 
 /**
@@ -338,7 +373,7 @@ export const layer = (options: ConnectionOptions = {}): Layer.Layer<GroupBackend
  * @category layers
  */
 export const layerConfig = (
-  options: Config.Config.Wrap<ConnectionOptions> = {}
+  options: Config.Config.Wrap<Options> = {}
 ): Layer.Layer<GroupBackend.GroupBackend, ConfigError.ConfigError> =>
   Layer.scoped(
     GroupBackend.GroupBackend,

@@ -402,15 +402,17 @@ export const consume = <E extends Event.Any, R>(
           }
           return Effect.zipRight(settle(state.entry, state), settled)
         })
-        // Interrupted (its entry lost, a retry's wait at shutdown, the end): the entry it held is let
-        // go, and another worker takes its place unless the member is closing.
         // Not `Effect.forever`, which yields to the scheduler at every entry (a task, 0.5 KB an entry:
         // 5 to 10 % of the events/s in alternating probe runs); the runtime still yields every 2,048 steps.
         const loop: Effect.Effect<never, never, R> = Effect.flatMap(next, () => loop)
+        // Interrupted (its entry lost, a retry's wait at shutdown, the end): the entry it held is let
+        // go, a peer is woken for what waits, and another worker takes its place unless the member
+        // is closing.
         return Effect.onExit(loop, () =>
           Effect.suspend(() => {
             if (current !== undefined) release(current)
             current = undefined
+            if (readyHead < ready.length) wakeWorker()
             // Forked interruptible: a fiber forked here would inherit the finalizer's uninterruptibility.
             return closing
               ? Effect.void

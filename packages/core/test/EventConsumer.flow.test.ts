@@ -1,6 +1,7 @@
 /**
  * EventConsumer, how work flows through a member (memory backend, `TestClock`): order at
- * concurrency 1 and what a retry does to it; prefetch bounded by the free concurrency; acks batched
+ * concurrency 1 and what a retry does to it; above 1, handlers that wait never hold back the entries
+ * after them; prefetch bounded by the free concurrency; acks batched
  * (one XACK for many ids) and never held by a timer; no hot loop on any instantly failing error; the
  * lease of a slow handler renewed every third of minIdle, and a handler whose entry another member
  * took interrupted with its outcome dropped; a dead member's entries claimed once idle for minIdle.
@@ -110,6 +111,47 @@ describe("EventConsumer flow (memory backend, TestClock)", () => {
       )
       expect(order).toEqual(["0#1", "1#1", "2#1", "0#2"])
     }).pipe(Effect.provide(env))
+  )
+
+  it.effect(
+    "concurrency above 1: handlers that wait do not hold back the entries after them, which others handle meanwhile",
+    () =>
+      Effect.gen(function* () {
+        const done = yield* gate
+        const finished: Array<number> = []
+        let waiting = 0
+        yield* Effect.fork(
+          EventConsumer.consume({
+            stream: "f3b",
+            group: "g",
+            from: "0",
+            concurrency: 3,
+            handler: (m) =>
+              Effect.gen(function* () {
+                const n = numberOf(m)
+                // The first two wait; the others are done at once.
+                if (n < 2) {
+                  waiting++
+                  yield* done.wait
+                }
+                finished.push(n)
+              })
+          })
+        )
+        // The member idle first (its workers waiting), then the entries come.
+        yield* quiet
+        yield* fill("f3b", 6)
+        yield* eventually(
+          "two waiting, the four others handled and acknowledged",
+          Effect.map(pendingOf("f3b", "g"), (n) => n === 2 && waiting === 2 && finished.length === 4)
+        )
+        expect(finished).toEqual([2, 3, 4, 5])
+        yield* done.open
+        yield* eventually(
+          "all handled",
+          Effect.map(pendingOf("f3b", "g"), (n) => n === 0 && finished.length === 6)
+        )
+      }).pipe(Effect.provide(env))
   )
 
   it.effect(

@@ -4,7 +4,7 @@
  * after them; prefetch bounded by the free concurrency; acks batched
  * (one XACK for many ids) and never held by a timer; no hot loop on any instantly failing error; the
  * lease of a slow handler renewed every third of minIdle, and a handler whose entry another member
- * took interrupted with its outcome dropped; a dead member's entries claimed once idle for minIdle.
+ * took interrupted with its outcome dropped, the member going on with new entries; a dead member's entries claimed once idle for minIdle.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
@@ -389,6 +389,53 @@ describe("EventConsumer flow (memory backend, TestClock)", () => {
         const after = yield* info("f9", "g")
         expect(after.pending).toBe(1)
         expect(after.consumers.find((c) => c.name === "thief")?.pending).toBe(1)
+      }).pipe(Effect.provide(env))
+  )
+
+  it.effect(
+    "after a handler interrupted for an entry another member took, the member goes on with new entries",
+    () =>
+      Effect.gen(function* () {
+        yield* fill("f9b", 1)
+        const handled: Array<string> = []
+        let interrupted = false
+        let first = true
+        yield* Effect.fork(
+          EventConsumer.consume({
+            stream: "f9b",
+            group: "g",
+            consumer: "slow",
+            from: "0",
+            // The first entry's handler never ends; the others are done at once.
+            handler: (m) =>
+              Effect.suspend(() => {
+                if (!first) return Effect.sync(() => void handled.push(m.streamId))
+                first = false
+                return Effect.onInterrupt(Effect.never, () =>
+                  Effect.sync(() => {
+                    interrupted = true
+                  })
+                )
+              })
+          })
+        )
+        yield* quiet
+        const groups = yield* GroupBackend.GroupBackend
+        yield* groups.claim("f9b", "g", "thief", { minIdleMillis: 0, start: "0-0", count: 10 })
+        yield* TestClock.adjust("10 seconds")
+        yield* eventually(
+          "interrupted at the next renewal",
+          Effect.sync(() => interrupted)
+        )
+        yield* fill("f9b", 2)
+        yield* TestClock.adjust("5 seconds")
+        yield* eventually(
+          "the new entries handled and acknowledged",
+          Effect.map(
+            info("f9b", "g"),
+            (i) => handled.length === 2 && i.consumers.find((c) => c.name === "slow")?.pending === 0
+          )
+        )
       }).pipe(Effect.provide(env))
   )
 

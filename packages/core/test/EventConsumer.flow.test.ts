@@ -1,10 +1,11 @@
 /**
  * EventConsumer, how work flows through a member (memory backend, `TestClock`): order at
  * concurrency 1 and what a retry does to it; above 1, handlers that wait never hold back the entries
- * after them; prefetch bounded by the free concurrency; acks batched
- * (one XACK for many ids) and never held by a timer; no hot loop on any instantly failing error; the
- * lease of a slow handler renewed every third of minIdle, and a handler whose entry another member
- * took interrupted with its outcome dropped, the member going on with new entries; a dead member's entries claimed once idle for minIdle.
+ * after them; prefetch bounded by the free concurrency; acks batched (one XACK for many ids) and
+ * never held by a timer; no hot loop on any instantly failing error; the lease of a slow handler
+ * renewed every third of minIdle, and a handler whose entry another member took interrupted with its
+ * outcome dropped, the member going on with new entries; a dead member's entries claimed once idle
+ * for minIdle.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"

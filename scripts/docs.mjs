@@ -4,8 +4,8 @@
 // type-checked as a user's file would be: imports by package name, against the built packages, with
 // the workspace's strict compiler options.
 //
-// Usage: pnpm docs            regenerate docs/api and check the examples
-//        pnpm docs --check    check that docs/api is what the sources make, and the examples (CI)
+// Usage: pnpm run docs        regenerate docs/api and check the examples
+//        pnpm run docs --check check that docs/api is what the sources make, and the examples (CI)
 // Needs a build first (`pnpm build`): the examples are checked against the packages' dist/.
 import { spawnSync } from "node:child_process"
 import {
@@ -106,7 +106,7 @@ const compare = (generated, committed, name) => {
   ]
   if (differ.length > 0) {
     problems.push(
-      `docs/api/${name} is not what the JSDoc of packages/${name} makes (run \`pnpm docs\` and commit it):\n  ${differ.join("\n  ")}`
+      `docs/api/${name} is not what the JSDoc of packages/${name} makes (run \`pnpm run docs\` and commit it):\n  ${differ.join("\n  ")}`
     )
   }
 }
@@ -200,7 +200,7 @@ if (!existsSync(join(root, "packages", "cli", "dist", "index.d.ts"))) {
 const index = [
   "# API reference",
   "",
-  "Generated from the JSDoc of each package by `@effect/docgen` (`pnpm docs`).",
+  "Generated from the JSDoc of each package by `@effect/docgen` (`pnpm run docs`).",
   ""
 ]
 for (const pkg of packages) {
@@ -223,7 +223,7 @@ const indexText = index.join("\n")
 const indexFile = join(apiDir, "README.md")
 if (check) {
   if (!existsSync(indexFile) || readFileSync(indexFile, "utf8") !== indexText)
-    problems.push("docs/api/README.md is outdated (run `pnpm docs` and commit it)")
+    problems.push("docs/api/README.md is outdated (run `pnpm run docs` and commit it)")
 } else writeFileSync(indexFile, indexText)
 
 const examples = checkExamples()

@@ -1,14 +1,14 @@
 /**
  * The dashboard in a real browser: headless Chromium (Debian's `chromium`, driven by
  * `playwright-core`) opens the page, sees events arrive, filters, reloads and resumes without
- * duplicates, and leaves a screenshot in `docs/dashboard.png`. Skipped, saying why, where
- * `/usr/bin/chromium` is missing.
+ * duplicates, and leaves a screenshot in the temporary directory (`maf-dashboard.png`), or where
+ * `MAF_EVENTS_SCREENSHOT` says (`MAF_EVENTS_SCREENSHOT=docs/dashboard.png` makes the README's, from
+ * the repository's root). Skipped, saying why, where `/usr/bin/chromium` is missing.
  */
 
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
 import * as HttpServer from "@effect/platform/HttpServer"
 import { describe, expect, layer } from "@effect/vitest"
 import { EventBus, MemoryStreamBackend } from "@maf/events"
@@ -25,7 +25,10 @@ const available = existsSync(executablePath)
 if (!available) {
   console.log(`dashboard browser test skipped: ${executablePath} is missing (apt-get install chromium)`)
 }
-const screenshot = fileURLToPath(new URL("../../../docs/dashboard.png", import.meta.url))
+// A test run leaves the repository's files alone: the README's picture is made on purpose only.
+const screenshot = Path.resolve(
+  process.env.MAF_EVENTS_SCREENSHOT ?? Path.join(Os.tmpdir(), "maf-dashboard.png")
+)
 const stream = "maf:events"
 
 const browser = Effect.acquireRelease(

@@ -2,8 +2,9 @@
  * The member loop behind `EventConsumer.consume` (and, through a handler that hands messages out,
  * `EventConsumer.stream`): one loop reads new entries and claims stale ones (neither starves the
  * other: a claim scan runs whenever one is due, before the read), within the free concurrency, once
- * all it read has started; `concurrency` worker fibers take the entries in the order read, each
- * settling one at a time (ack, retry, dead letter); one fiber renews the member's hold on what it
+ * all it read has started; `concurrency` worker fibers (`consumerWorkers.ts`, which owns what the
+ * member holds) take the entries in the order read, each settling one at a time (ack, retry, dead
+ * letter); one fiber renews the member's hold on what it
  * holds; one batches the acks (`consumerAcks.ts`). After each full claim scan the group's info
  * updates the gauges and drives housekeeping (`consumerHousekeeping.ts`).
  *
@@ -37,6 +38,7 @@ import type {
 import * as Acks from "./consumerAcks.js"
 import * as Housekeeping from "./consumerHousekeeping.js"
 import { type MemberConfig, resolve, shortened } from "./consumerOptions.js"
+import { type Held, Workers } from "./consumerWorkers.js"
 import * as FailureStreak from "./failureStreak.js"
 
 /**
@@ -49,18 +51,6 @@ export const Release: { readonly _tag: "Release" } = { _tag: "Release" }
 export type MemberHandler<E extends Event.Any, R> = (
   message: Message<E>
 ) => Effect.Effect<Outcome | typeof Release | void, unknown, R>
-
-/** One entry this member holds: the worker settling it, and whether another member took it. */
-interface Held {
-  readonly entry: GroupEntry
-  /** The worker settling it, from when one takes it until it is let go. */
-  fiber: Fiber.RuntimeFiber<void, never> | undefined
-  /** Waiting for a retry's delay (interrupted at once at shutdown, not drained). */
-  waiting: boolean
-  lost: boolean
-  /** Deleted from the stream while held (seen by a renewal): a failure cannot be retried, it is a gap. */
-  removed: boolean
-}
 
 /** What a failure says in a line: its tag and message, or its tag and fields (a tagged error without a message). */
 export const errorText = (cause: Cause.Cause<unknown>): string => {
@@ -113,41 +103,6 @@ export const consume = <E extends Event.Any, R>(
         yield* FiberRef.get(FiberRef.currentMetricLabels)
       )
       const clock = yield* Effect.clock
-
-      const held = new Map<string, Held>()
-      let closing = false
-      // What the loop and the shutdown's drain wait for, checked whenever an entry is let go or the
-      // last one read is taken by a worker. The loop is resumed only once it can read: resumed at
-      // every entry let go, it turned once an entry for nothing (a Redis member spent 5 % on it).
-      interface Waiter {
-        readonly until: () => boolean
-        readonly resume: () => void
-      }
-      let waiters: Array<Waiter> = []
-      const wake = () => {
-        if (waiters.length === 0 || !waiters.some((w) => w.until())) return
-        const due = waiters.filter((w) => w.until())
-        waiters = waiters.filter((w) => !due.includes(w))
-        for (const w of due) w.resume()
-      }
-      const until = (condition: () => boolean): Effect.Effect<void> =>
-        Effect.suspend(() =>
-          condition()
-            ? Effect.void
-            : Effect.async<void>((resume) => {
-                const waiter: Waiter = { until: condition, resume: () => resume(Effect.void) }
-                waiters.push(waiter)
-                return Effect.sync(() => {
-                  waiters = waiters.filter((w) => w !== waiter)
-                })
-              })
-        )
-      const release = (state: Held) => {
-        state.fiber = undefined
-        if (held.get(state.entry.id) !== state) return
-        held.delete(state.entry.id)
-        wake()
-      }
 
       const acks = yield* Acks.make((ids) =>
         groups.ack(stream, group, ids).pipe(
@@ -304,7 +259,7 @@ export const consume = <E extends Event.Any, R>(
                 return deadLetter(entry, error)
               }
               // Shutting down: not retried here; it stays pending, for a claim.
-              if (closing) return Effect.void
+              if (workers.closing) return Effect.void
               const after = outcome !== undefined && outcome._tag === "Retry" ? outcome.after : undefined
               return Effect.flatMap(
                 after === undefined
@@ -345,94 +300,18 @@ export const consume = <E extends Event.Any, R>(
         return step(first, 0)
       }
 
-      // ---- the workers: `concurrency` fibers, each settling one held entry at a time, taken in
-      // the order read. A fiber an entry (`forkIn` and `ensuring`) cost 12 to 32 µs of CPU an entry;
-      // a worker that goes on to the next entry, well under one (`bench/probes/fiber-per-entry.mjs`).
-      const handlers = yield* Scope.make()
-      const ready: Array<Held | undefined> = []
-      let readyHead = 0
-      const idle: Array<() => void> = []
-      const wakeWorker = () => idle.pop()?.()
-      const idleWait = Effect.async<void>((resume) => {
-        const waiter = () => resume(Effect.void)
-        idle.push(waiter)
-        return Effect.sync(() => {
-          const at = idle.indexOf(waiter)
-          if (at >= 0) idle.splice(at, 1)
-        })
-      })
-      const take = (): Held | undefined => {
-        while (readyHead < ready.length) {
-          const state = ready[readyHead]!
-          ready[readyHead++] = undefined
-          if (readyHead === ready.length) {
-            ready.length = 0
-            readyHead = 0
-            // All that was read has started: the loop may read again.
-            wake()
-          }
-          if (!state.lost) return state
-          release(state)
-        }
-        return undefined
-      }
-      const worker: Effect.Effect<void, never, R> = Effect.withFiberRuntime<void, never, R>((fiber) => {
-        let current: Held | undefined
-        let checking = false
-        // A peer is woken only once this worker's handler lets go of the thread (a microtask finds
-        // it still holding an entry), so that handlers done at once run back to back in one fiber
-        // and slow ones still get all the concurrency: 31,000 to 45,000 events/s on Redis against
-        // 15,000 to 27,000 when a peer was woken at every entry taken (docs/benchmarks.md).
-        const check = () => {
-          checking = false
-          if (current !== undefined && readyHead < ready.length) wakeWorker()
-        }
-        const settled = Effect.sync(() => {
-          if (current !== undefined) release(current)
-          current = undefined
-        })
-        const next = Effect.suspend(() => {
-          const state = take()
-          if (state === undefined) return idleWait
-          current = state
-          state.fiber = fiber as Fiber.RuntimeFiber<void, never>
-          if (!checking && readyHead < ready.length) {
-            checking = true
-            Promise.resolve().then(check)
-          }
-          return Effect.zipRight(settle(state.entry, state), settled)
-        })
-        // Not `Effect.forever`, which yields to the scheduler at every entry (a task, 0.5 KB an entry:
-        // 5 to 10 % of the events/s in alternating probe runs); the runtime still yields every 2,048 steps.
-        const loop: Effect.Effect<never, never, R> = Effect.flatMap(next, () => loop)
-        // Interrupted (its entry lost, a retry's wait at shutdown, the end): the entry it held is let
-        // go, a peer is woken for what waits, and another worker takes its place unless the member
-        // is closing.
-        return Effect.onExit(loop, () =>
-          Effect.suspend(() => {
-            if (current !== undefined) release(current)
-            current = undefined
-            if (readyHead < ready.length) wakeWorker()
-            // Forked interruptible: a fiber forked here would inherit the finalizer's uninterruptibility.
-            return closing
-              ? Effect.void
-              : Effect.asVoid(Effect.forkIn(Effect.interruptible(worker), handlers))
-          })
-        )
-      })
+      const workers = yield* Workers.make<R>(config.concurrency, (state) => settle(state.entry, state))
+      const held = workers.held
+
       const start = (entries: ReadonlyArray<GroupEntry>): Effect.Effect<void, never, R> =>
         Effect.suspend(() => {
+          const live: Array<GroupEntry> = []
           const dead: Array<GroupEntry> = []
           for (const entry of entries) {
-            if (config.maxDeliveries > 0 && entry.deliveryCount > config.maxDeliveries) {
-              dead.push(entry)
-              continue
-            }
-            const state: Held = { entry, fiber: undefined, waiting: false, lost: false, removed: false }
-            held.set(entry.id, state)
-            ready.push(state)
+            if (config.maxDeliveries > 0 && entry.deliveryCount > config.maxDeliveries) dead.push(entry)
+            else live.push(entry)
           }
-          if (readyHead < ready.length) wakeWorker()
+          workers.hold(live)
           // Delivered past the limit without an outcome: members died holding them.
           return Effect.forEach(
             dead,
@@ -586,18 +465,17 @@ export const consume = <E extends Event.Any, R>(
             )
           }
         )
-      const canRead = () => held.size < config.concurrency && readyHead === ready.length
       const turn: Effect.Effect<void, GroupBackendError, R> = Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
         // Reads again once all it read has started, and it can start more.
-        if (!canRead()) {
-          yield* until(canRead)
+        if (!workers.canRead()) {
+          yield* workers.until(workers.canRead)
           return
         }
-        let free = config.concurrency - held.size
+        let free = workers.free
         if (now >= claimDueAt) {
           yield* claimOnce(free, now)
-          free = config.concurrency - held.size
+          free = workers.free
           if (free <= 0) return
         }
         const reader = yield* cursorNow
@@ -667,11 +545,11 @@ export const consume = <E extends Event.Any, R>(
       yield* Effect.forkScoped(acks.run)
       yield* Effect.forkScoped(lease)
       yield* Effect.forkScoped(busyGauges)
-      for (let i = 0; i < config.concurrency; i++) yield* Effect.forkIn(worker, handlers)
+      yield* workers.start
       // ---- shutdown: stop reading; drain running handlers for drainTimeout; ack what finished.
       yield* Effect.addFinalizer(() =>
         Effect.gen(function* () {
-          closing = true
+          workers.closing = true
           yield* closeCursor
           for (const state of [...held.values()]) {
             if (state.waiting && state.fiber !== undefined) yield* Fiber.interrupt(state.fiber)
@@ -679,7 +557,7 @@ export const consume = <E extends Event.Any, R>(
           const startedAt = yield* Clock.currentTimeMillis
           // Finalizers run uninterruptibly: the waits are made interruptible for their time-outs to end them.
           const drained = yield* Effect.timeoutOption(
-            Effect.interruptible(until(() => held.size === 0)),
+            Effect.interruptible(workers.until(() => held.size === 0)),
             Duration.millis(config.drainMillis)
           )
           if (Option.isNone(drained)) {
@@ -687,7 +565,7 @@ export const consume = <E extends Event.Any, R>(
               `EventConsumer: ${held.size} handlers still running after the drain timeout; their entries stay pending`
             ).pipe(Effect.annotateLogs(annotations))
           }
-          yield* Scope.close(handlers, Exit.void)
+          yield* Scope.close(workers.scope, Exit.void)
           // The last acks get what is left of the drain timeout, at least a second: never forever.
           const left = config.drainMillis - ((yield* Clock.currentTimeMillis) - startedAt)
           yield* Effect.timeoutOption(

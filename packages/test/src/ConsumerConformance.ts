@@ -46,6 +46,7 @@ import {
   membersShare,
   slowHandlerKeepsLease
 } from "./consumerConformance/sharing.js"
+import { register } from "./internal/suite.js"
 
 export {
   /**
@@ -156,12 +157,6 @@ export {
   slowHandlerKeepsLease
 } from "./consumerConformance/sharing.js"
 
-/** `@effect/vitest`, loaded only where it can be (see `Conformance`). */
-const vitest = await import("@effect/vitest").then(
-  (module) => module,
-  () => undefined
-)
-
 /**
  * Every check, in the order the suite runs them.
  *
@@ -219,18 +214,8 @@ export const conformance = <E>(
   environment: Layer.Layer<Environment, E>,
   options: Options = {}
 ): void => {
-  const timeout = Duration.toMillis(options.timeout ?? Duration.seconds(60))
-  if (vitest === undefined) {
-    throw new Error(
-      "ConsumerConformance.conformance registers tests: call it in a test file that vitest runs"
-    )
-  }
-  const offered = { faults: options.features?.faults === true }
-  vitest.layer(environment, { excludeTestServices: true })(name, (it) => {
-    for (const check of checks) {
-      if (check.requires === undefined || offered[check.requires])
-        it.effect(check.name, () => check.run, timeout)
-      else it.skip(`${check.name} (needs ${check.requires})`, () => {})
-    }
+  register("ConsumerConformance.conformance", name, environment, checks, {
+    timeoutMillis: Duration.toMillis(options.timeout ?? Duration.seconds(60)),
+    offered: new Set(options.features?.faults === true ? ["faults"] : [])
   })
 }

@@ -22,6 +22,8 @@ export * as EventReader from "./EventReader.js"
 export * as GroupBackend from "./GroupBackend.js"
 /** @since 0.1.0 */
 export * as MemoryStreamBackend from "./MemoryStreamBackend.js"
+/** @since 0.3.0 */
+export * as PrometheusText from "./PrometheusText.js"
 /** @since 0.1.0 */
 export * as PublishMetrics from "./PublishMetrics.js"
 /** @since 0.1.0 */

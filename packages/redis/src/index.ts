@@ -14,3 +14,5 @@ export * as RedisEventReader from "./RedisEventReader.js"
 export * as RedisGroupBackend from "./RedisGroupBackend.js"
 /** @since 0.1.0 */
 export * as RedisStreamBackend from "./RedisStreamBackend.js"
+/** @since 0.3.0 */
+export * as RedisUrl from "./RedisUrl.js"

@@ -1,5 +1,5 @@
 /**
- * The live dashboard: an HTTP server on `@effect/platform` with two routes.
+ * The live dashboard: an HTTP server on `@effect/platform` with these routes.
  *
  * - `GET /`: the page (see `dashboard/page.ts`).
  * - `GET /events`: the event feed as Server-Sent Events. Each result is one message, `data:` its
@@ -7,17 +7,24 @@
  *   starts after the `Last-Event-ID` header when there is one (what `EventSource` sends when it
  *   reconnects), else at the `from` query parameter (`$` default, `0`, or an id). Query `kind`
  *   (kind globs, repeatable or comma-separated) and `arena` filter on the server. A comment line is
- *   sent every 15 s to keep the connection open.
+ *   sent every 15 s to keep the connection open. With a group probe (`groups`), the stream's
+ *   consumer groups come on the same feed as messages of their own type, `event: groups` (no `id:`),
+ *   each a `GroupWatch.Snapshot`, every `groupsInterval`.
+ * - `GET /metrics`: every `maf_events_*` metric of the process in the Prometheus text format
+ *   (`PrometheusText`): the library's readers' and the dashboard's own (`DashboardMetrics`), the
+ *   groups' gauges when it watches them, and those of whatever else the process runs.
  *
  * Filters are bounded (`Feed.checkFilters`: at most 20 kind globs of at most 100 characters, an
  * arena of at most 200): beyond, the feed is answered 400.
  *
- * With a `token`, every request must carry it, as `Authorization: Bearer <token>` or a `token` query
+ * With a `token`, every request must carry it (`/metrics` too: Prometheus sends it with
+ * `authorization: { credentials: … }`), as `Authorization: Bearer <token>` or a `token` query
  * parameter (which the page keeps for its own feed); without, it is answered 401. The token is
  * compared in constant time and never written anywhere.
  *
  * Each feed is a reader `Stream` of its own (a Redis connection of its own), interrupted when the
- * client goes away; closing the layer closes every connection.
+ * client goes away; closing the layer closes every connection. The groups are read by one fiber for
+ * the whole server, whatever the number of feeds.
  *
  * @since 0.1.0
  */
@@ -31,16 +38,20 @@ import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { StreamBackend } from "@maf/events"
+import { PrometheusText, StreamBackend } from "@maf/events"
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
+import * as DashboardMetrics from "./DashboardMetrics.js"
 import * as Page from "./dashboard/page.js"
 import * as Feed from "./Feed.js"
 import * as Format from "./Format.js"
+import * as GroupWatch from "./GroupWatch.js"
 
 /**
  * Options of the dashboard.
@@ -66,6 +77,10 @@ export interface Options {
    * Default: none, no check (for a dashboard on a loopback address only).
    */
   readonly token?: Redacted.Redacted<string> | undefined
+  /** Where the stream's consumer groups are read from (`GroupWatch.redis`, `GroupWatch.named`). Default: none shown. */
+  readonly groups?: GroupWatch.Probe | undefined
+  /** How often the groups are read. Default 2 s. */
+  readonly groupsInterval?: Duration.DurationInput | undefined
 }
 
 /** 127.0.0.0/8 and ::1, in every spelling (IPv4-mapped ones included: `BlockList` maps them). */
@@ -133,6 +148,16 @@ export const message = (item: Feed.Item): string => {
   return item.result._tag === "Gap" ? data : `id: ${item.result.streamId}\n${data}`
 }
 
+/**
+ * The Server-Sent Events message of a groups snapshot: `event: groups`, no `id:` (a reconnect
+ * resumes after the last entry, whatever groups were shown).
+ *
+ * @since 0.3.0
+ * @category encoding
+ */
+export const groupsMessage = (snapshot: GroupWatch.Snapshot): string =>
+  `event: groups\ndata: ${JSON.stringify(snapshot)}\n\n`
+
 const kindsOf = (params: URLSearchParams): Array<string> =>
   params
     .getAll("kind")
@@ -140,7 +165,22 @@ const kindsOf = (params: URLSearchParams): Array<string> =>
     .map((k) => k.trim())
     .filter((k) => k !== "")
 
-const feed = (options: Options) =>
+/** Counts an item sent, and for an entry how old it was (now less its id's time). */
+const measured = (stream: string) => {
+  const sent = DashboardMetrics.sent.pipe(Metric.tagged("stream", stream))
+  const delay = DashboardMetrics.delay.pipe(Metric.tagged("stream", stream))
+  return (item: Feed.Item) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      if (item.result._tag === "Gap") return Effect.void
+      const id = StreamBackend.parseEntryId(item.result.streamId)
+      return Effect.zipRight(
+        Metric.increment(sent),
+        id === undefined ? Effect.void : Metric.update(delay, Math.max(0, now - id.ms))
+      )
+    })
+}
+
+const feed = (options: Options, groups: GroupWatch.Watch | undefined) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
     const backend = yield* StreamBackend.StreamBackend
@@ -160,15 +200,25 @@ const feed = (options: Options) =>
       kinds,
       arena,
       read: options.read
-    }).pipe(Stream.map(message))
+    }).pipe(Stream.tap(measured(options.stream)), Stream.map(message))
     const heartbeat = Stream.tick(options.heartbeat ?? Duration.seconds(15)).pipe(
       Stream.drop(1),
       Stream.as(": keep-alive\n\n")
     )
+    const extras =
+      groups === undefined ? heartbeat : Stream.merge(heartbeat, Stream.map(groups.changes, groupsMessage))
+    const open = DashboardMetrics.feeds.pipe(Metric.tagged("stream", options.stream))
     const body = Stream.make(`retry: 2000\n: ${options.stream}\n\n`).pipe(
-      Stream.concat(Stream.merge(items, heartbeat, { haltStrategy: "left" })),
+      Stream.concat(Stream.merge(items, extras, { haltStrategy: "left" })),
       Stream.mapChunks((chunk) => Chunk.of(Chunk.join(chunk, ""))),
-      Stream.encodeText
+      Stream.encodeText,
+      (stream) =>
+        Stream.unwrapScoped(
+          Effect.as(
+            Effect.acquireRelease(Metric.modify(open, 1), () => Metric.modify(open, -1)),
+            stream
+          )
+        )
     )
     return HttpServerResponse.stream(body, {
       contentType: "text/event-stream",
@@ -177,12 +227,31 @@ const feed = (options: Options) =>
   })
 
 /**
- * The dashboard's routes, reading from the `StreamBackend` of the context.
+ * The `/metrics` response: every `maf_events_*` metric of the process, in the Prometheus text format.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const metrics: Effect.Effect<HttpServerResponse.HttpServerResponse> = Effect.map(
+  PrometheusText.snapshot({ prefix: "maf_events_" }),
+  (body) =>
+    HttpServerResponse.text(body, {
+      contentType: PrometheusText.contentType,
+      headers: { "cache-control": "no-store" }
+    })
+)
+
+/**
+ * The dashboard's routes, reading from the `StreamBackend` of the context; the groups from a running
+ * watch, when there is one (`layer` starts it from `options.groups`).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const router = (options: Options): HttpRouter.HttpRouter<never, StreamBackend.StreamBackend> => {
+export const router = (
+  options: Options,
+  groups?: GroupWatch.Watch | undefined
+): HttpRouter.HttpRouter<never, StreamBackend.StreamBackend> => {
   const page = Page.render({ stream: options.stream, source: options.source })
   const carriesToken = options.token === undefined ? undefined : tokenCheck(options.token)
   const guarded = <E, R>(
@@ -206,7 +275,8 @@ export const router = (options: Options): HttpRouter.HttpRouter<never, StreamBac
         )
       )
     ),
-    HttpRouter.get("/events", guarded(feed(options))),
+    HttpRouter.get("/events", guarded(feed(options, groups))),
+    HttpRouter.get("/metrics", guarded(metrics)),
     HttpRouter.get("/favicon.ico", Effect.succeed(HttpServerResponse.empty({ status: 204 })))
   )
 }
@@ -225,7 +295,14 @@ export const layer = (
       const server = Http.createServer()
       const serve = Layer.scopedDiscard(
         Effect.gen(function* () {
-          yield* HttpServer.serveEffect(router(options))
+          const groups =
+            options.groups === undefined
+              ? undefined
+              : yield* GroupWatch.watch(options.groups, {
+                  stream: options.stream,
+                  interval: options.groupsInterval
+                })
+          yield* HttpServer.serveEffect(router(options, groups))
           // Open feeds would hold the server's close: stop listening, then cut every connection
           // (their fibers are interrupted, their readers closed).
           yield* Effect.addFinalizer(() =>

@@ -1,5 +1,6 @@
 /**
- * `maf-events serve`: the live dashboard on its own, over Redis.
+ * `maf-events serve`: the live dashboard on its own, over Redis, with the stream's consumer groups
+ * (`XINFO GROUPS` every 2 s) and `/metrics` for Prometheus.
  *
  * @since 0.1.0
  */
@@ -10,6 +11,7 @@ import * as Layer from "effect/Layer"
 import * as CliError from "./CliError.js"
 import * as CommonOptions from "./CommonOptions.js"
 import * as Dashboard from "./Dashboard.js"
+import * as GroupWatch from "./GroupWatch.js"
 import * as RedisUrl from "./RedisUrl.js"
 
 /**
@@ -34,13 +36,11 @@ export const command = Command.make(
       const port = yield* CommonOptions.validatePort(config.port)
       const token = yield* CommonOptions.validateAccess(config.host, config.token, config.noAuth)
       const source = RedisUrl.describe(config.redisUrl)
-      const dashboard = Dashboard.layer({
-        stream: config.stream,
-        source,
-        host: config.host,
-        port,
-        token
-      }).pipe(
+      const dashboard = Layer.unwrapScoped(
+        Effect.map(GroupWatch.redis(config.redisUrl, "maf-events-serve-groups"), (groups) =>
+          Dashboard.layer({ stream: config.stream, source, host: config.host, port, token, groups })
+        )
+      ).pipe(
         Layer.provide(RedisStreamBackend.layer({ url: config.redisUrl, clientName: "maf-events-serve" }))
       )
       yield* Effect.gen(function* () {
@@ -52,4 +52,4 @@ export const command = Command.make(
         Effect.catchTag("ServeError", (e) => CliError.failed(Dashboard.describeServeError(e)))
       )
     })
-).pipe(Command.withDescription("Serve the live dashboard over Redis."))
+).pipe(Command.withDescription("Serve the live dashboard over Redis, and /metrics for Prometheus."))

@@ -1,0 +1,238 @@
+/**
+ * What the dashboard shows of a stream's consumer groups: each group's pending count, lag and
+ * members, read every few seconds by one fiber for the whole server (not one a page), kept as the
+ * latest snapshot, and set on the `maf_events_group_pending` / `maf_events_group_lag` gauges (so a
+ * scrape of `/metrics` shows every group of the stream).
+ *
+ * A probe says where the groups come from: on Redis, `XINFO GROUPS` of the stream (every group, on a
+ * connection of the watch's own); elsewhere, named groups through the `GroupBackend` port.
+ *
+ * @since 0.3.0
+ */
+import { ConsumerMetrics, type GroupBackend } from "@maf/events"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Metric from "effect/Metric"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
+import { Redis } from "ioredis"
+import * as RedisUrl from "./RedisUrl.js"
+
+/**
+ * One group as the dashboard shows it.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface GroupStatus {
+  readonly name: string
+  /** Entries delivered and not acknowledged. */
+  readonly pending: number
+  /** Entries not yet delivered to the group; `null` when the server cannot tell. */
+  readonly lag: number | null
+  /** How many members the group has. */
+  readonly consumers: number
+  readonly last_delivered_id: string
+}
+
+/**
+ * The groups of a stream at a moment (`at`, epoch milliseconds), or why they could not be read.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Snapshot {
+  readonly at: number
+  readonly groups: ReadonlyArray<GroupStatus>
+  readonly error?: string | undefined
+}
+
+/**
+ * Reads the groups of a stream now; fails with a one-line reason.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type Probe = (stream: string) => Effect.Effect<ReadonlyArray<GroupStatus>, string>
+
+/**
+ * A running watch: its snapshots, the latest first, then each new one.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Watch {
+  readonly changes: Stream.Stream<Snapshot>
+}
+
+/**
+ * How often the groups are read. Default 2 s.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const defaultInterval: Duration.Duration = Duration.seconds(2)
+
+/** An `XINFO` reply (a flat list of field, value…) as a map. */
+const fieldsOf = (reply: unknown): Map<string, unknown> => {
+  const fields = new Map<string, unknown>()
+  if (Array.isArray(reply))
+    for (let i = 0; i + 1 < reply.length; i += 2) fields.set(String(reply[i]), reply[i + 1])
+  return fields
+}
+
+const numberOf = (value: unknown): number | null => {
+  if (value === null || value === undefined) return null
+  const n = Number(value)
+  return Number.isFinite(n) ? n : null
+}
+
+/**
+ * The groups of an `XINFO GROUPS` reply.
+ *
+ * @since 0.3.0
+ * @category decoding
+ */
+export const fromXinfoGroups = (reply: unknown): ReadonlyArray<GroupStatus> =>
+  (Array.isArray(reply) ? reply : []).map((entry) => {
+    const fields = fieldsOf(entry)
+    return {
+      name: String(fields.get("name") ?? ""),
+      pending: numberOf(fields.get("pending")) ?? 0,
+      lag: numberOf(fields.get("lag")),
+      consumers: numberOf(fields.get("consumers")) ?? 0,
+      last_delivered_id: String(fields.get("last-delivered-id") ?? "0-0")
+    }
+  })
+
+/**
+ * The Redis probe: `XINFO GROUPS` on a connection of its own (made lazily, re-made after a loss,
+ * closed with the scope), each bounded to 2 s. A stream that does not exist has no groups.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const redis = (
+  url: Redacted.Redacted<string>,
+  clientName: string
+): Effect.Effect<Probe, never, Scope.Scope> =>
+  Effect.map(
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        const client = new Redis(Redacted.value(url), {
+          lazyConnect: true,
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 0,
+          enableReadyCheck: false,
+          connectTimeout: 2_000,
+          retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
+          connectionName: clientName
+        })
+        // Errors are answered to the probe; the connection's own events would be unhandled.
+        client.on("error", () => undefined)
+        client.connect().catch(() => undefined)
+        return client
+      }),
+      (client) => Effect.sync(() => client.disconnect(false))
+    ),
+    (client): Probe =>
+      (stream) =>
+        Effect.tryPromise({
+          try: () => client.xinfo("GROUPS", stream),
+          catch: (error) => RedisUrl.scrub(error instanceof Error ? error.message : String(error), url)
+        }).pipe(
+          Effect.map(fromXinfoGroups),
+          Effect.catchIf(
+            (message) => /no such key/i.test(message),
+            () => Effect.succeed([])
+          ),
+          Effect.timeoutFail({ duration: Duration.seconds(2), onTimeout: () => "XINFO GROUPS timed out" })
+        )
+  )
+
+/**
+ * A probe of named groups through the `GroupBackend` port (the in-memory backend has no listing of
+ * groups): a group that does not exist (yet) is left out.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const named =
+  (groups: GroupBackend.GroupBackendService, names: ReadonlyArray<string>): Probe =>
+  (stream) =>
+    Effect.forEach(names, (group) =>
+      groups.info(stream, group).pipe(
+        Effect.map(
+          (info): ReadonlyArray<GroupStatus> => [
+            {
+              name: info.name,
+              pending: info.pending,
+              lag: info.lag ?? null,
+              consumers: info.consumers.length,
+              last_delivered_id: info.lastDeliveredId
+            }
+          ]
+        ),
+        Effect.catchTag("MissingGroup", () => Effect.succeed([])),
+        Effect.mapError((error) => error.message)
+      )
+    ).pipe(Effect.map((found) => found.flat()))
+
+/**
+ * Starts the watch of a stream's groups, read every `interval`, until the scope closes. Each read
+ * sets the group gauges (`ConsumerMetrics.pending`, `ConsumerMetrics.lag` where known), tagged with
+ * `stream` and `group`.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const watch = (
+  probe: Probe,
+  options: { readonly stream: string; readonly interval?: Duration.DurationInput | undefined }
+): Effect.Effect<Watch, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const latest = yield* SubscriptionRef.make<Snapshot | undefined>(undefined)
+    const gauges = (group: string) => {
+      const tag = <M extends Metric.Metric<any, any, any>>(metric: M): M =>
+        metric.pipe(Metric.tagged("stream", options.stream), Metric.tagged("group", group)) as M
+      return { pending: tag(ConsumerMetrics.pending), lag: tag(ConsumerMetrics.lag) }
+    }
+    const once = probe(options.stream).pipe(
+      Effect.tap((groups) =>
+        Effect.forEach(groups, (g) => {
+          const { lag, pending } = gauges(g.name)
+          return Effect.zipRight(
+            Metric.set(pending, g.pending),
+            g.lag === null ? Effect.void : Metric.set(lag, g.lag)
+          )
+        })
+      ),
+      Effect.either,
+      Effect.zip(Clock.currentTimeMillis),
+      Effect.flatMap(([read, at]) =>
+        Either.match(read, {
+          onRight: (groups): Effect.Effect<Snapshot> => Effect.succeed({ at, groups }),
+          // What was last seen stays on the page, with the reason it is not newer.
+          onLeft: (error) =>
+            Effect.map(
+              SubscriptionRef.get(latest),
+              (last): Snapshot => ({ at, groups: last?.groups ?? [], error })
+            )
+        })
+      ),
+      Effect.flatMap((snapshot) => SubscriptionRef.set(latest, snapshot))
+    )
+    yield* Effect.forkScoped(
+      Effect.repeat(once, Schedule.spaced(options.interval ?? defaultInterval)).pipe(
+        Effect.annotateLogs("fiber", "groupWatch")
+      )
+    )
+    return {
+      changes: latest.changes.pipe(Stream.filter((s): s is Snapshot => s !== undefined))
+    }
+  })

@@ -9,6 +9,8 @@
  *   policy and every dropped event is counted (`PublishMetrics.dropped`) and logged (once per
  *   streak).
  * - Closing the layer's scope drains the buffer within `drainTimeout`.
+ * - A partitioned stream (`partitions`, see `Partitions`) has a publisher a partition key, each
+ *   event routed by `partitionBy` (its arena by default): order holds per partition.
  *
  * The layers: `layerNull` (publishes nothing), `layerMemory` (the embedded backend) and `layer`
  * over any `StreamBackend` (the Redis one is in `@maf/events-redis`).
@@ -24,6 +26,7 @@ import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Event from "./Event.js"
 import type * as EventCatalog from "./EventCatalog.js"
+import * as PartitionBus from "./internal/partitionBus.js"
 import * as Publisher from "./internal/publisher.js"
 import * as MemoryStreamBackend from "./MemoryStreamBackend.js"
 import * as PublishResult from "./PublishResult.js"
@@ -72,6 +75,20 @@ export interface Options {
   readonly retrySchedule?: Schedule.Schedule<unknown, StreamBackendError> | undefined
   /** The kinds whose payload Schemas encode typed payloads. Default: the canonical kinds. */
   readonly catalog?: EventCatalog.EventCatalog<any> | undefined
+  /**
+   * The stream's partitions (see `Partitions`): above 1, `stream` names a logical stream over that
+   * many keys, each with a publisher of its own (buffer, batches, bounds, metrics). Default 1.
+   *
+   * @since 0.3.0
+   */
+  readonly partitions?: number | undefined
+  /**
+   * An event's routing key: its partition is `crc16(key) mod partitions`, so events of one key keep
+   * their order. Default: the arena (`""`, partition 0, without one). One that throws sends to partition 0.
+   *
+   * @since 0.3.0
+   */
+  readonly partitionBy?: ((event: Event.Input<string, unknown>) => string) | undefined
 }
 
 /**
@@ -176,7 +193,8 @@ export const publishNowait = <K extends string, P>(
  */
 export const make = (
   options: Options = {}
-): Effect.Effect<EventBusService, never, StreamBackend | Scope.Scope> => Publisher.make(options)
+): Effect.Effect<EventBusService, never, StreamBackend | Scope.Scope> =>
+  options.partitions === undefined ? Publisher.make(options) : PartitionBus.make(options)
 
 /**
  * The bus over the `StreamBackend` of the context.

@@ -23,6 +23,8 @@
  *   `removeIdleConsumersAfter` (default 1 hour) and holding nothing pending are removed.
  * - `stream(options)` is the same member as a `Stream` of {@link Received} messages, each settled by
  *   the program with its own `ack`, `retry` or `deadLetter` (one policy loop behind both forms).
+ * - On a partitioned stream (`partitions`, see `Partitions`) the member runs a loop a partition key
+ *   (order per partition at `concurrency` 1); each delivery's `stream` names its key.
  *
  * @since 0.2.0
  */
@@ -39,6 +41,7 @@ import { GroupBackend, type GroupBackendError, type MissingGroup } from "./Group
 import * as Consumer from "./internal/consumer.js"
 import * as ConsumerOptions from "./internal/consumerOptions.js"
 import * as ConsumerStream from "./internal/consumerStream.js"
+import * as PartitionConsumer from "./internal/partitionConsumer.js"
 import type * as ReadResult from "./ReadResult.js"
 
 /**
@@ -126,8 +129,16 @@ export const Outcome = Data.taggedEnum<Outcome>()
 export interface MemberOptions<E extends Event.Any = Event.Canonical> {
   /** The group's name. */
   readonly group: string
-  /** The stream's key. Default `"maf:events"`. */
+  /** The stream's key (a partitioned stream's name). Default `"maf:events"`. */
   readonly stream?: string | undefined
+  /**
+   * The stream's partitions (see `Partitions`): above 1, the member runs on every partition key (the
+   * same group and name on each, a member loop each, dead letters to each key's `<key>:dead`), the
+   * handlers of all sharing `concurrency`. Default 1.
+   *
+   * @since 0.3.0
+   */
+  readonly partitions?: number | undefined
   /** This member's name. Default: stable per process, `<HOSTNAME>-<pid>` ({@link defaultConsumerName}). */
   readonly consumer?: string | undefined
   /** Where a group made by this member starts: `"$"` (default), `"0"` or an entry id. An existing group is joined as it is. */
@@ -138,7 +149,7 @@ export interface MemberOptions<E extends Event.Any = Event.Canonical> {
   readonly minIdle?: Duration.DurationInput | undefined
   /** Deliveries before an entry that keeps failing is dead-lettered; 0: unlimited. Default 5. */
   readonly maxDeliveries?: number | undefined
-  /** The dead-letter stream. Default `<stream>:dead`. */
+  /** The dead-letter stream. Default `<stream>:dead` (on a partitioned stream, `<partition key>:dead`: not settable). */
   readonly deadLetterStream?: string | undefined
   /**
    * The delay before a retry, by the number of failures so far; once it ends, the next failure
@@ -160,6 +171,21 @@ export interface MemberOptions<E extends Event.Any = Event.Canonical> {
   readonly removeIdleConsumersAfter?: Duration.DurationInput | undefined
   /** The kinds decoded to typed events; others come out as `UnknownKind`. Default: the canonical kinds. */
   readonly catalog?: EventCatalog.EventCatalog<E> | undefined
+  /**
+   * Whether deliveries carry the producer's span context (`producerSpan`, from an entry's
+   * `traceparent` field) and `process` spans link to it. Default `true`.
+   *
+   * @since 0.3.0
+   */
+  readonly propagateTrace?: boolean | undefined
+  /**
+   * Whether a `process` span is a child of the producer's span (one trace from the producer to the
+   * handler) instead of linking to it. Default `false` (a link, as OpenTelemetry's messaging
+   * conventions recommend).
+   *
+   * @since 0.3.0
+   */
+  readonly parentOnProducer?: boolean | undefined
 }
 
 /**
@@ -269,8 +295,14 @@ export class EventConsumer extends Context.Tag("@maf/events/EventConsumer")<
  * @category constructors
  */
 export const make = (groups: GroupBackend["Type"]): EventConsumerService => ({
-  consume: (options) => Consumer.consume(groups, options, options.handler),
-  stream: (options) => ConsumerStream.stream(groups, options)
+  consume: (options) =>
+    options.partitions === undefined
+      ? Consumer.consume(groups, options, options.handler)
+      : PartitionConsumer.consume(groups, options, options.handler),
+  stream: (options) =>
+    options.partitions === undefined
+      ? ConsumerStream.stream(groups, options)
+      : PartitionConsumer.stream(groups, options)
 })
 
 /**

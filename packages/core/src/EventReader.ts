@@ -11,6 +11,8 @@
  *   connection cannot stall the stream.
  * - Entries removed (trimmed, deleted) before they were read come out as a `Gap` notice.
  * - Pull-based: the next read starts only when the consumer wants more.
+ * - A partitioned stream (`partitions`, see `Partitions`) is read with a cursor a partition, merged
+ *   into one `Stream`: each partition's order kept, positions and gaps per partition.
  *
  * @since 0.1.0
  */
@@ -22,7 +24,9 @@ import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type * as Event from "./Event.js"
 import type * as EventCatalog from "./EventCatalog.js"
+import * as PartitionReader from "./internal/partitionReader.js"
 import * as Reader from "./internal/reader.js"
+import type * as Partitions from "./Partitions.js"
 import type * as ReadResult from "./ReadResult.js"
 import { StreamBackend, type StreamBackendError } from "./StreamBackend.js"
 
@@ -33,13 +37,27 @@ import { StreamBackend, type StreamBackendError } from "./StreamBackend.js"
  * @category models
  */
 export interface ReadOptions<E extends Event.Any = Event.Canonical> {
-  /** The stream's key. Default `"maf:events"`. */
+  /** The stream's key (a partitioned stream's name). Default `"maf:events"`. */
   readonly stream?: string | undefined
   /**
    * Where to start: `"$"` (live tail: what is written from now on), `"0"` (everything still in the
-   * stream), or an entry id (what comes after it). Default `"$"`.
+   * stream), or an entry id (what comes after it). Default `"$"`. On a partitioned stream, every
+   * partition not named in `positions` starts there.
    */
   readonly from?: string | undefined
+  /**
+   * The stream's partitions (see `Partitions`): above 1, every partition is read (a cursor each) and
+   * the results merged, each partition's order kept, each result naming its `partition`. Default 1.
+   *
+   * @since 0.3.0
+   */
+  readonly partitions?: number | undefined
+  /**
+   * Where each partition starts, by partition key (see `Partitions.advance`); the others start at `from`.
+   *
+   * @since 0.3.0
+   */
+  readonly positions?: Partitions.Positions | undefined
   /** Entries per read at most. Default 500. */
   readonly count?: number | undefined
   /** How long one read waits for new entries. Default 5 s (as the reference). */
@@ -53,6 +71,13 @@ export interface ReadOptions<E extends Event.Any = Event.Canonical> {
   readonly retrySchedule?: Schedule.Schedule<unknown, StreamBackendError> | undefined
   /** The kinds decoded to typed events; others come out as `UnknownKind`. Default: the canonical kinds. */
   readonly catalog?: EventCatalog.EventCatalog<E> | undefined
+  /**
+   * Whether results carry the producer's span context (`producerSpan`, from an entry's
+   * `traceparent` field) and `receive` spans link to it. Default `true`.
+   *
+   * @since 0.3.0
+   */
+  readonly propagateTrace?: boolean | undefined
 }
 
 /**
@@ -114,7 +139,10 @@ export class EventReader extends Context.Tag("@maf/events/EventReader")<EventRea
  * @category constructors
  */
 export const make = (backend: StreamBackend["Type"]): EventReaderService => ({
-  stream: (options = {}) => Reader.stream(backend, options)
+  stream: (options = {}) =>
+    options.partitions === undefined && options.positions === undefined
+      ? Reader.stream(backend, options)
+      : PartitionReader.stream(backend, options)
 })
 
 /**

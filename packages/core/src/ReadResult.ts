@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import type * as Tracer from "effect/Tracer"
 import type * as Event from "./Event.js"
 
 /**
@@ -17,6 +18,15 @@ export interface KnownEvent<E extends Event.Any = Event.Any> {
   readonly _tag: "KnownEvent"
   readonly streamId: string
   readonly event: E
+  /**
+   * The span context of the producer that wrote the entry (its `traceparent` field), when it was
+   * published in a span; link to it (`Effect.linkSpans`) or continue it (`Effect.withParentSpan`).
+   *
+   * @since 0.3.0
+   */
+  readonly producerSpan?: Tracer.ExternalSpan | undefined
+  /** The partition key it was read from: set by a reader of a partitioned stream only (`Partitions`). */
+  readonly partition?: string | undefined
 }
 
 /**
@@ -31,6 +41,15 @@ export interface UnknownKind {
   readonly streamId: string
   readonly kind: string
   readonly body: { readonly [key: string]: unknown }
+  /**
+   * The span context of the producer that wrote the entry (its `traceparent` field), when it was
+   * published in a span; link to it (`Effect.linkSpans`) or continue it (`Effect.withParentSpan`).
+   *
+   * @since 0.3.0
+   */
+  readonly producerSpan?: Tracer.ExternalSpan | undefined
+  /** The partition key it was read from: set by a reader of a partitioned stream only (`Partitions`). */
+  readonly partition?: string | undefined
 }
 
 /**
@@ -57,11 +76,21 @@ export interface Malformed {
   readonly raw: string | undefined
   /** The entry's raw field list (`[name, value, name, value, …]`). */
   readonly fields: ReadonlyArray<string>
+  /**
+   * The span context of the producer that wrote the entry (its `traceparent` field), when it was
+   * published in a span; link to it (`Effect.linkSpans`) or continue it (`Effect.withParentSpan`).
+   *
+   * @since 0.3.0
+   */
+  readonly producerSpan?: Tracer.ExternalSpan | undefined
+  /** The partition key it was read from: set by a reader of a partitioned stream only (`Partitions`). */
+  readonly partition?: string | undefined
 }
 
 /**
  * A notice that entries after `after` were removed (trimmed by `MAXLEN` or deleted) before the
- * reader got them. `streamId` is the id of the first entry still there after the gap.
+ * reader got them. `streamId` is the id of the first entry still there after the gap; on a
+ * partitioned stream, `partition` names the key the gap is in.
  *
  * @since 0.1.0
  * @category models
@@ -73,6 +102,8 @@ export interface Gap {
   readonly after: string
   /** How many entries were lost, where the backend can tell; `undefined` otherwise. */
   readonly lost: number | undefined
+  /** The partition key it was read from: set by a reader of a partitioned stream only (`Partitions`). */
+  readonly partition?: string | undefined
 }
 
 /**

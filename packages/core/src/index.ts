@@ -23,6 +23,8 @@ export * as GroupBackend from "./GroupBackend.js"
 /** @since 0.1.0 */
 export * as MemoryStreamBackend from "./MemoryStreamBackend.js"
 /** @since 0.3.0 */
+export * as Partitions from "./Partitions.js"
+/** @since 0.3.0 */
 export * as PrometheusText from "./PrometheusText.js"
 /** @since 0.1.0 */
 export * as PublishMetrics from "./PublishMetrics.js"

@@ -16,6 +16,8 @@ export * as EventFeed from "./EventFeed.js"
 export * as GroupConformance from "./GroupConformance.js"
 /** @since 0.1.0 */
 export * as RecordingEventBus from "./RecordingEventBus.js"
+/** @since 0.3.0 */
+export * as RedisTestCluster from "./RedisTestCluster.js"
 /** @since 0.1.0 */
 export * as RedisTestServer from "./RedisTestServer.js"
 /** @since 0.1.0 */

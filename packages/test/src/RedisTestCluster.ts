@@ -30,13 +30,13 @@
 
 import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as NodeContext from "@effect/platform-node/NodeContext"
+import { Partitions } from "@maf/events"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import * as slots from "./internal/clusterSlots.js"
 import * as internal from "./internal/redisCluster.js"
 import type { RedisTestServerError } from "./RedisTestServer.js"
 
@@ -143,9 +143,9 @@ export class RedisTestCluster extends Context.Tag("@maf/events-test/RedisTestClu
     /** The nodes as the cluster sees them now (the first running node's `CLUSTER NODES`), by port. */
     readonly topology: Effect.Effect<ReadonlyArray<ClusterNode>, RedisTestServerError>
     /** The slot of a key, as Redis computes it (CRC16 of the key or of its `{hash tag}`, mod 16384). */
-    readonly slotOf: (key: string | Uint8Array) => number
+    readonly slotOf: (key: string) => number
     /** The master serving a key's slot now. */
-    readonly masterOf: (key: string | Uint8Array) => Effect.Effect<ClusterNode, RedisTestServerError>
+    readonly masterOf: (key: string) => Effect.Effect<ClusterNode, RedisTestServerError>
     /**
      * Sends a raw command to one node on a fresh helper connection (no redirections followed: a
      * key of another node's slot fails with its `MOVED` error).
@@ -216,12 +216,13 @@ export class RedisTestCluster extends Context.Tag("@maf/events-test/RedisTestClu
 
 /**
  * The slot of a key, as Redis computes it: CRC16/XMODEM of the key, or of the part between the
- * first `{` and the next `}` when that part is not empty, modulo 16384.
+ * first `{` and the next `}` when that part is not empty, modulo 16384 (`Partitions.keySlot` of
+ * `@maf/events`).
  *
  * @since 0.3.0
  * @category utils
  */
-export const slotOf: (key: string | Uint8Array) => number = slots.slotOf
+export const slotOf: (key: string) => number = Partitions.keySlot
 
 /**
  * Builds a {@link RedisTestCluster}: starts the nodes in parallel, creates the cluster and waits

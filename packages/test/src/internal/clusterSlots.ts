@@ -1,6 +1,7 @@
 /**
- * The pure parts of the cluster kit: the hash slot of a key as Redis computes it (CRC16/XMODEM of
- * the key, or of its hash tag, modulo 16384), and the parsing of a `CLUSTER NODES` reply.
+ * The pure parts of the cluster kit: the parsing of a `CLUSTER NODES` reply and what a view of it
+ * says (who serves which slots, which nodes fail). The slot of a key is `Partitions.keySlot` of
+ * `@maf/events`.
  *
  * @internal
  */
@@ -8,40 +9,6 @@ import * as Option from "effect/Option"
 
 /** The number of hash slots of a Redis Cluster. */
 export const SLOTS = 16_384
-
-const crcTable: ReadonlyArray<number> = Array.from({ length: 256 }, (_, byte) => {
-  let crc = byte << 8
-  for (let bit = 0; bit < 8; bit++) {
-    crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff
-  }
-  return crc
-})
-
-/** CRC16/XMODEM (polynomial 0x1021, initial 0), the checksum of Redis Cluster's key slots. */
-export const crc16 = (bytes: Uint8Array): number => {
-  let crc = 0
-  for (const byte of bytes) {
-    crc = ((crc << 8) & 0xffff) ^ (crcTable[((crc >> 8) ^ byte) & 0xff] ?? 0)
-  }
-  return crc
-}
-
-const OPEN = 0x7b // "{"
-const CLOSE = 0x7d // "}"
-
-/**
- * The slot of a key: only the part between the first `{` and the first `}` after it is hashed when
- * that part is not empty (a hash tag), else the whole key.
- */
-export const slotOf = (key: string | Uint8Array): number => {
-  const bytes = typeof key === "string" ? new TextEncoder().encode(key) : key
-  const open = bytes.indexOf(OPEN)
-  if (open >= 0) {
-    const close = bytes.indexOf(CLOSE, open + 1)
-    if (close > open + 1) return crc16(bytes.subarray(open + 1, close)) % SLOTS
-  }
-  return crc16(bytes) % SLOTS
-}
 
 /** One line of `CLUSTER NODES`, as the node that answered sees that node. */
 export interface NodeLine {

@@ -5,22 +5,16 @@
  *
  * @internal
  */
+
 import type * as CommandExecutor from "@effect/platform/CommandExecutor"
+import { Partitions } from "@maf/events"
 import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as RedisTestCluster from "../RedisTestCluster.js"
-import {
-  isFailing,
-  type NodeLine,
-  parseClusterNodes,
-  SLOTS,
-  slotMap,
-  slotOf,
-  slotsCovered
-} from "./clusterSlots.js"
+import { isFailing, type NodeLine, parseClusterNodes, SLOTS, slotMap, slotsCovered } from "./clusterSlots.js"
 import { runProgram } from "./program.js"
 import {
   awaitCondition,
@@ -244,9 +238,9 @@ export const make = (
 
       // -- faults --------------------------------------------------------------------------------------
 
-      const masterOf = (key: string | Uint8Array) =>
+      const masterOf = (key: string) =>
         Effect.gen(function* () {
-          const slot = slotOf(key)
+          const slot = Partitions.keySlot(key)
           const nodesNow = yield* topology
           const master = nodesNow.find(
             (node) => node.role === "master" && node.slots.some(([from, to]) => from <= slot && slot <= to)
@@ -393,7 +387,7 @@ export const make = (
         nodes: nodes.map((node) => ({ host: HOST, port: node.port })),
         url: `redis://${HOST}:${nodes[0]?.port ?? 0}/0`,
         topology,
-        slotOf,
+        slotOf: Partitions.keySlot,
         masterOf,
         command,
         failover,

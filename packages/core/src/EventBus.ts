@@ -76,6 +76,14 @@ export interface Options {
   /** The kinds whose payload Schemas encode typed payloads. Default: the canonical kinds. */
   readonly catalog?: EventCatalog.EventCatalog<any> | undefined
   /**
+   * Whether an event published in a span carries that trace context on the wire, in a field
+   * `traceparent` beside `data` (see the README's "Tracing"). Default `true`; `false` writes `data`
+   * alone (spans are still made).
+   *
+   * @since 0.3.0
+   */
+  readonly propagateTrace?: boolean | undefined
+  /**
    * The stream's partitions (see `Partitions`): above 1, `stream` names a logical stream over that
    * many keys, each with a publisher of its own (buffer, batches, bounds, metrics). Default 1.
    *

@@ -15,7 +15,7 @@ import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import type { StreamBackendError, StreamEntry } from "./StreamBackend.js"
+import type { BackendServer, StreamBackendError, StreamEntry } from "./StreamBackend.js"
 
 /**
  * An entry delivered to a member of a group: the stream entry and how many times it has been
@@ -185,6 +185,8 @@ export interface GroupCursor {
  * @category models
  */
 export interface GroupBackendService {
+  /** Where the backend talks to, for spans; unset: `messaging.system` `"unknown"`. @since 0.3.0 */
+  readonly server?: BackendServer | undefined
   /**
    * Creates the group (and the stream, if it does not exist) starting after `start` (`"$"`: the
    * stream's last entry now; `"0"`: before the first; or an entry id). An existing group is left as

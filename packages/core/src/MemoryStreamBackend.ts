@@ -19,6 +19,7 @@ import * as MemoryGroups from "./internal/memoryGroups.js"
 import * as MemoryStreamInternal from "./internal/memoryStream.js"
 import {
   type AppendOptions,
+  type BackendServer,
   parseEntryId,
   type ReadBatch,
   type ReadOptions,
@@ -80,6 +81,9 @@ const invalidId = (id: string) =>
     message: `Invalid stream ID specified as stream command argument: ${id}`
   })
 
+/** What the spans of the bus name as the in-memory backend's system. */
+const server: BackendServer = { system: "memory" }
+
 /**
  * Creates an empty in-memory backend.
  *
@@ -109,12 +113,17 @@ export const make: Effect.Effect<MemoryStreamBackendService> = Effect.sync(() =>
       return ids
     })
 
-  const append = (stream: string, bodies: ReadonlyArray<string>, options: AppendOptions) =>
-    addAll(
+  const append = (stream: string, bodies: ReadonlyArray<string>, options: AppendOptions) => {
+    const traceparents = options.traceparents
+    return addAll(
       stream,
-      bodies.map((body) => ["data", body]),
+      bodies.map((body, i) => {
+        const traceparent = traceparents?.[i]
+        return traceparent === undefined ? ["data", body] : ["data", body, "traceparent", traceparent]
+      }),
       options.maxlen
     )
+  }
 
   const read = (
     stream: string,
@@ -134,6 +143,7 @@ export const make: Effect.Effect<MemoryStreamBackendService> = Effect.sync(() =>
     })
 
   const service: MemoryStreamBackendService = {
+    server,
     append,
     info: (stream) => Effect.sync(() => streamOf(stream).info()),
     openCursor: Effect.succeed({ read }),
@@ -164,7 +174,7 @@ export const make: Effect.Effect<MemoryStreamBackendService> = Effect.sync(() =>
         s?.notify()
         return existed
       }),
-    groups: MemoryGroups.make(streamOf, (name) => streams.get(name))
+    groups: { ...MemoryGroups.make(streamOf, (name) => streams.get(name)), server }
   }
   return service
 })

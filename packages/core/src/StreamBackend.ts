@@ -73,7 +73,9 @@ export class StreamBackendError extends Data.TaggedError("StreamBackendError")<{
 /**
  * Options of an append: `maxlen` caps the stream approximately (`MAXLEN ~`); 0 turns trimming off.
  * `timeoutMillis`, given only to a backend that {@link StreamBackendService.boundsAppends bounds its
- * appends}, is how long it may take.
+ * appends}, is how long it may take. `traceparents`, aligned with the bodies, are the W3C trace
+ * contexts of the producers: an entry whose element is a string gets a second field `traceparent`
+ * after `data`; one whose element is `undefined` (or all, when it is unset) has `data` alone.
  *
  * @since 0.1.0
  * @category models
@@ -81,6 +83,24 @@ export class StreamBackendError extends Data.TaggedError("StreamBackendError")<{
 export interface AppendOptions {
   readonly maxlen: number
   readonly timeoutMillis?: number | undefined
+  /** @since 0.3.0 */
+  readonly traceparents?: ReadonlyArray<string | undefined> | undefined
+}
+
+/**
+ * Where a backend talks to, for the spans of the bus (OpenTelemetry's `messaging.system`,
+ * `server.address` and `server.port`).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface BackendServer {
+  /** The system's name: `"redis"`, `"memory"`. */
+  readonly system: string
+  /** The server's host name or address (a unix socket's path), where there is one. */
+  readonly address?: string | undefined
+  /** The server's port, where there is one. */
+  readonly port?: number | undefined
 }
 
 /**
@@ -162,7 +182,8 @@ export interface StreamCursor {
  */
 export interface StreamBackendService {
   /**
-   * Appends one entry per body, each with the single field `data`, in order, and returns their ids.
+   * Appends one entry per body, each with the field `data` (and `traceparent` where
+   * `options.traceparents` gives one), in order, and returns their ids.
    * Batches go in one round trip where the backend can. The `bodies` array is lent for the call:
    * once the effect has completed or been interrupted, the backend must not read or keep it (it
    * keeps the strings, if it needs them, not the array), and the caller may empty or reuse it.
@@ -181,6 +202,8 @@ export interface StreamBackendService {
    * (`docs/benchmarks.md`). `Conformance` checks the promise of a backend that makes it.
    */
   readonly boundsAppends?: boolean | undefined
+  /** Where the backend talks to, for spans; unset: `messaging.system` `"unknown"`. @since 0.3.0 */
+  readonly server?: BackendServer | undefined
   /** What the backend knows of the stream; a stream that does not exist is empty, with last id `"0-0"`. */
   readonly info: (stream: string) => Effect.Effect<StreamInfo, StreamBackendError>
   /** Opens a cursor for reading, closed when the scope closes. */

@@ -36,5 +36,7 @@ export * as ReadMetrics from "./ReadMetrics.js"
 export * as ReadResult from "./ReadResult.js"
 /** @since 0.1.0 */
 export * as StreamBackend from "./StreamBackend.js"
+/** @since 0.3.0 */
+export * as Tracing from "./Tracing.js"
 /** @since 0.1.0 */
 export * as WireCodec from "./WireCodec.js"

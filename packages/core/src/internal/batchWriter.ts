@@ -17,6 +17,8 @@ import * as Option from "effect/Option"
 import type * as Runtime from "effect/Runtime"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import type * as Tracer from "effect/Tracer"
+import type * as StreamBackend from "../StreamBackend.js"
 import {
   StreamBackendError as BackendError,
   type StreamBackendError,
@@ -27,14 +29,19 @@ import type * as FailureStreak from "./failureStreak.js"
 import * as Outbox from "./outbox.js"
 import * as Retry from "./retry.js"
 import * as Timeout from "./timeout.js"
+import * as Tracing from "./tracing.js"
 
 /** A batch taken from the outbox; `pending` is what of its fire-and-forget bodies is not known to be written yet. */
 interface Batch {
   readonly items: Array<Outbox.Item>
   readonly bodies: Array<string>
+  /** The trace contexts written beside the bodies, aligned with them; `undefined` when none is. */
+  readonly traceparents: Array<string | undefined> | undefined
   /** Its fire-and-forget events (the rest are tickets). */
   readonly nowait: number
   pending: ReadonlyArray<string>
+  /** The trace contexts of `pending`, aligned with it; `undefined` when none is. */
+  pendingTraceparents: ReadonlyArray<string | undefined> | undefined
   /** Whether its slots in flight were freed (at its answer when written, else once settled). */
   released: boolean
 }
@@ -118,7 +125,7 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
       // One reading of the clock for the whole batch: its tickets are answered at the same moment.
       const now = Timeout.millisBy(clock)
       batch.items.forEach((item, i) => {
-        if (typeof item === "string") return
+        if (Outbox.isNowait(item)) return
         const id = writtenIds[i]
         if (id !== undefined) item.answer(written(id, now - item.start, item.fiber))
         else if (failure !== undefined && Option.isSome(error) && i < (error.value.written ?? 0)) {
@@ -147,8 +154,16 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
     const forget = (batch: Batch): void => {
       batch.items.length = 0
       batch.bodies.length = 0
+      if (batch.traceparents !== undefined) batch.traceparents.length = 0
       batch.pending = []
+      batch.pendingTraceparents = undefined
     }
+
+    /** The append options of bodies with these trace contexts. */
+    const withTraceparents = (
+      traceparents: ReadonlyArray<string | undefined> | undefined
+    ): StreamBackend.AppendOptions =>
+      traceparents === undefined ? batchAppendOptions : { ...batchAppendOptions, traceparents }
 
     /** A backend's defect (a bug, a reply of an unexpected shape), as a failed attempt. */
     const backendDefect = (detail: string) =>
@@ -159,7 +174,10 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
 
     /** A failed attempt at a batch: what was written of it is no longer pending; counted and logged. */
     const attemptFailed = (batch: Batch, error: StreamBackendError): Effect.Effect<void> => {
-      if (error.written !== undefined && error.written > 0) batch.pending = batch.pending.slice(error.written)
+      if (error.written !== undefined && error.written > 0) {
+        batch.pending = batch.pending.slice(error.written)
+        batch.pendingTraceparents = batch.pendingTraceparents?.slice(error.written)
+      }
       return Effect.zipRight(
         Metric.incrementBy(failed, batch.pending.length),
         writeFailures.failure(`${error.reason}: ${error.message}`)
@@ -211,12 +229,19 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
       // What the first attempt did not write, of the fire-and-forget events.
       const writtenFirst = first.written ?? 0
       const pending: Array<string> = []
+      const pendingTraceparents: Array<string | undefined> = []
       for (let i = writtenFirst; i < batch.items.length; i++) {
         const item = batch.items[i]!
-        if (typeof item === "string") pending.push(item)
+        if (Outbox.isNowait(item)) {
+          pending.push(Outbox.bodyOf(item))
+          pendingTraceparents.push(batch.traceparents?.[i])
+        }
       }
       batch.pending = pending
-      const retried = Effect.suspend(() => backend.append(stream, batch.pending, batchAppendOptions)).pipe(
+      batch.pendingTraceparents = batch.traceparents === undefined ? undefined : pendingTraceparents
+      const retried = Effect.suspend(() =>
+        backend.append(stream, batch.pending, withTraceparents(batch.pendingTraceparents))
+      ).pipe(
         Effect.catchAllDefect((defect) => Effect.fail(backendDefect(String(defect)))),
         Effect.timeoutFail({ duration: config.batchTimeout, onTimeout: batchTimeout }),
         Effect.tapError((error) => attemptFailed(batch, error))
@@ -276,22 +301,50 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
     const send = (taken: Array<Outbox.Item>): void => {
       const items: Array<Outbox.Item> = []
       const bodies: Array<string> = []
+      let traceparents: Array<string | undefined> | undefined
+      // The batch's `send` span, when one of its fire-and-forget events was published where spans
+      // are wanted: made with that event's tracer, linking to each such event's span.
+      let tracer: Tracer.Tracer | undefined
+      let links: Array<Tracer.SpanLink> | undefined
       let nowait = 0
       for (const item of taken) {
+        let traceparent: string | undefined
         if (typeof item === "string") {
           bodies.push(item)
           nowait++
+        } else if (item instanceof Outbox.Traced) {
+          bodies.push(item.body)
+          nowait++
+          traceparent = item.traceparent
+          tracer ??= item.tracer
+          if (item.span !== undefined) {
+            links ??= []
+            links.push(Tracing.linkTo(item.span))
+          }
         } else if (item.callerInterrupted) {
           item.answer(callerInterrupted())
           continue
         } else {
           bodies.push(item.body)
           item.state = Outbox.Sent
+          traceparent = item.traceparent
         }
+        if (traceparent !== undefined) {
+          traceparents ??= new Array<string | undefined>(items.length).fill(undefined)
+          traceparents.push(traceparent)
+        } else if (traceparents !== undefined) traceparents.push(undefined)
         items.push(item)
       }
       if (items.length === 0) return
-      const batch: Batch = { items, bodies, nowait, pending: bodies, released: false }
+      const batch: Batch = {
+        items,
+        bodies,
+        traceparents,
+        nowait,
+        pending: bodies,
+        pendingTraceparents: traceparents,
+        released: false
+      }
       outbox.inFlight += items.length
       outbox.batchesInFlight++
       const entry: Sending = { batch, exit: undefined, started: undefined }
@@ -300,7 +353,15 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
       entry.started = Timeout.startBounded({
         runtime,
         clock: clock,
-        self: backend.append(stream, bodies, batchAppendOptions),
+        self:
+          tracer === undefined
+            ? backend.append(stream, bodies, withTraceparents(traceparents))
+            : batchSpan(
+                backend.append(stream, bodies, withTraceparents(traceparents)),
+                tracer,
+                links,
+                bodies.length
+              ),
         duration: config.batchTimeout,
         millis: batchTimeoutMillis,
         onTimeout: batchTimeout,
@@ -313,6 +374,32 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
           schedulePump()
         }
       })
+    }
+
+    /**
+     * A batch's `send` span (a root span: its events belong to the traces of their publishers, which
+     * it links to), made with the tracer of the fibers that published them.
+     */
+    let destination: Readonly<Record<string, unknown>> | undefined
+    const batchSpan = <A, E>(
+      append: Effect.Effect<A, E>,
+      tracer: Tracer.Tracer,
+      links: ReadonlyArray<Tracer.SpanLink> | undefined,
+      count: number
+    ): Effect.Effect<A, E> => {
+      destination ??= Tracing.destination(stream, backend.server)
+      return Effect.withTracer(
+        Effect.withSpan(append, `send ${stream}`, {
+          kind: "producer",
+          root: true,
+          links: links ?? [],
+          attributes: Tracing.operation(destination, "send", "publish_batch", {
+            "messaging.batch.message_count": count
+          }),
+          captureStackTrace: false
+        }),
+        tracer
+      )
     }
 
     /**
@@ -407,12 +494,12 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
       for (const entry of sending.splice(0)) {
         entry.started?.interrupt()
         for (const item of entry.batch.items) {
-          if (typeof item === "string") left++
+          if (Outbox.isNowait(item)) left++
           else item.answer(notWritten("Timeout", "the bus closed before the answer came: it may be written"))
         }
       }
       for (const item of outbox.take(outbox.waiting)) {
-        if (typeof item === "string") left++
+        if (Outbox.isNowait(item)) left++
         else item.answer(notWritten("Closed", "the bus closed before it was sent"))
       }
       outbox.settle(left)
@@ -446,7 +533,7 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
         if (late.length > 0) {
           let events = 0
           for (const item of late) {
-            if (typeof item === "string") events++
+            if (Outbox.isNowait(item)) events++
             else item.answer(notWritten("Closed", "the bus closed before it was sent"))
           }
           outbox.settle(events)

@@ -8,6 +8,10 @@
  * holds; one batches the acks (`consumerAcks.ts`). After each full claim scan the group's info
  * updates the gauges and drives housekeeping (`consumerHousekeeping.ts`).
  *
+ * Tracing (`tracing.ts`), only where spans are wanted: each handler runs in a `process` span
+ * (consumer) linking to (or, with `parentOnProducer`, a child of) the producer's span its entry
+ * carries; each batch of acks and each dead letter is a `settle` span.
+ *
  * @internal
  */
 
@@ -40,6 +44,7 @@ import * as Housekeeping from "./consumerHousekeeping.js"
 import { type MemberConfig, resolve, shortened } from "./consumerOptions.js"
 import { type Held, Workers } from "./consumerWorkers.js"
 import * as FailureStreak from "./failureStreak.js"
+import * as Tracing from "./tracing.js"
 
 /**
  * What a handler may answer besides an `Outcome`: let the entry go, unsettled (it stays pending for
@@ -104,8 +109,57 @@ export const consume = <E extends Event.Any, R>(
       )
       const clock = yield* Effect.clock
 
+      // ---- spans: wanted or not for the whole member (its workers have its tracer and span)
+      const spansOn = yield* Effect.withFiberRuntime((fiber) => Effect.succeed(Tracing.spansWanted(fiber)))
+      const destination = Tracing.destination(stream, groups.server)
+      const groupAttributes = { "messaging.consumer.group.name": group }
+      const processName = `process ${stream}`
+      const settleName = `settle ${stream}`
+      /** A settlement in a `settle` span (client), when spans are wanted. */
+      const settling = <A, E, R>(
+        effect: Effect.Effect<A, E, R>,
+        name: string,
+        attributes: Record<string, unknown>
+      ): Effect.Effect<A, E, R> =>
+        spansOn
+          ? Effect.withSpan(effect, settleName, {
+              kind: "client",
+              attributes: Tracing.operation(destination, "settle", name, {
+                ...groupAttributes,
+                ...attributes
+              }),
+              captureStackTrace: false
+            })
+          : effect
+      /**
+       * A handler's run in a `process` span (consumer): made when spans are wanted, or when the
+       * span is to be a child of the producer's (the handler then runs in the producer's trace).
+       */
+      const processing = <A, E2, R2>(
+        message: Message<E>,
+        run: Effect.Effect<A, E2, R2>
+      ): Effect.Effect<A, E2, R2> => {
+        const producer = message._tag === "Gap" ? undefined : message.producerSpan
+        const parented = producer !== undefined && config.parentOnProducer
+        if (!spansOn && !parented) return run
+        return Effect.withSpan(run, processName, {
+          kind: "consumer",
+          attributes: Tracing.operation(
+            destination,
+            "process",
+            "process",
+            message._tag === "Gap"
+              ? { ...groupAttributes, "messaging.batch.message_count": message.ids.length }
+              : { ...groupAttributes, "messaging.message.id": message.streamId }
+          ),
+          links: producer === undefined || parented ? [] : [Tracing.linkTo(producer)],
+          ...(parented ? { parent: producer } : {}),
+          captureStackTrace: false
+        })
+      }
+
       const acks = yield* Acks.make((ids) =>
-        groups.ack(stream, group, ids).pipe(
+        settling(groups.ack(stream, group, ids), "ack", { "messaging.batch.message_count": ids.length }).pipe(
           Effect.retry(config.failureSchedule),
           Effect.map((n) => ConsumerMetrics.acked.unsafeUpdate(n, labels)),
           Effect.catchAll((error) =>
@@ -115,13 +169,18 @@ export const consume = <E extends Event.Any, R>(
       )
 
       // ---- what the handler is given
-      const deliveryOf = (entry: GroupEntry): Delivery<E> =>
-        Object.assign(codec.decode(entry.id, entry.fields), {
-          stream,
-          group,
-          consumer,
-          deliveryCount: entry.deliveryCount
-        }) as Delivery<E>
+      const deliveryOf = (entry: GroupEntry): Delivery<E> => {
+        const decoded = codec.decode(entry.id, entry.fields)
+        // An entry of `data` alone (every untraced one) is not looked at again.
+        const producer =
+          entry.fields.length > 2 && config.propagateTrace ? Tracing.producerOf(entry) : undefined
+        return Object.assign(
+          decoded,
+          producer === undefined
+            ? { stream, group, consumer, deliveryCount: entry.deliveryCount }
+            : { stream, group, consumer, deliveryCount: entry.deliveryCount, producerSpan: producer }
+        ) as Delivery<E>
+      }
       const gapOf = (ids: ReadonlyArray<string>): Gap => ({
         _tag: "Gap",
         streamId: ids[0]!,
@@ -149,7 +208,10 @@ export const consume = <E extends Event.Any, R>(
               labels
             )
           return Effect.matchCauseEffect(
-            Effect.suspend(() => handler(message)),
+            processing(
+              message,
+              Effect.suspend(() => handler(message))
+            ),
             {
               onFailure: (cause) => {
                 measure()
@@ -179,8 +241,8 @@ export const consume = <E extends Event.Any, R>(
             )
 
       const deadLetter = (entry: GroupEntry, error: string) =>
-        groups
-          .deadLetter(stream, group, consumer, entry.id, {
+        settling(
+          groups.deadLetter(stream, group, consumer, entry.id, {
             deadStream: config.deadLetterStream,
             maxlen: 0,
             fields: [
@@ -195,25 +257,27 @@ export const consume = <E extends Event.Any, R>(
               "error",
               shortened(error)
             ]
-          })
-          .pipe(
-            Effect.retry(config.failureSchedule),
-            Effect.flatMap((outcome) =>
-              outcome === "moved"
-                ? Effect.zipRight(
-                    Metric.increment(deadCounter),
-                    Effect.logWarning(
-                      `EventConsumer: entry ${entry.id} moved to ${config.deadLetterStream} after ${entry.deliveryCount} ${entry.deliveryCount === 1 ? "delivery" : "deliveries"}: ${error}`
-                    ).pipe(Effect.annotateLogs(annotations))
-                  )
-                : outcome === "deleted"
-                  ? handleGap([entry.id])
-                  : Effect.void
-            ),
-            Effect.catchAll((e) =>
-              failures.failure(`dead letter of ${entry.id} failed (${e.message}); it stays pending`)
-            )
+          }),
+          "dead_letter",
+          { "messaging.message.id": entry.id }
+        ).pipe(
+          Effect.retry(config.failureSchedule),
+          Effect.flatMap((outcome) =>
+            outcome === "moved"
+              ? Effect.zipRight(
+                  Metric.increment(deadCounter),
+                  Effect.logWarning(
+                    `EventConsumer: entry ${entry.id} moved to ${config.deadLetterStream} after ${entry.deliveryCount} ${entry.deliveryCount === 1 ? "delivery" : "deliveries"}: ${error}`
+                  ).pipe(Effect.annotateLogs(annotations))
+                )
+              : outcome === "deleted"
+                ? handleGap([entry.id])
+                : Effect.void
+          ),
+          Effect.catchAll((e) =>
+            failures.failure(`dead letter of ${entry.id} failed (${e.message}); it stays pending`)
           )
+        )
 
       /**
        * The retry schedule's delay for the `n`th failure of an entry, stepped without sleeping (a

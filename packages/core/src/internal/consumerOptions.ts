@@ -108,6 +108,8 @@ export const resolve = <E extends Event.Any>(options: MemberOptions<E>) => {
       options.removeIdleConsumersAfter ?? defaults.removeIdleConsumersAfter,
       0
     ),
+    propagateTrace: options.propagateTrace ?? true,
+    parentOnProducer: options.parentOnProducer ?? false,
     codec: (options.catalog === undefined
       ? WireCodec.canonical
       : WireCodec.make(options.catalog)) as WireCodec.WireCodec<E>

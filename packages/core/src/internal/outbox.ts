@@ -1,8 +1,8 @@
 /**
  * The publisher's outbox: the one queue both publishing paths use, and the one owner of its counts.
  *
- * Items wait in publishing order: a fire-and-forget body (a string) or an awaited publish's
- * {@link Ticket}. The publisher takes them in batches and sends them; the outbox counts what is in
+ * Items wait in publishing order: a fire-and-forget body (a string, or a {@link Traced} body when it
+ * was published where spans are wanted) or an awaited publish's {@link Ticket}. The publisher takes them in batches and sends them; the outbox counts what is in
  * flight (items and batches), what `publishNowait` took and what of it is settled (written or given
  * up, for `flush`), and holds the writer's wake-up (a batch answered, closing). Its invariants:
  *
@@ -21,6 +21,7 @@ import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
+import type * as Tracer from "effect/Tracer"
 import type * as PublishResult from "../PublishResult.js"
 
 /** A ticket's states: waiting in the queue, sent in a batch, answered. */
@@ -44,7 +45,9 @@ export class Ticket {
     readonly start: number,
     /** The caller's fiber (its metric labels; whether it was interrupted). */
     readonly fiber: Fiber.RuntimeFiber<unknown, unknown>,
-    private readonly resume: (answer: Effect.Effect<PublishResult.PublishResult>) => void
+    private readonly resume: (answer: Effect.Effect<PublishResult.PublishResult>) => void,
+    /** The W3C trace context written beside the body (its caller's `send` span), if any. */
+    readonly traceparent: string | undefined = undefined
   ) {}
 
   /** Answers the caller unless it was answered already; `false` then. */
@@ -99,8 +102,30 @@ export class Signal {
   })
 }
 
+/**
+ * A fire-and-forget event published where spans are wanted: its body, the trace context written
+ * beside it (the publishing fiber's span, unless propagation is off), that span (a link of its
+ * batch's `send` span) and the tracer its batch's span is made with.
+ *
+ * @internal
+ */
+export class Traced {
+  constructor(
+    readonly body: string,
+    readonly traceparent: string | undefined,
+    readonly span: Tracer.AnySpan | undefined,
+    readonly tracer: Tracer.Tracer
+  ) {}
+}
+
 /** An item of the outbox. */
-export type Item = string | Ticket
+export type Item = string | Traced | Ticket
+
+/** Whether an item is a fire-and-forget event (not a ticket). */
+export const isNowait = (item: Item): item is string | Traced => !(item instanceof Ticket)
+
+/** A fire-and-forget item's body. */
+export const bodyOf = (item: string | Traced): string => (typeof item === "string" ? item : item.body)
 
 /** @internal */
 export class Outbox {
@@ -146,7 +171,7 @@ export class Outbox {
 
   /** Queues an item. */
   push(item: Item): void {
-    if (typeof item === "string") this.taken++
+    if (isNowait(item)) this.taken++
     this.items.push(item)
   }
 
@@ -161,7 +186,7 @@ export class Outbox {
    */
   dropOldest(): Item | undefined {
     const [item] = this.take(1)
-    if (typeof item === "string") this.settle(1)
+    if (item !== undefined && isNowait(item)) this.settle(1)
     return item
   }
 
@@ -177,7 +202,7 @@ export class Outbox {
     while (i < items.length && out.length < max) {
       const item = items[i]!
       items[i++] = undefined
-      if (typeof item !== "string" && item.state === Answered) this.answeredWaiting--
+      if (item instanceof Ticket && item.state === Answered) this.answeredWaiting--
       else out.push(item)
     }
     this.head = i

@@ -11,6 +11,10 @@
  * round trips instead of paying for 100). Each ticket keeps its caller's bound: one that runs out
  * while it waits answers `NotSent`, one that runs out once sent answers `Timeout`.
  *
+ * Tracing (`tracing.ts`), only where spans are wanted: an awaited publish runs in a `send` span
+ * whose context its entry carries (`traceparent`); a fire-and-forget event carries the context of
+ * the span it was published in, and its batch gets a `send` span of its own (see `batchWriter.ts`).
+ *
  * @internal
  */
 import * as Clock from "effect/Clock"
@@ -36,6 +40,7 @@ import * as Outbox from "./outbox.js"
 import { labelsFor, taggerFor } from "./streamMetric.js"
 import * as TicketExpiry from "./ticketExpiry.js"
 import * as Timeout from "./timeout.js"
+import * as Tracing from "./tracing.js"
 
 /** The defaults of the publisher's options (`EventBus.defaults`). */
 export const defaults = {
@@ -70,6 +75,7 @@ const resolve = (options: Options) => ({
   batchTimeout: Duration.decode(options.batchTimeout ?? defaults.batchTimeout),
   drainTimeout: Duration.decode(options.drainTimeout ?? defaults.drainTimeout),
   retrySchedule: options.retrySchedule ?? defaults.retrySchedule,
+  propagateTrace: options.propagateTrace ?? true,
   codec: options.catalog === undefined ? WireCodec.canonical : WireCodec.make(options.catalog)
 })
 
@@ -114,8 +120,10 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
      */
     const appendWithin = (
       body: string,
-      clock: Clock.Clock
+      clock: Clock.Clock,
+      traceparent: string | undefined
     ): Effect.Effect<Exit.Exit<ReadonlyArray<string>, StreamBackendError>> => {
+      const traceparents = traceparent === undefined ? undefined : [traceparent]
       // (A bound past a host timer's reach is the core's to keep: see `Timeout.fitsTimer`.)
       if (
         backend.boundsAppends === true &&
@@ -125,7 +133,13 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
         // Called here, in the step that runs it; a backend that throws is a defect like one it raises.
         try {
           return Effect.exit(
-            backend.append(stream, [body], { maxlen: config.maxlen, timeoutMillis: publishTimeoutMillis })
+            backend.append(
+              stream,
+              [body],
+              traceparents === undefined
+                ? { maxlen: config.maxlen, timeoutMillis: publishTimeoutMillis }
+                : { maxlen: config.maxlen, timeoutMillis: publishTimeoutMillis, traceparents }
+            )
           )
         } catch (defect) {
           return Effect.succeed(Exit.die(defect))
@@ -135,7 +149,13 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
         const started = Timeout.startBounded({
           runtime,
           clock,
-          self: Effect.suspend(() => backend.append(stream, [body], appendOptions)),
+          self: Effect.suspend(() =>
+            backend.append(
+              stream,
+              [body],
+              traceparents === undefined ? appendOptions : { ...appendOptions, traceparents }
+            )
+          ),
           duration: config.publishTimeout,
           millis: publishTimeoutMillis,
           onTimeout: noAnswer,
@@ -161,14 +181,15 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
      */
     const direct = (
       body: string,
-      fiber: Fiber.RuntimeFiber<unknown, unknown>
+      fiber: Fiber.RuntimeFiber<unknown, unknown>,
+      traceparent: string | undefined
     ): Effect.Effect<PublishResult.PublishResult> => {
       const clock = Context.get(fiber.getFiberRef(DefaultServices.currentServices), Clock.Clock)
       const start = Timeout.millisBy(clock)
       outbox.inFlight++
       outbox.batchesInFlight++
       return Effect.ensuring(
-        Effect.flatMap(appendWithin(body, clock), (exit) =>
+        Effect.flatMap(appendWithin(body, clock, traceparent), (exit) =>
           Exit.isSuccess(exit)
             ? written(exit.value[0] ?? "", Timeout.millisBy(clock) - start, fiber)
             : failedWith(exit.cause)
@@ -210,7 +231,8 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
      */
     const enqueue = (
       body: string,
-      fiber: Fiber.RuntimeFiber<unknown, unknown>
+      fiber: Fiber.RuntimeFiber<unknown, unknown>,
+      traceparent: string | undefined
     ): Effect.Effect<PublishResult.PublishResult> =>
       Effect.async<PublishResult.PublishResult>((resume) => {
         if (outbox.full) {
@@ -218,7 +240,14 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
           return
         }
         const start = Timeout.millisBy(layerClock)
-        const ticket = new Outbox.Ticket(body, start + publishTimeoutMillis, start, fiber, resume)
+        const ticket = new Outbox.Ticket(
+          body,
+          start + publishTimeoutMillis,
+          start,
+          fiber,
+          resume,
+          traceparent
+        )
         outbox.push(ticket)
         queued()
         expiry.add(ticket)
@@ -255,26 +284,75 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
      */
     const route = (
       body: string,
-      fiber: Fiber.RuntimeFiber<unknown, unknown>
+      fiber: Fiber.RuntimeFiber<unknown, unknown>,
+      traceparent: string | undefined
     ): Effect.Effect<PublishResult.PublishResult> =>
       outbox.closed
         ? notWritten("Closed", "the bus is closed")
         : outbox.idle && !writer.gathering()
-          ? direct(body, fiber)
-          : enqueue(body, fiber)
+          ? direct(body, fiber, traceparent)
+          : enqueue(body, fiber, traceparent)
+
+    const encodeAndRoute = <K extends string, P>(
+      input: Event.Input<K, P>,
+      fiber: Fiber.RuntimeFiber<unknown, unknown>,
+      traceparent: string | undefined
+    ): Effect.Effect<PublishResult.PublishResult> => {
+      const body = encodeIn(input, fiber)
+      return typeof body === "string"
+        ? route(body, fiber, traceparent)
+        : Effect.matchEffect(body, {
+            onFailure: (why) => notWritten("Rejected", why),
+            onSuccess: (text) => route(text, fiber, traceparent)
+          })
+    }
+
+    const destination = Tracing.destination(stream, backend.server)
+    const sendName = `send ${stream}`
+    const sendOptions = {
+      kind: "producer",
+      attributes: Tracing.operation(destination, "send", "publish"),
+      captureStackTrace: false
+    } as const
+
+    /**
+     * An awaited publish in a `send` span (producer), whose context the entry carries: the span
+     * ends failed when the event is not written (`error.type` its reason), with the entry's id
+     * (`messaging.message.id`) when it is.
+     */
+    const tracedPublish = <K extends string, P>(
+      input: Event.Input<K, P>,
+      fiber: Fiber.RuntimeFiber<unknown, unknown>
+    ): Effect.Effect<PublishResult.PublishResult> =>
+      Effect.merge(
+        Effect.useSpan(sendName, sendOptions, (span) =>
+          Effect.flatMap(
+            Effect.withParentSpan(
+              encodeAndRoute(
+                input,
+                fiber,
+                config.propagateTrace ? Tracing.formatTraceparent(span) : undefined
+              ),
+              span
+            ),
+            (result): Effect.Effect<PublishResult.PublishResult, PublishResult.PublishResult> => {
+              if (result._tag === "Written") {
+                span.attribute("messaging.message.id", result.id)
+                return Effect.succeed(result)
+              }
+              span.attribute("error.type", result.reason)
+              return Effect.fail(result)
+            }
+          )
+        )
+      )
 
     const publish = <K extends string, P>(
       input: Event.Input<K, P>
     ): Effect.Effect<PublishResult.PublishResult> =>
-      Effect.withFiberRuntime((fiber) => {
-        const body = encodeIn(input, fiber)
-        return typeof body === "string"
-          ? route(body, fiber)
-          : Effect.matchEffect(body, {
-              onFailure: (why) => notWritten("Rejected", why),
-              onSuccess: (text) => route(text, fiber)
-            })
-      })
+      Effect.withFiberRuntime((fiber) =>
+        Tracing.spansWanted(fiber) ? tracedPublish(input, fiber) : encodeAndRoute(input, fiber, undefined)
+      )
 
     // ---- fire-and-forget ---------------------------------------------------------------------
 
@@ -297,7 +375,7 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
     let yieldedAt = 0
 
     /** Called in `publishNowait`'s continuation, once per event: no `Effect.suspend` needed. */
-    const offer = (body: string): Effect.Effect<boolean> => {
+    const offer = (body: string | Outbox.Traced): Effect.Effect<boolean> => {
       offered++
       if (outbox.closed || outbox.inFlight < 2 * batchSize || offered - yieldedAt < yieldEvery)
         return take(body)
@@ -305,7 +383,7 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
       return Effect.flatMap(Timeout.yieldToHost, () => take(body))
     }
 
-    const take = (body: string): Effect.Effect<boolean> => {
+    const take = (body: string | Outbox.Traced): Effect.Effect<boolean> => {
       if (outbox.closed) return Effect.as(drop(1, "the bus is closed"), false)
       if (outbox.full) {
         // dropOldest: the oldest item waiting goes to make room (an awaited one is answered so).
@@ -315,7 +393,7 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
         }
         outbox.push(body)
         queued()
-        if (typeof oldest !== "string") {
+        if (!Outbox.isNowait(oldest)) {
           oldest.answer(
             overloaded(`dropped from the full outbox (${config.bufferCapacity} events) to make room`)
           )
@@ -331,12 +409,27 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
       return overflowDrops.current() > 0 ? Effect.as(overflowDrops.success, true) : takenNow
     }
 
+    /**
+     * A fire-and-forget event published where spans are wanted: it carries the context of the span
+     * it was published in (the context at the call; its batch's `send` span links to that span).
+     */
+    const traced = (body: string, fiber: Fiber.RuntimeFiber<unknown, unknown>): Outbox.Traced => {
+      const span = Tracing.currentSpan(fiber)
+      const traceparent =
+        span !== undefined && config.propagateTrace ? Tracing.formatTraceparent(span) : undefined
+      return new Outbox.Traced(body, traceparent, span, Tracing.tracerOf(fiber))
+    }
+
     const publishNowait = <K extends string, P>(input: Event.Input<K, P>): Effect.Effect<boolean> =>
       Effect.withFiberRuntime((fiber) => {
         const body = encodeIn(input, fiber)
+        const wanted = Tracing.spansWanted(fiber)
         return typeof body === "string"
-          ? offer(body)
-          : Effect.matchEffect(body, { onFailure: (why) => Effect.as(drop(1, why), false), onSuccess: offer })
+          ? offer(wanted ? traced(body, fiber) : body)
+          : Effect.matchEffect(body, {
+              onFailure: (why) => Effect.as(drop(1, why), false),
+              onSuccess: (text) => offer(wanted ? traced(text, fiber) : text)
+            })
       })
 
     const flush: Effect.Effect<void> = Effect.suspend(() => outbox.flushUpTo(outbox.taken))

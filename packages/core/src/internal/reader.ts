@@ -3,19 +3,27 @@
  * `$` start, resumes after the last delivered id, bounds every read with a watchdog, re-opens its
  * cursor after any failure, and reports gaps.
  *
+ * Tracing (`tracing.ts`), only where spans are wanted: each read that delivers entries (or fails)
+ * is a `receive` span (client) linking to the producers' spans its entries carry, and each result
+ * of an entry with a `traceparent` field carries that span context (`producerSpan`).
+ *
  * @internal
  */
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
-import type * as Clock from "effect/Clock"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
 import type * as Event from "../Event.js"
 import type { ReadOptions } from "../EventReader.js"
 import * as ReadMetrics from "../ReadMetrics.js"
@@ -34,6 +42,7 @@ import { detectGap, greater } from "./gap.js"
 import * as Retry from "./retry.js"
 import { labelsFor, taggerFor } from "./streamMetric.js"
 import * as Timeout from "./timeout.js"
+import * as Tracing from "./tracing.js"
 
 /** An option's duration; one that is not a duration is refused with the option's name. */
 const durationOption = (name: string, input: Duration.DurationInput): Duration.Duration => {
@@ -95,6 +104,7 @@ const resolve = <E extends Event.Any>(options: ReadOptions<E>) => {
     blockMillis: Math.ceil(requirePositiveMillis("block", Duration.toMillis(block))),
     watchdog: Duration.sum(block, watchdogGrace),
     retrySchedule: options.retrySchedule ?? defaults.retrySchedule,
+    propagateTrace: options.propagateTrace ?? true,
     codec: (options.catalog === undefined
       ? WireCodec.canonical
       : WireCodec.make(options.catalog)) as WireCodec.WireCodec<E>
@@ -229,7 +239,11 @@ export const stream = <E extends Event.Any>(
       ): void => {
         for (let i = from; i < to; i++) {
           const entry = entries[i]!
-          const result = codec.decode(entry.id, entry.fields)
+          const decoded = codec.decode(entry.id, entry.fields)
+          // An entry of `data` alone (every untraced one) is not looked at again.
+          const producer =
+            entry.fields.length > 2 && config.propagateTrace ? Tracing.producerOf(entry) : undefined
+          const result = producer === undefined ? decoded : { ...decoded, producerSpan: producer }
           results.push(result)
           if (result._tag !== "KnownEvent") effects.push(noteDecoded(result))
         }
@@ -310,28 +324,102 @@ export const stream = <E extends Event.Any>(
         return withEffects(Chunk.unsafeFromArray(results), effects)
       }
 
+      const receiveName = `receive ${streamName}`
+      let receiveAttributes: Readonly<Record<string, unknown>> | undefined
+
+      /**
+       * A read in a `receive` span (client), recorded once it is over and only if it delivered
+       * entries or failed (a live tail's empty reads are not spans), linking to the producers' spans
+       * its entries carry.
+       */
+      const received = (
+        read: Effect.Effect<ReadBatch, StreamBackendError>,
+        fiber: Fiber.RuntimeFiber<unknown, unknown>,
+        clock: Clock.Clock
+      ): Effect.Effect<ReadBatch, StreamBackendError> => {
+        const startTime = clock.unsafeCurrentTimeNanos()
+        return Effect.onExit(read, (exit) =>
+          Effect.sync(() => {
+            if (Exit.isSuccess(exit) ? exit.value.entries.length === 0 : Exit.isInterrupted(exit)) return
+            receiveAttributes ??= Tracing.operation(
+              Tracing.destination(streamName, backend.server),
+              "receive",
+              "read"
+            )
+            const entries = Exit.isSuccess(exit) ? exit.value.entries : []
+            const links: Array<Tracer.SpanLink> = []
+            if (config.propagateTrace) {
+              for (const entry of entries) {
+                const producer = Tracing.producerOf(entry)
+                if (producer !== undefined) links.push(Tracing.linkTo(producer))
+              }
+            }
+            Tracing.recordEnded(fiber, {
+              name: receiveName,
+              kind: "client",
+              attributes:
+                entries.length === 0
+                  ? receiveAttributes
+                  : {
+                      ...receiveAttributes,
+                      "messaging.batch.message_count": entries.length,
+                      ...(entries.length === 1 ? { "messaging.message.id": entries[0]!.id } : {})
+                    },
+              links,
+              startTime,
+              endTime: clock.unsafeCurrentTimeNanos(),
+              exit
+            })
+          })
+        )
+      }
+
       // A cursor that bounds its reads is given the watchdog's bound and read in this fiber; any
       // other (and any under a clock other than the live one) is bounded by the watchdog's fiber.
-      const readFrom = (after: string, opened: StreamCursor, clock: Clock.Clock) =>
-        opened.boundsReads === true && clock === Timeout.liveClock && watchdogFitsTimer
+      const readFrom = (
+        after: string,
+        opened: StreamCursor,
+        clock: Clock.Clock,
+        fiber: Fiber.RuntimeFiber<any, any>
+      ): Effect.Effect<Chunk.Chunk<ReadResult.ReadResult<E>>, StreamBackendError> => {
+        const traced = Tracing.spansWanted(fiber)
+        return opened.boundsReads === true && clock === Timeout.liveClock && watchdogFitsTimer
           ? Effect.flatMap(
-              opened.read(streamName, after, { count, blockMillis, timeoutMillis: watchdogMillis }),
+              traced
+                ? received(
+                    opened.read(streamName, after, { count, blockMillis, timeoutMillis: watchdogMillis }),
+                    fiber,
+                    clock
+                  )
+                : opened.read(streamName, after, { count, blockMillis, timeoutMillis: watchdogMillis }),
               (batch) => process(after, batch)
             )
           : Effect.flatMap(
               Timeout.timeoutOption(
                 runtime,
                 clock,
-                opened.read(streamName, after, { count, blockMillis }),
+                traced
+                  ? received(opened.read(streamName, after, { count, blockMillis }), fiber, clock)
+                  : opened.read(streamName, after, { count, blockMillis }),
                 config.watchdog,
                 watchdogMillis
               ),
               (batch) => (Option.isNone(batch) ? Effect.fail(watchdogTimeout()) : process(after, batch.value))
             )
+      }
 
       // `flatMap`s, not `Effect.gen`: this runs for every read of a live tail.
       const readOnce = Effect.flatMap(pinned, (after) =>
-        Effect.flatMap(cursor, (opened) => Effect.clockWith((clock) => readFrom(after, opened, clock)))
+        Effect.flatMap(cursor, (opened) =>
+          Effect.withFiberRuntime<Chunk.Chunk<ReadResult.ReadResult<E>>, StreamBackendError>((fiber) =>
+            readFrom(
+              after,
+              opened,
+              Context.get(fiber.getFiberRef(DefaultServices.currentServices), Clock.Clock),
+              fiber
+            )
+          )
+        )
       )
 
       const attempt = readOnce.pipe(

@@ -14,6 +14,8 @@ export * as ConsumerConformance from "./ConsumerConformance.js"
 export * as EventFeed from "./EventFeed.js"
 /** @since 0.2.0 */
 export * as GroupConformance from "./GroupConformance.js"
+/** @since 0.3.0 */
+export * as PartitionConformance from "./PartitionConformance.js"
 /** @since 0.1.0 */
 export * as RecordingEventBus from "./RecordingEventBus.js"
 /** @since 0.3.0 */

@@ -252,7 +252,7 @@ export const router = (
   options: Options,
   groups?: GroupWatch.Watch | undefined
 ): HttpRouter.HttpRouter<never, StreamBackend.StreamBackend> => {
-  const page = Page.render({ stream: options.stream, source: options.source })
+  const page = Page.render({ stream: options.stream, source: options.source, groups: groups !== undefined })
   const carriesToken = options.token === undefined ? undefined : tokenCheck(options.token)
   const guarded = <E, R>(
     handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>

@@ -1,24 +1,30 @@
 /**
  * `maf-events demo`: a simulated multi-agent arena run (see `Simulation`), published on the embedded
- * in-memory backend (or on Redis with `--redis-url`), shown as a live tail and on the dashboard.
+ * in-memory backend (or on Redis with `--redis-url`), shown as a live tail and on the dashboard, with
+ * two consumer groups working through it (see `DemoWorkers`).
  *
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import { EventBus, StreamBackend } from "@maf/events"
+import type * as HttpServer from "@effect/platform/HttpServer"
+import type * as HttpServerError from "@effect/platform/HttpServerError"
+import { EventBus, type EventConsumer, MemoryStreamBackend, StreamBackend } from "@maf/events"
 import { RedisEventBus } from "@maf/events-redis"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as CliError from "./CliError.js"
 import * as CommonOptions from "./CommonOptions.js"
 import * as Dashboard from "./Dashboard.js"
+import * as DemoWorkers from "./DemoWorkers.js"
 import * as Feed from "./Feed.js"
+import * as GroupWatch from "./GroupWatch.js"
 import * as RedisUrl from "./RedisUrl.js"
 import * as Simulation from "./Simulation.js"
 import * as TailCommand from "./TailCommand.js"
@@ -28,6 +34,43 @@ const reached = (id: string, target: string): boolean => {
   const b = StreamBackend.parseEntryId(target)
   return a !== undefined && b !== undefined && StreamBackend.compareEntryIds(a, b) >= 0
 }
+
+/**
+ * The demo's services: the bus, the dashboard (with the demo's consumer groups) and the
+ * `EventConsumer` of `DemoWorkers`, in memory or on Redis.
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const services = (
+  redisUrl: Option.Option<Redacted.Redacted<string>>,
+  served: Dashboard.Options
+): Layer.Layer<
+  HttpServer.HttpServer | StreamBackend.StreamBackend | EventBus.EventBus | EventConsumer.EventConsumer,
+  HttpServerError.ServeError
+> =>
+  Option.match(redisUrl, {
+    onNone: () =>
+      Layer.mergeAll(
+        Layer.unwrapEffect(
+          Effect.map(MemoryStreamBackend.MemoryStreamBackend, (memory) =>
+            Dashboard.layer({ ...served, groups: GroupWatch.named(memory.groups, DemoWorkers.groups) })
+          )
+        ),
+        DemoWorkers.layerMemory
+      ).pipe(Layer.provideMerge(EventBus.layerMemory({ stream: served.stream }))),
+    onSome: (url) =>
+      Layer.mergeAll(
+        Layer.unwrapScoped(
+          Effect.map(GroupWatch.redis(url, "maf-events-demo-groups"), (groups) =>
+            Dashboard.layer({ ...served, groups })
+          )
+        ),
+        DemoWorkers.layerRedis(url, served.stream)
+      ).pipe(
+        Layer.provideMerge(RedisEventBus.layer({ url, stream: served.stream, clientName: "maf-events-demo" }))
+      )
+  })
 
 /**
  * The `demo` command.
@@ -64,13 +107,13 @@ export const command = Command.make(
         return yield* CliError.usage(`--runs must be 1 or more, got ${runs}`)
       if (Option.isSome(config.redisUrl)) yield* CommonOptions.validateUrl(config.redisUrl.value)
       const source = Option.match(config.redisUrl, { onNone: () => "in-memory", onSome: RedisUrl.describe })
-      const bus = Option.match(config.redisUrl, {
-        onNone: () => EventBus.layerMemory({ stream: config.stream }),
-        onSome: (url) => RedisEventBus.layer({ url, stream: config.stream, clientName: "maf-events-demo" })
+      const layer = services(config.redisUrl, {
+        stream: config.stream,
+        source,
+        host: config.host,
+        port,
+        token
       })
-      const layer = Dashboard.layer({ stream: config.stream, source, host: config.host, port, token }).pipe(
-        Layer.provideMerge(bus)
-      )
 
       const program = Effect.gen(function* () {
         const backend = yield* StreamBackend.StreamBackend
@@ -92,6 +135,8 @@ export const command = Command.make(
           ),
           "pretty"
         ).pipe(Effect.fork)
+        // The groups are there to be shown: one that cannot work shows as no group, not as a failure.
+        const workers = yield* Effect.fork(Effect.ignore(DemoWorkers.run(config.stream)))
         yield* Simulation.run({ interval: Duration.millis(config.interval), runs })
         // A finite demo ends once the tail has shown the last event (or after 5 s).
         const last = yield* backend.info(config.stream).pipe(
@@ -104,6 +149,7 @@ export const command = Command.make(
           Effect.ignore
         )
         yield* Fiber.interrupt(tail)
+        yield* Fiber.interrupt(workers)
       })
 
       yield* program.pipe(

@@ -1,12 +1,18 @@
 /**
  * The dashboard's page: one HTML document with its CSS and script inline, no framework, no build
- * step. It reads the event feed (`events`, Server-Sent Events of JSON lines), shows a live table
- * (newest first; time, kind, arena, phase, a payload preview that expands on click), counts per
- * kind, and filters by kind glob and arena. Unknown kinds and malformed entries are marked; gaps
- * are rows of their own.
+ * step. It reads the event feed (`events`, Server-Sent Events of JSON lines), shows charts above a
+ * live table (newest first; time, kind, arena, phase, a payload preview that expands on click),
+ * counts per kind, and filters the table by kind glob and arena. Unknown kinds and malformed
+ * entries are marked; gaps are rows of their own.
  *
- * Reloading resumes: the rows shown, the counts and the last stream id are kept in the tab's
- * `sessionStorage`, and the feed is re-opened after that id, so nothing is shown twice or missed.
+ * The charts, fed by the same feed (`dashboard/insights.ts` computes them, `dashboard/charts.ts`
+ * draws them as SVG): throughput by kind family with the error rate, each arena run's timeline
+ * (phases and agents, with durations), LLM usage per model and per arena, and the consumer groups'
+ * lag and pending count (the feed's `event: groups` messages). They show everything the feed
+ * brings (its server-side filters apply; the table's own filters do not).
+ *
+ * Reloading resumes: the rows shown, the counts, the charts and the last stream id are kept in the
+ * tab's `sessionStorage`, and the feed is re-opened after that id, so nothing is shown twice or missed.
  * The page's own query (`?kind=llm.*&arena=trading&from=0`) is passed to the feed: server-side
  * filters and the start of a fresh page (`$` by default: what arrives from now on); so is its
  * `token` (the dashboard's access token, when it has one), which is kept out of the tab's storage.
@@ -17,6 +23,9 @@
  * @since 0.1.0
  */
 import * as KindGlob from "../KindGlob.js"
+import * as Charts from "./charts.js"
+import * as Inject from "./inject.js"
+import * as Insights from "./insights.js"
 
 /**
  * What the page is told about its feed.
@@ -29,6 +38,8 @@ export interface PageConfig {
   readonly stream: string
   /** Where the stream lives, for people (`localhost:6379`, `in-memory`); never credentials. */
   readonly source: string
+  /** Whether the feed brings the stream's consumer groups. Default `false`. */
+  readonly groups?: boolean | undefined
 }
 
 const style = `
@@ -74,11 +85,34 @@ tr.v-malformed { background: #2d1216; } tr.v-malformed .k { color: var(--error);
 .v-malformed .badge { background: var(--error); }
 td.gap { color: var(--unknown); background: #231d0c; text-align: center; font-weight: 600; }
 #empty { color: var(--dim); padding: 24px 16px; }
+#insights { display: grid; grid-template-columns: minmax(0, 2fr) minmax(0, 1fr); gap: 10px; padding: 10px 16px;
+  border-bottom: 1px solid var(--line); }
+.panel { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; min-width: 0; }
+.panel h2 { font-size: 12px; font-weight: 600; margin: 0 0 6px; color: var(--dim); text-transform: uppercase; letter-spacing: .04em; }
+.panel h2 span { text-transform: none; letter-spacing: 0; font-weight: 400; margin-left: 6px; }
+.legend { display: flex; flex-wrap: wrap; gap: 4px 12px; margin-top: 4px; font: 11px ui-monospace, monospace; }
+.legend .key i, .groups th i { display: inline-block; width: 9px; height: 9px; border-radius: 2px; margin-right: 4px; vertical-align: -1px; }
+.legend .key b { color: var(--text); font-weight: 600; }
+.legend .errors { color: var(--error); }
+#runs { max-height: 282px; overflow-y: auto; }
+.run { margin-bottom: 8px; } .run-head { font: 11px ui-monospace, monospace; margin-bottom: 2px; }
+.st { font-weight: 600; } .st-complete { color: var(--agent); } .st-running { color: var(--arena); } .st-error { color: var(--error); }
+table.usage, table.groups { table-layout: auto; font: 11px ui-monospace, monospace; margin-bottom: 6px; }
+table.usage th, table.groups th { padding: 2px 6px; font-weight: 500; }
+table.usage td, table.groups td { padding: 2px 6px; border-bottom: 1px solid #1d2028; white-space: nowrap; }
+table.usage td.name, table.groups td.name { max-width: 140px; overflow: hidden; text-overflow: ellipsis; }
+table.usage td.cost { color: var(--control); } table.usage td.errors { color: var(--dim); }
+.groups-error { color: var(--error); font: 11px ui-monospace, monospace; margin-bottom: 4px; }
+.none { color: var(--dim); font-size: 12px; padding: 4px 0; }
+svg.chart { display: block; overflow: visible; }
 `
+
+const charts = Inject.source("Charts", Insights, Charts)
 
 const script = `
 (function () {
   "use strict";
+  ${charts}
   var wildcardMatch = ${KindGlob.wildcardMatch.toString()};
   var LIMITS = ${JSON.stringify(KindGlob.limits)};
   var CONFIG = JSON.parse(document.getElementById("config").textContent);
@@ -93,11 +127,32 @@ const script = `
   var rows = el("rows"), countsEl = el("counts"), shownEl = el("shown"), statusEl = el("status");
   var kindInput = el("kind-filter"), arenaInput = el("arena-filter");
 
-  var state = { lastId: null, lines: [], counts: {}, unknown: {} };
+  var state = { lastId: null, lines: [], counts: {}, unknown: {}, insights: Charts.emptyInsights() };
   try {
     var saved = JSON.parse(sessionStorage.getItem(storageKey) || "null");
     if (saved && Array.isArray(saved.lines) && saved.counts && saved.unknown) state = saved;
+    if (!state.insights || !Array.isArray(state.insights.buckets)) state.insights = Charts.emptyInsights();
   } catch (e) { /* a fresh start */ }
+
+  var renderTimer = null, lastRender = 0;
+  function widthOf(id, fallback) { var w = el(id).clientWidth; return w > 100 ? w : fallback; }
+  function renderCharts() {
+    renderTimer = null; lastRender = Date.now();
+    var now = Date.now(), insights = state.insights;
+    var series = Charts.throughput(insights, now);
+    el("throughput").innerHTML = Charts.throughputSvg(series, widthOf("throughput", 800), 150);
+    el("throughput-legend").innerHTML = Charts.throughputLegend(series.totals, series.errors);
+    el("runs").innerHTML = insights.runs.length === 0 ? '<div class="none">no arena run yet</div>'
+      : Charts.runsHtml(insights.runs, widthOf("runs", 800) - 16, Charts.LIMITS.runs);
+    var models = Object.keys(insights.models).length > 0;
+    el("llm").innerHTML = models ? Charts.usageTable("model", insights.models) + Charts.usageTable("arena", insights.arenas)
+      : '<div class="none">no llm.call yet</div>';
+    if (CONFIG.groups) el("groups").innerHTML = Charts.groupsHtml(insights);
+  }
+  function scheduleRender() {
+    if (renderTimer !== null) return;
+    renderTimer = setTimeout(renderCharts, Math.max(0, 250 - (Date.now() - lastRender)));
+  }
 
   function globTest(text) {
     var globs = text.split(/[\\s,]+/).filter(Boolean).slice(0, LIMITS.globs).map(function (g) {
@@ -192,14 +247,16 @@ const script = `
     flushTimer = null;
     var batch = pending; pending = [];
     if (batch.length === 0) return;
+    var now = Date.now();
     batch.forEach(function (line) {
+      Charts.addLine(state.insights, line, now);
       var key = countKey(line);
       state.counts[key] = (state.counts[key] || 0) + 1;
       if (line.variant === "unknown") state.unknown[key] = true;
     });
     state.lines = state.lines.concat(batch).slice(-MAX_STORED);
     insert(batch);
-    renderCounts(); renderShown(); scheduleSave();
+    renderCounts(); renderShown(); scheduleSave(); scheduleRender();
   }
   function renderCounts() {
     countsEl.textContent = "";
@@ -233,7 +290,9 @@ const script = `
   window.addEventListener("pagehide", save);
 
   insert(state.lines);
-  renderCounts(); renderShown();
+  renderCounts(); renderShown(); renderCharts();
+  // The throughput window moves on with time, events or not.
+  setInterval(scheduleRender, 1000);
 
   var query = new URLSearchParams(feedQuery);
   query.set("from", state.lastId || params.get("from") || "$");
@@ -248,7 +307,13 @@ const script = `
     pending.push(line);
     if (flushTimer === null) flushTimer = setTimeout(flush, 50);
   };
-  window.mafEvents = { state: state, flush: flush };
+  source.addEventListener("groups", function (message) {
+    var snapshot;
+    try { snapshot = JSON.parse(message.data); } catch (e) { return; }
+    Charts.addGroups(state.insights, snapshot);
+    scheduleRender(); scheduleSave();
+  });
+  window.mafEvents = { state: state, flush: flush, render: renderCharts };
 })();
 `
 
@@ -283,6 +348,17 @@ export const render = (config: PageConfig): string => `<!doctype html>
     <span id="shown"></span>
   </div>
 </header>
+<section id="insights">
+  <div class="panel"><h2>Throughput<span>events/s by kind family, last 5 minutes; errors in red</span></h2>
+    <div id="throughput"></div><div id="throughput-legend" class="legend"></div></div>
+  <div class="panel"><h2>LLM usage<span>from llm.call payloads</span></h2><div id="llm"></div></div>
+  <div class="panel"><h2>Arena runs<span>phases and agents, newest first</span></h2><div id="runs"></div></div>
+  <div class="panel"><h2>Consumer groups<span>lag and pending</span></h2><div id="groups">${
+    config.groups === true
+      ? '<div class="none">waiting for the groups…</div>'
+      : '<div class="none">not watched by this dashboard (maf-events serve shows them)</div>'
+  }</div></div>
+</section>
 <div id="counts"></div>
 <table>
   <thead><tr><th class="time">time</th><th class="kind">kind</th><th class="arena">arena</th><th class="phase">phase</th><th>payload</th></tr></thead>

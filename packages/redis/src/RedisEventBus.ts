@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { EventBus, type StreamBackend } from "@maf/events"
+import { EventBus, Partitions, type StreamBackend } from "@maf/events"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
@@ -42,7 +42,8 @@ export const layer = (options: Options = {}): Layer.Layer<EventBus.EventBus | St
 /**
  * The bus on Redis with options from `Config`. Unless given, the URL is read from `REDIS_URL`
  * (default `redis://localhost:6379/0`, as a `Redacted`), the stream from `MAF_EVENTS_STREAM`
- * (default `maf:events`) and the cap from `MAF_EVENTS_MAXLEN` (default 100000).
+ * (default `maf:events`), the cap from `MAF_EVENTS_MAXLEN` (default 100000) and the partition count
+ * from `MAF_EVENTS_PARTITIONS` (default 1: see `Partitions`).
  *
  * @since 0.1.0
  * @category layers
@@ -63,6 +64,7 @@ export const layerConfig = (
           Config.validate({ message: "MAF_EVENTS_MAXLEN must be 0 or more", validation: (n) => n >= 0 }),
           Config.withDefault(EventBus.defaults.maxlen)
         ))
-      return layer({ ...resolved, url, stream, maxlen })
+      const partitions = resolved.partitions ?? (yield* Partitions.config)
+      return layer({ ...resolved, url, stream, maxlen, partitions })
     })
   )

@@ -175,16 +175,8 @@ export const make = (
   Scope.Scope | CommandExecutor.CommandExecutor
 > =>
   Effect.map(internal.makeNode(options), (node) => ({
-    host: node.host,
-    port: node.port,
-    url: `redis://${node.host}:${node.port}/0`,
-    dir: node.dir,
-    stop: node.stop,
-    start: node.start,
-    restart: Effect.zipRight(node.stop, node.start),
-    killClients: node.killClients,
-    hang: node.hang,
-    command: node.command
+    ...internal.serverFaults(node),
+    url: `redis://${node.host}:${node.port}/0`
   }))
 
 /**

@@ -22,5 +22,7 @@ export * as RecordingEventBus from "./RecordingEventBus.js"
 export * as RedisTestCluster from "./RedisTestCluster.js"
 /** @since 0.1.0 */
 export * as RedisTestServer from "./RedisTestServer.js"
+/** @since 0.3.0 */
+export * as RedisTestTls from "./RedisTestTls.js"
 /** @since 0.1.0 */
 export * as TcpProxy from "./TcpProxy.js"

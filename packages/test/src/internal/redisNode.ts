@@ -218,6 +218,19 @@ export interface RedisNode {
   ) => Effect.Effect<A, RedisTestServerError>
 }
 
+/** What `RedisTestServer` and `RedisTestTls` offer of a node: its directory and its faults. */
+export const serverFaults = (node: RedisNode) => ({
+  host: node.host,
+  port: node.port,
+  dir: node.dir,
+  stop: node.stop,
+  start: node.start,
+  restart: Effect.zipRight(node.stop, node.start),
+  killClients: node.killClients,
+  hang: node.hang,
+  command: node.command
+})
+
 interface Output {
   text: string
 }

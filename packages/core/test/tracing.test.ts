@@ -333,7 +333,10 @@ describe("Tracing: consumer groups", () => {
       const fiber = yield* EventConsumer.consume({
         ...fast,
         parentOnProducer: true,
-        handler: () => Effect.map(Effect.currentSpan, (span) => traces.push(span.traceId))
+        handler: () =>
+          Effect.map(Effect.orDie(Effect.currentSpan), (span) => {
+            traces.push(span.traceId)
+          })
       }).pipe(Effect.fork)
       yield* until(
         "handled",
@@ -353,7 +356,9 @@ describe("Tracing: consumer groups", () => {
         ...fast,
         propagateTrace: false,
         handler: (message) =>
-          Effect.sync(() => producers.push(message._tag === "Gap" ? "gap" : message.producerSpan))
+          Effect.sync(() => {
+            producers.push(message._tag === "Gap" ? "gap" : message.producerSpan)
+          })
       }).pipe(Effect.fork)
       yield* until(
         "handled",

@@ -26,18 +26,15 @@ export const traceparentField = "traceparent"
 /** Effect's built-in tracer: the one every fiber has unless a tracer is provided; it records nothing. */
 export const nativeTracer: Tracer.Tracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
 
-const none = (): undefined => undefined
-
-/** The fiber's tracer. */
-export const tracerOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Tracer.Tracer =>
-  Context.get(fiber.getFiberRef(DefaultServices.currentServices), Tracer.Tracer)
+/** The fiber's tracer (a field the fiber keeps up to date: no look-up). */
+export const tracerOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Tracer.Tracer => fiber.currentTracer
 
 /**
  * The span a span made in `fiber` now would be a child of (one whose propagation is disabled is
  * skipped, as Effect does), or `undefined`.
  */
 export const currentSpan = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Tracer.AnySpan | undefined => {
-  let span: Tracer.AnySpan | undefined = Context.getOrElse(fiber.currentContext, Tracer.ParentSpan, none)
+  let span = fiber.currentSpan
   while (span !== undefined && Context.get(span.context, Tracer.DisablePropagation)) {
     span = span._tag === "Span" ? Option.getOrUndefined(span.parent) : undefined
   }
@@ -45,13 +42,13 @@ export const currentSpan = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Tracer
 }
 
 /**
- * Whether a span made in `fiber` now would be seen: tracing is on (`Effect.withTracerEnabled`) and
- * either the tracer is not Effect's built-in one (it records), or the fiber is in a span (its
- * children are visible to the program, and carry its trace on).
+ * Whether a span made in `fiber` now would be seen: either the tracer is not Effect's built-in one
+ * (it records), or the fiber is in a span (its children are visible to the program, and carry its
+ * trace on); and tracing is on (`Effect.withTracerEnabled`). Untraced, two field reads.
  */
 export const spansWanted = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
-  fiber.getFiberRef(FiberRef.currentTracerEnabled) &&
-  (tracerOf(fiber) !== nativeTracer || currentSpan(fiber) !== undefined)
+  (fiber.currentTracer !== nativeTracer || currentSpan(fiber) !== undefined) &&
+  fiber.getFiberRef(FiberRef.currentTracerEnabled)
 
 const hex32 = /^[0-9a-f]{32}$/
 const hex16 = /^[0-9a-f]{16}$/

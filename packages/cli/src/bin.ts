@@ -9,6 +9,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Cli from "./Cli.js"
+import * as Tracing from "./Tracing.js"
 
 // `maf-events tail | head`: a closed pipe ends the command quietly.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
@@ -17,6 +18,10 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
 })
 
 Cli.run(process.argv).pipe(
+  // A command run with TRACEPARENT continues that trace; its spans are exported over OTLP when
+  // OTEL_EXPORTER_OTLP_ENDPOINT is set (Tracing.ts).
+  Tracing.continueTraceparent,
+  Effect.provide(Tracing.layer),
   Effect.provide(NodeContext.layer),
   NodeRuntime.runMain({
     disableErrorReporting: true,

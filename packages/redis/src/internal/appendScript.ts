@@ -33,3 +33,39 @@ for i = 2, last do
 end
 return { "", table.concat(ids, " ") }
 `
+
+/**
+ * The append script for a batch in which some events carry a trace context: each body is followed
+ * by its W3C `traceparent` (`""` for none), written as a second field after `data`. A script of its
+ * own, so that the untraced batches' script (and its cost) stays as it is. Same reply and failure
+ * rule as {@link appendScript}.
+ *
+ * @internal
+ */
+export const tracedAppendScript = `
+local key = KEYS[1]
+local maxlen = ARGV[1]
+local trim = maxlen ~= "0"
+local ids = {}
+local last = #ARGV - 1
+for i = 2, last, 2 do
+  local reply
+  local traceparent = ARGV[i + 1]
+  if trim and i == last then
+    if traceparent == "" then
+      reply = redis.pcall("XADD", key, "MAXLEN", "~", maxlen, "*", "data", ARGV[i])
+    else
+      reply = redis.pcall("XADD", key, "MAXLEN", "~", maxlen, "*", "data", ARGV[i], "traceparent", traceparent)
+    end
+  elseif traceparent == "" then
+    reply = redis.pcall("XADD", key, "*", "data", ARGV[i])
+  else
+    reply = redis.pcall("XADD", key, "*", "data", ARGV[i], "traceparent", traceparent)
+  end
+  if type(reply) == "table" and reply.err then
+    return { reply.err, table.concat(ids, " ") }
+  end
+  ids[#ids + 1] = reply
+end
+return { "", table.concat(ids, " ") }
+`

@@ -1,7 +1,7 @@
 /**
  * `@maf/events-test`: the test kit of `@maf/events` — a recording bus and a fed reader for testing
- * code that publishes or reads events, a real `redis-server` launcher, the conformance suite every
- * backend passes, and fault tools.
+ * code that publishes or reads events, a real `redis-server` launcher (plain, TLS, a Cluster, a
+ * Sentinel deployment), the conformance suite every backend passes, and fault tools.
  *
  * @since 0.1.0
  */
@@ -20,6 +20,8 @@ export * as PartitionConformance from "./PartitionConformance.js"
 export * as RecordingEventBus from "./RecordingEventBus.js"
 /** @since 0.3.0 */
 export * as RedisTestCluster from "./RedisTestCluster.js"
+/** @since 0.3.0 */
+export * as RedisTestSentinel from "./RedisTestSentinel.js"
 /** @since 0.1.0 */
 export * as RedisTestServer from "./RedisTestServer.js"
 /** @since 0.3.0 */

@@ -1,0 +1,171 @@
+/**
+ * A real Redis Sentinel deployment for tests: a master, one replica and three sentinels (each a
+ * `redis-server`, the sentinels run with `--sentinel` and a configuration file of their own that
+ * they rewrite), on free ports of `127.0.0.1`, ready once every sentinel sees the master, the
+ * replica in sync and the two other sentinels. Everything is removed when the scope closes.
+ *
+ * Its faults move the master: `failover` (`SENTINEL FAILOVER`, graceful) and `killMaster`
+ * (`SIGKILL`: the sentinels notice after `down-after-milliseconds`, one second by default, agree and
+ * promote the replica). Each waits until every sentinel reports the new master and it is one.
+ *
+ * @example
+ * ```ts
+ * import { layer } from "@effect/vitest"
+ * import * as Effect from "effect/Effect"
+ * import { Redis } from "ioredis"
+ * import { RedisTestSentinel } from "@maf/events-test"
+ *
+ * layer(RedisTestSentinel.layer())("sentinel", (it) => {
+ *   it.effect("follows the master", () =>
+ *     Effect.gen(function*() {
+ *       const sentinel = yield* RedisTestSentinel.RedisTestSentinel
+ *       const client = new Redis({ sentinels: [...sentinel.sentinels], name: sentinel.masterName })
+ *       yield* sentinel.killMaster // the replica is the master now; the client finds it
+ *       yield* Effect.promise(() => client.set("k", "v"))
+ *       client.disconnect()
+ *     }))
+ * })
+ * ```
+ *
+ * @since 0.3.0
+ */
+
+import type * as CommandExecutor from "@effect/platform/CommandExecutor"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as internal from "./internal/redisSentinel.js"
+import type { RedisTestServerError } from "./RedisTestServer.js"
+
+/**
+ * Options of {@link make} and {@link layer}.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Options {
+  /** The name the sentinels monitor the master under; default `"mymaster"`. */
+  readonly masterName?: string | undefined
+  /** `down-after-milliseconds`: how long the master may be silent before it is down; default 1 second. */
+  readonly downAfter?: Duration.DurationInput | undefined
+  /** `failover-timeout`; default 2 seconds (a failed attempt is tried again after twice this). */
+  readonly failoverTimeout?: Duration.DurationInput | undefined
+  /** Extra `redis-server` arguments of the master and the replica, after the kit's own. */
+  readonly args?: ReadonlyArray<string> | undefined
+  /** The server executable (of servers and sentinels); default `"redis-server"`. */
+  readonly executable?: string | undefined
+  /** How long the whole start may take until every sentinel sees everything; default 30 seconds. */
+  readonly startTimeout?: Duration.DurationInput | undefined
+  /** How long a fault waits for the new master to be reported; default 30 seconds. */
+  readonly faultTimeout?: Duration.DurationInput | undefined
+  /** Bound on each helper command (connect and reply); default 10 seconds. */
+  readonly commandTimeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * A host and a port.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Address {
+  readonly host: string
+  readonly port: number
+}
+
+/**
+ * A real Sentinel deployment, owned by the scope that built it.
+ *
+ * @since 0.3.0
+ * @category tags
+ */
+export class RedisTestSentinel extends Context.Tag("@maf/events-test/RedisTestSentinel")<
+  RedisTestSentinel,
+  {
+    /** The monitored master's name. */
+    readonly masterName: string
+    /** The three sentinels' addresses (ioredis: `new Redis({ sentinels, name: masterName })`). */
+    readonly sentinels: ReadonlyArray<Address>
+    /** `redis+sentinel://127.0.0.1:<p1>,127.0.0.1:<p2>,127.0.0.1:<p3>/<masterName>/0`. */
+    readonly url: string
+    /** The two data servers' addresses (master and replica, in start order; roles change). */
+    readonly servers: ReadonlyArray<Address>
+    /** The master's address, as the sentinels report it now (`SENTINEL GET-MASTER-ADDR-BY-NAME`). */
+    readonly master: Effect.Effect<Address, RedisTestServerError>
+    /** Sends a raw command to the current master on a fresh helper connection. */
+    readonly command: (
+      ...args: ReadonlyArray<string | number>
+    ) => Effect.Effect<unknown, RedisTestServerError>
+    /** Sends a raw command to one server or sentinel, named by its port. */
+    readonly commandAt: (
+      port: number,
+      ...args: ReadonlyArray<string | number>
+    ) => Effect.Effect<unknown, RedisTestServerError>
+    /**
+     * A graceful failover (`SENTINEL FAILOVER`): waits until the replica is the master and every
+     * sentinel reports it. Succeeds with the new master. The former master stays a master until a
+     * sentinel's next `INFO` of it (up to 10 seconds; Sentinel's own pace) makes it a replica:
+     * `awaitSettled` does it at once.
+     */
+    readonly failover: Effect.Effect<Address, RedisTestServerError>
+    /**
+     * `SIGKILL`s the master and waits until the sentinels have promoted the replica and all report
+     * it. Succeeds with the new master; the killed server stays down until `start`.
+     */
+    readonly killMaster: Effect.Effect<Address, RedisTestServerError>
+    /**
+     * Starts a killed server again (same port and directory) and waits until it is a replica of the
+     * current master in sync, as every sentinel sees it.
+     */
+    readonly start: (server: number | Address) => Effect.Effect<void, RedisTestServerError>
+    /**
+     * Makes every running server a replica of the current master as the sentinels would at their
+     * next `INFO` of it (`REPLICAOF`, its clients closed), without their wait of up to 10 seconds,
+     * and waits until all follow it in sync and every sentinel sees them so: after `failover`,
+     * before the next fault.
+     */
+    readonly awaitSettled: Effect.Effect<void, RedisTestServerError>
+  }
+>() {
+  /**
+   * @since 0.3.0
+   * @category constructors
+   */
+  static readonly make = (options?: Options) => make(options)
+
+  /**
+   * @since 0.3.0
+   * @category layers
+   */
+  static readonly layer = (options?: Options) => layer(options)
+}
+
+/**
+ * Builds a {@link RedisTestSentinel}: starts the master, the replica and, once it is in sync, the
+ * three sentinels in parallel, and waits until every sentinel sees all of them. Closing the scope
+ * kills every process and removes their directories. Needs a `CommandExecutor`; {@link layer}
+ * provides it.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const make = (
+  options: Options = {}
+): Effect.Effect<
+  Context.Tag.Service<RedisTestSentinel>,
+  RedisTestServerError,
+  Scope.Scope | CommandExecutor.CommandExecutor
+> => internal.make(options)
+
+/**
+ * A layer with a fresh {@link RedisTestSentinel}, torn down when the layer is released. It provides
+ * Node's `CommandExecutor` itself.
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layer = (options?: Options): Layer.Layer<RedisTestSentinel, RedisTestServerError> =>
+  Layer.scoped(RedisTestSentinel, make(options)).pipe(Layer.provide(NodeContext.layer))

@@ -10,6 +10,7 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import { Cluster, Redis } from "ioredis"
 import * as RedisTestCluster from "../src/RedisTestCluster.js"
+import { connectionRefused, inPrivateTmpdir } from "./helpers/teardown.js"
 
 /** An ioredis `Cluster` on the kit's start-up nodes, disconnected with the scope. */
 const clusterClient = (cluster: Context): Effect.Effect<Cluster, never, Scope.Scope> =>
@@ -244,5 +245,46 @@ layer(RedisTestCluster.layer(), { timeout: 60_000 })("RedisTestCluster", (it) =>
       expect(Date.now() - before).toBeGreaterThanOrEqual(400)
       yield* cluster.awaitSettled
     }).pipe(Effect.scoped)
+  )
+})
+
+describe("RedisTestCluster lifecycle", () => {
+  it.effect("closing the scope kills every node and removes their directories", () =>
+    Effect.gen(function* () {
+      const { left, result: ports } = yield* inPrivateTmpdir(
+        Effect.gen(function* () {
+          const cluster = yield* RedisTestCluster.RedisTestCluster
+          const topology = yield* cluster.topology
+          expect(topology.map((node) => node.role)).toEqual(["master", "master", "master"])
+          return cluster.nodes.map((node) => node.port)
+        }).pipe(Effect.provide(RedisTestCluster.layer({ replicasPerMaster: 0 })))
+      )
+      expect(left).toEqual([])
+      for (const port of ports) expect(yield* connectionRefused(port)).toBe(true)
+    })
+  )
+
+  it.effect("a start failing midway leaves nothing behind and says why", () =>
+    Effect.gen(function* () {
+      const { left, result: error } = yield* inPrivateTmpdir(
+        Effect.flip(
+          RedisTestCluster.RedisTestCluster.pipe(
+            Effect.provide(RedisTestCluster.layer({ cliExecutable: "false" }))
+          )
+        )
+      )
+      expect(error.reason).toBe("Startup")
+      expect(error.message).toMatch(/^false --cluster create exited with code 1/)
+      expect(left).toEqual([])
+    })
+  )
+
+  it.effect("bad options are refused before anything starts", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(
+        RedisTestCluster.RedisTestCluster.pipe(Effect.provide(RedisTestCluster.layer({ masters: 2 })))
+      )
+      expect(error.message).toMatch(/at least 3 masters/)
+    })
   )
 })

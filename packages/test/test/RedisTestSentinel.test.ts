@@ -4,11 +4,12 @@
  * moved, the sentinels report the new one, and a client of ioredis' own Sentinel support writes to
  * it; a killed server comes back as a replica.
  */
-import { expect, layer } from "@effect/vitest"
+import { describe, expect, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { Redis } from "ioredis"
 import * as RedisTestSentinel from "../src/RedisTestSentinel.js"
+import { inPrivateTmpdir } from "./helpers/teardown.js"
 
 type Deployment = Effect.Effect.Success<typeof RedisTestSentinel.RedisTestSentinel>
 
@@ -111,5 +112,22 @@ layer(RedisTestSentinel.layer(), { timeout: 60_000 })("RedisTestSentinel", (it) 
         )
         expect(yield* deployment.commandAt(before.port, "GET", "kill:after")).toBe("2")
       }).pipe(Effect.scoped)
+  )
+})
+
+describe("RedisTestSentinel lifecycle", () => {
+  it.effect("a start failing midway kills what it started, removes its directories and says why", () =>
+    Effect.gen(function* () {
+      const { left, result: error } = yield* inPrivateTmpdir(
+        Effect.flip(
+          RedisTestSentinel.RedisTestSentinel.pipe(
+            Effect.provide(RedisTestSentinel.layer({ startTimeout: "1 millis" }))
+          )
+        )
+      )
+      expect(error.reason).toBe("Startup")
+      expect(error.message).toMatch(/^sentinel start: the replica in sync: not reached within 1ms/)
+      expect(left).toEqual([])
+    })
   )
 })

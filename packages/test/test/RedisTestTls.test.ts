@@ -13,6 +13,7 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import { Redis } from "ioredis"
 import * as RedisTestTls from "../src/RedisTestTls.js"
+import { connectionRefused, inPrivateTmpdir } from "./helpers/teardown.js"
 
 /** A client that never reconnects nor queues, disconnected with the scope; `errors` are those it emitted. */
 const client = (
@@ -136,5 +137,20 @@ describe("RedisTestTls with a plain port", () => {
       expect(Either.getOrNull(yield* ping(`redis://127.0.0.1:${plainPort}/0`))).toBe("PONG")
       expect(Either.getOrNull(yield* ping(server.url, { ca: server.certificates.ca.pem }))).toBe("PONG")
     }).pipe(Effect.scoped, Effect.provide(RedisTestTls.layer({ plainPort: true })))
+  )
+})
+
+describe("RedisTestTls lifecycle", () => {
+  it.effect("closing the scope stops the server and removes the certificates and the directory", () =>
+    Effect.gen(function* () {
+      const { left, result: port } = yield* inPrivateTmpdir(
+        Effect.gen(function* () {
+          const server = yield* RedisTestTls.RedisTestTls
+          return server.port
+        }).pipe(Effect.provide(RedisTestTls.layer()))
+      )
+      expect(left).toEqual([])
+      expect(yield* connectionRefused(port)).toBe(true)
+    })
   )
 })

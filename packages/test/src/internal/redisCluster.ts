@@ -232,9 +232,7 @@ export const make = (
         ],
         { reason: "Startup" }
       )
-      yield* awaitCondition("cluster start: the cluster settled", settled(), startTimeout).pipe(
-        Effect.mapError((error) => new RedisTestServerError({ reason: "Startup", message: error.message }))
-      )
+      yield* awaitCondition("cluster start: the cluster settled", settled(), startTimeout, "Startup")
 
       // -- faults --------------------------------------------------------------------------------------
 

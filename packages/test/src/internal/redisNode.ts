@@ -61,13 +61,14 @@ export const errorMessage = (cause: unknown): string =>
 const noop = (): void => {}
 
 /**
- * Retries `check` every poll interval until it succeeds, failing with `Fault` after `timeout` (the
- * message says what was last seen).
+ * Retries `check` every poll interval until it succeeds, failing with `reason` (default `Fault`)
+ * after `timeout` (the message says what was last seen).
  */
 export const awaitCondition = <A, E>(
   what: string,
   check: Effect.Effect<A, E>,
-  timeout: Duration.DurationInput
+  timeout: Duration.DurationInput,
+  reason: RedisTestServerErrorReason = "Fault"
 ): Effect.Effect<A, RedisTestServerError> =>
   live(
     Effect.suspend(() => {
@@ -84,7 +85,7 @@ export const awaitCondition = <A, E>(
           duration: timeout,
           onTimeout: () =>
             new RedisTestServerError({
-              reason: "Fault",
+              reason,
               message: `${what}: not reached within ${Duration.format(Duration.decode(timeout))} (last seen: ${last})`
             })
         })

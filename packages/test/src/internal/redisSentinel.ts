@@ -148,7 +148,12 @@ export const make = (
 
       // -- start: the replica in sync, then the sentinels (their first INFO of the master lists it) ---
 
-      yield* awaitCondition("replica in sync", settledOn(first.port, []), startTimeout)
+      yield* awaitCondition(
+        "sentinel start: the replica in sync",
+        settledOn(first.port, []),
+        startTimeout,
+        "Startup"
+      )
       const sentinels: ReadonlyArray<RedisNode> = yield* Effect.all(
         Array.from({ length: SENTINELS }, () =>
           makeNode({
@@ -169,9 +174,8 @@ export const make = (
       yield* awaitCondition(
         "sentinel start: every sentinel sees everything",
         settledOn(first.port, sentinels),
-        startTimeout
-      ).pipe(
-        Effect.mapError((error) => new RedisTestServerError({ reason: "Startup", message: error.message }))
+        startTimeout,
+        "Startup"
       )
 
       // -- the master and the faults ---------------------------------------------------------------------

@@ -23,19 +23,12 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import type { Redis } from "ioredis"
-import {
-  acquireClient,
-  clientOptions,
-  connectionWait,
-  explainer,
-  isNoSuchKey,
-  timerBound,
-  urlOf,
-  within
-} from "./internal/client.js"
+import { isNoSuchKey, timerBound, within } from "./internal/client.js"
+import * as Connection from "./internal/connection.js"
 import { toBackendError } from "./internal/errors.js"
 import * as Scripts from "./internal/groupScripts.js"
+import { fieldsOf } from "./internal/streamInfo.js"
+import type { Client } from "./internal/topology.js"
 import { type ConnectionOptions, urlConfig } from "./RedisStreamBackend.js"
 
 /** A reply of `XREADGROUP`, `XAUTOCLAIM`'s entries, `XCLAIM`'s: `[id, [field, value, …]]` each. */
@@ -103,14 +96,6 @@ const groupEntries = (
 ): Array<GroupBackend.GroupEntry> =>
   (entries ?? []).map(([id, fields], i) => ({ id, fields: fields ?? [], deliveryCount: counts(i) }))
 
-/** A flat `[key, value, …]` reply (`XINFO`) as a map. */
-const fieldsOf = (reply: unknown): Map<string, unknown> => {
-  const map = new Map<string, unknown>()
-  if (Array.isArray(reply))
-    for (let i = 0; i + 1 < reply.length; i += 2) map.set(String(reply[i]), reply[i + 1])
-  return map
-}
-
 const numberOf = (value: unknown): number | undefined =>
   value === undefined || value === null || value === "" ? undefined : Number(value)
 
@@ -118,7 +103,7 @@ const numberOf = (value: unknown): number | undefined =>
 const script = (source: string) => {
   const sha = createHash("sha1").update(source).digest("hex")
   return (
-    client: Redis,
+    client: Client,
     keys: ReadonlyArray<string>,
     args: ReadonlyArray<string | number>
   ): Promise<unknown> =>
@@ -154,29 +139,16 @@ export const make = (
         `RedisGroupBackend option commandTimeout must be a positive duration, got ${commandMillis} ms`
       )
     }
-    const bound = timerBound(commandMillis)
-    const url = urlOf(options)
-    const baseOptions = clientOptions(options)
-    const client = yield* acquireClient(url, baseOptions)
-    const explain = explainer(client)
-    const connecting = connectionWait(client)
-    client.connect().catch(() => {
-      // Down at start: ioredis keeps reconnecting by `retryStrategy`; commands fail meanwhile.
-    })
+    const connection = yield* Connection.make(options)
+    const client = connection.client
+    const explain = connection.explain
 
     /**
      * Runs a command now, or once the connection being made is up, within `commandTimeout`; fails
      * with the raw error.
      */
     const send = <A>(command: () => Promise<A>): Effect.Effect<A, unknown> =>
-      Effect.tryPromise({
-        try: () => {
-          const pending = connecting()
-          const sent = pending === undefined ? command() : pending.then(command)
-          return bound === undefined ? sent : within(bound, sent)
-        },
-        catch: (error) => error
-      })
+      connection.run(command, (error) => error, commandMillis)
 
     const run = <A>(stream: string, group: string, command: () => Promise<A>) =>
       Effect.mapError(send(command), groupError(stream, group, explain))
@@ -193,16 +165,7 @@ export const make = (
 
     const openCursor: Effect.Effect<GroupBackend.GroupCursor, StreamBackend.StreamBackendError, Scope.Scope> =
       Effect.gen(function* () {
-        // A cursor's connection is closed at once: a QUIT would wait behind a blocking XREADGROUP.
-        const cursorClient = yield* acquireClient(
-          url,
-          { ...baseOptions, retryStrategy: () => null },
-          (cursor) => Effect.sync(() => cursor.disconnect(false))
-        )
-        yield* Effect.tryPromise({
-          try: () => cursorClient.connect(),
-          catch: (error) => toBackendError(error)
-        })
+        const cursorClient = yield* connection.cursor
         const read: GroupBackend.GroupCursor["read"] = (stream, group, consumer, readOptions) =>
           Effect.tryPromise({
             try: () => {

@@ -84,11 +84,31 @@ describe("StallProbe", () => {
     expect(calls).toEqual({ pings: 1, serverProbes: 1, remakes: 0 })
   })
 
-  it("no reply at all, and the server answers on a connection of its own: made anew", async () => {
+  it("no reply at all, the server answers on a connection of its own, and the PING still not: made anew", async () => {
     const { probe, calls } = probeWith({ ping: silent, serverAnswers: true })
     for (let i = 0; i < 3; i++) probe.unanswered(probe.mark())
-    await new Promise((resolve) => setTimeout(resolve, 40))
-    expect(calls).toEqual({ pings: 1, serverProbes: 1, remakes: 1 })
+    await new Promise((resolve) => setTimeout(resolve, 80))
+    expect(calls).toEqual({ pings: 2, serverProbes: 1, remakes: 1 })
+  })
+
+  it("no reply in the bound, but its own nonce once the server answers (a hang that ended meanwhile): kept", async () => {
+    const { probe, calls } = probeWith({
+      ping: (nonce) => new Promise((resolve) => setTimeout(() => resolve(nonce), 30)),
+      serverAnswers: true
+    })
+    for (let i = 0; i < 3; i++) probe.unanswered(probe.mark())
+    await new Promise((resolve) => setTimeout(resolve, 80))
+    expect(calls).toEqual({ pings: 2, serverProbes: 1, remakes: 0 })
+  })
+
+  it("no reply in the bound, then the second PING's reply (out of step): made anew", async () => {
+    const { probe, calls } = probeWith({
+      ping: () => new Promise((resolve) => setTimeout(() => resolve("the second PING's reply"), 30)),
+      serverAnswers: true
+    })
+    for (let i = 0; i < 3; i++) probe.unanswered(probe.mark())
+    await new Promise((resolve) => setTimeout(resolve, 80))
+    expect(calls).toEqual({ pings: 2, serverProbes: 1, remakes: 1 })
   })
 
   it("no reply at all, and the server does not answer either (hung, stopped): kept", async () => {

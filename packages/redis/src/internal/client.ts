@@ -1,48 +1,21 @@
 /**
- * The ioredis client as the backends make it (the settings are explained in `RedisStreamBackend`),
- * and what they share around it: its acquisition and release, the wait for a connection being made,
- * the connection's last error, and bounds on one host timer.
+ * What the backends share around an ioredis client (made by `internal/topology`): its acquisition
+ * and release, the wait for a connection being made, the connection's last error, and bounds on one
+ * host timer.
  *
  * @internal
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import { Redis, type RedisOptions } from "ioredis"
-import type { ConnectionOptions } from "../RedisStreamBackend.js"
 import * as Deadlines from "./deadlines.js"
-
-/** The default URL (`RedisStreamBackend.defaultUrl` re-exports it). */
-export const defaultUrl = "redis://localhost:6379/0"
-
-/** The client's settings for `options` (see the table in `RedisStreamBackend`). */
-export const clientOptions = (options: ConnectionOptions): RedisOptions => {
-  const maxDelay = Duration.toMillis(options.maxReconnectDelay ?? Duration.seconds(1))
-  return {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    enableReadyCheck: false,
-    disableClientInfo: true,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    connectTimeout: Duration.toMillis(options.connectTimeout ?? Duration.seconds(2)),
-    retryStrategy: (times) => Math.min(25 * 2 ** Math.min(times, 10), maxDelay),
-    ...(options.clientName !== undefined ? { connectionName: options.clientName } : {})
-  }
-}
-
-/** The URL of `options`, revealed for the client. */
-export const urlOf = (options: ConnectionOptions): string => {
-  const url = options.url ?? defaultUrl
-  return typeof url === "string" ? url : Redacted.value(url)
-}
+import type { Client } from "./topology.js"
 
 /**
  * Closes a client: `QUIT` when it answers within 1 s, then the socket in any case. (Release runs
  * uninterruptibly; the wait for `QUIT` is made interruptible so that the bound can cut it.)
  */
-export const close = (client: Redis): Effect.Effect<void> =>
+export const close = (client: Client): Effect.Effect<void> =>
   Effect.interruptible(Effect.promise(() => client.quit().catch(() => undefined))).pipe(
     Effect.timeoutOption(Duration.seconds(1)),
     Effect.ensuring(Effect.sync(() => client.disconnect(false)))
@@ -50,13 +23,12 @@ export const close = (client: Redis): Effect.Effect<void> =>
 
 /** A client, released with the scope (by `close`, unless told otherwise). */
 export const acquireClient = (
-  url: string,
-  options: RedisOptions,
-  release: (client: Redis) => Effect.Effect<void> = close
-): Effect.Effect<Redis, never, Scope.Scope> =>
+  make: () => Client,
+  release: (client: Client) => Effect.Effect<void> = close
+): Effect.Effect<Client, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync(() => {
-      const client = new Redis(url, options)
+      const client = make()
       // Failures reach the callers through their commands; without a listener ioredis prints them.
       client.on("error", () => {})
       return client
@@ -69,7 +41,7 @@ export const acquireClient = (
  * connection's last error does (refused, bad password, unknown host). It holds host and port at
  * most, never the URL.
  */
-export const explainer = (client: Redis): ((error: unknown) => unknown) => {
+export const explainer = (client: Client): ((error: unknown) => unknown) => {
   let lastConnectionError: string | undefined
   client.on("error", (error: Error) => {
     lastConnectionError = error.message
@@ -93,7 +65,7 @@ export const explainer = (client: Redis): ((error: unknown) => unknown) => {
  * per connection attempt, shared by every command that arrives during it (a listener per command
  * would pile up past Node's listener limit under concurrent callers).
  */
-export const connectionWait = (client: Redis): (() => Promise<void> | undefined) => {
+export const connectionWait = (client: Client): (() => Promise<void> | undefined) => {
   let attempt: Promise<void> | undefined
   return () => {
     const status = client.status

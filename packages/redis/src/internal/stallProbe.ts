@@ -15,8 +15,11 @@
  *   asked `PING <nonce>` itself. Its own nonce back: the connection is in step, only busy (the
  *   streak ends). Another reply: it is out of step, and is made anew. No reply within the bound
  *   (out of step, the PING's own reply is handed to a later command; or a queue longer than the
- *   bound): a connection of its own asks the server a `PING`; if the server answers, this
- *   connection is made anew (the commands in flight on it fail, their outcome unknown); if not, the
+ *   bound): a connection of its own asks the server a `PING`; if the server answers, a second
+ *   `PING` is sent on the connection and the first given one bound more (a hang that ended
+ *   meanwhile leaves the connection in step: its own nonce comes back; out of step, the second's
+ *   reply or nothing does), and the connection is made anew unless its own nonce came (the
+ *   commands in flight on it fail, their outcome unknown); if the server does not answer, the
  *   server is slow or down (hung, `SIGSTOP`) and the connection is kept, its commands answered when
  *   it wakes (made anew then, the batches in flight would be written twice).
  *
@@ -112,9 +115,16 @@ export class StallProbe {
       }
       // A refused PING (an ACL user without it) says nothing of the connection: the server decides.
       const refused = reply.value instanceof Error && /ping/i.test(reply.value.message)
-      if (!refused) return true
+      return refused ? this.connection.serverAnswers() : true
     }
-    return this.connection.serverAnswers()
+    if (!(await this.connection.serverAnswers())) return false
+    if (generation !== this.generation) return false
+    // The server answers. A hang that ended meanwhile left the connection in step: the PING queued
+    // behind it comes back with its own nonce. A second PING pushes a reply through: out of step,
+    // the first is handed the second's (or nothing comes), and that is told at once.
+    this.connection.ping(`maf-events-probe-${++this.nonces}`)?.catch(() => {})
+    const late = await bounded(sent, this.connection.pingMillis)
+    return generation === this.generation && !(late.kind === "reply" && late.value === nonce)
   }
 
   /** The backend is closing: a probe answering later must not open the connection again. */

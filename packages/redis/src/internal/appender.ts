@@ -1,0 +1,157 @@
+/**
+ * Appending batches on a connection: one entry by `XADD`, a batch by the append script (one round
+ * trip, written in order or not at all past the first failure) or by pipelined `XADD`s where the
+ * server refuses scripts.
+ *
+ * @internal
+ */
+import { createHash } from "node:crypto"
+import { StreamBackend } from "@maf/events"
+import * as Effect from "effect/Effect"
+import type { AppendMode } from "../RedisStreamBackend.js"
+import { appendScript } from "./appendScript.js"
+import { FramedCommand } from "./commandFrame.js"
+import { type Connection, inFlightOutcome } from "./connection.js"
+import { refusesScripts, toBackendError } from "./errors.js"
+
+/** The append script's SHA-1, by which `EVALSHA` names it. */
+const appendSha = createHash("sha1").update(appendScript).digest("hex")
+
+/** The `append` of the port on `connection`, in `mode` (`"auto"` falls back to pipelines by itself). */
+export const make = (
+  connection: Connection,
+  initialMode: AppendMode
+): StreamBackend.StreamBackendService["append"] => {
+  const client = connection.client
+  let mode = initialMode
+  const backendError = (error: unknown) => toBackendError(connection.explain(error), [])
+
+  const xadd = (stream: string, body: string, trim: string | undefined): Promise<string | null> =>
+    trim === undefined
+      ? client.xadd(stream, "*", "data", body)
+      : client.xadd(stream, "MAXLEN", "~", trim, "*", "data", body)
+
+  const appendOne = (stream: string, body: string, maxlen: number, timeoutMillis: number | undefined) =>
+    Effect.map(
+      connection.run(
+        () => xadd(stream, body, maxlen > 0 ? String(maxlen) : undefined),
+        backendError,
+        timeoutMillis
+      ),
+      (id) => [String(id)]
+    )
+
+  const appendByPipeline = (
+    stream: string,
+    bodies: ReadonlyArray<string>,
+    maxlen: number,
+    timeoutMillis: number | undefined
+  ) =>
+    connection
+      .run(
+        () => {
+          const pipeline = client.pipeline()
+          const last = bodies.length - 1
+          bodies.forEach((body, i) => {
+            if (i === last && maxlen > 0)
+              pipeline.xadd(stream, "MAXLEN", "~", String(maxlen), "*", "data", body)
+            else pipeline.xadd(stream, "*", "data", body)
+          })
+          return pipeline.exec()
+        },
+        backendError,
+        timeoutMillis
+      )
+      .pipe(
+        Effect.flatMap((results) => {
+          const ids: Array<string> = []
+          for (const [error, id] of results ?? []) {
+            // (Sent on a ready connection: an entry lost with it may have been written.)
+            if (error !== null) return Effect.fail(toBackendError(inFlightOutcome(error, true), ids))
+            ids.push(String(id))
+          }
+          return ids.length === bodies.length
+            ? Effect.succeed(ids)
+            : Effect.fail(toBackendError(new Error("the pipeline answered short"), ids))
+        })
+      )
+
+  /**
+   * The append script as a command of our own rather than ioredis' `defineCommand`, so that its
+   * arguments (the batch's bodies) can be let go once it is answered (figures:
+   * `docs/benchmarks.md`). As ioredis does, the script is sent in full (`EVAL`) the first time on a
+   * connection, and by its SHA-1 (`EVALSHA`) after that (on a Cluster, a connection per node: in
+   * full again to a node that answers `NOSCRIPT`). It writes its frame itself
+   * (see `commandFrame`).
+   */
+  let scriptSentOn: unknown
+  const runScript = (stream: string, maxlen: number, bodies: ReadonlyArray<string>) => {
+    const on = "stream" in client ? client.stream : client
+    const full = scriptSentOn !== on
+    scriptSentOn = on
+    const command = new FramedCommand(
+      full ? "eval" : "evalsha",
+      [full ? appendScript : appendSha, "1", stream, String(maxlen), bodies as Array<string>],
+      { replyEncoding: "utf8" }
+    )
+    return (client.sendCommand(command) as Promise<unknown>).finally(() => {
+      command.args.length = 0
+    })
+  }
+
+  const appendByScript = (
+    stream: string,
+    bodies: ReadonlyArray<string>,
+    maxlen: number,
+    timeoutMillis: number | undefined
+  ) =>
+    connection
+      .run(
+        (abandoned) =>
+          runScript(stream, maxlen, bodies).catch((error: unknown) => {
+            if (!(error instanceof Error && error.message.startsWith("NOSCRIPT"))) throw error
+            // The server lost the script (`SCRIPT FLUSH`, a node that never had it): sent again in
+            // full, unless the caller has given up (it may be sending the batch again itself).
+            scriptSentOn = undefined
+            if (abandoned()) throw error
+            return runScript(stream, maxlen, bodies)
+          }),
+        (error) => error,
+        timeoutMillis
+      )
+      .pipe(
+        Effect.flatMap((reply) => {
+          if (!Array.isArray(reply)) {
+            return Effect.fail(
+              toBackendError(new Error(`unexpected reply of the append script: ${String(reply)}`), [])
+            )
+          }
+          const [error, joined] = reply
+          const ids = typeof joined === "string" && joined !== "" ? joined.split(" ") : []
+          return error === "" || error === undefined
+            ? Effect.succeed(ids)
+            : Effect.fail(
+                toBackendError(Object.assign(new Error(String(error)), { name: "ReplyError" }), ids)
+              )
+        }),
+        Effect.catchAll((error) => {
+          if (error instanceof StreamBackend.StreamBackendError) return Effect.fail(error)
+          if (mode === "auto" && refusesScripts(error)) {
+            mode = "pipeline"
+            return Effect.logInfo(
+              "Redis refuses scripts for this user: appending batches with pipelined XADD from now on"
+            ).pipe(Effect.zipRight(appendByPipeline(stream, bodies, maxlen, timeoutMillis)))
+          }
+          return Effect.fail(backendError(error))
+        })
+      )
+
+  return (stream, bodies, appendOptions) => {
+    if (bodies.length === 0) return Effect.succeed([])
+    if (bodies.length === 1)
+      return appendOne(stream, bodies[0]!, appendOptions.maxlen, appendOptions.timeoutMillis)
+    return mode === "pipeline"
+      ? appendByPipeline(stream, bodies, appendOptions.maxlen, appendOptions.timeoutMillis)
+      : appendByScript(stream, bodies, appendOptions.maxlen, appendOptions.timeoutMillis)
+  }
+}

@@ -1,0 +1,275 @@
+/**
+ * A backend's Redis connection, with one owner: the client of its topology (one server, a master
+ * watched by Sentinel, a Cluster), the wait for a connection being made, its health (the stall
+ * probe: a connection that stopped answering, to a server that answers, is made anew), the
+ * explanation of its failures, and {@link Connection.run}, the one way a command is sent.
+ *
+ * @internal
+ */
+import type { StreamBackend } from "@maf/events"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type { ConnectionOptions } from "../RedisStreamBackend.js"
+import {
+  acquireClient,
+  connectionWait,
+  deadlines,
+  explainer,
+  timeoutError,
+  timerBound,
+  within
+} from "./client.js"
+import { toBackendError } from "./errors.js"
+import * as StallProbe from "./stallProbe.js"
+import { type Client, type Topology, topologyOf } from "./topology.js"
+
+/** The bound on the probe's connection and `PING`. */
+const probeMillis = 1_000
+
+/**
+ * The bound on the in-band `PING` of a connection suspected out of step: past our own deepest queue
+ * (at most `bufferCapacity` entries in flight: tens of ms of the server's time), short enough that a
+ * batch retried on an out-of-step connection is not written many times over before it is made anew.
+ */
+const pingMillis = 500
+
+/** For a command whose caller never gives up (no bound). */
+const never = (): boolean => false
+
+/** A reply from the server: a value, or the server's error (not a lost or closed connection). */
+const isReply = (error: unknown): boolean => error instanceof Error && error.name === "ReplyError"
+
+/**
+ * A command sent on a ready connection that failed because the connection closed has an unknown
+ * outcome (the server may have run it): reason `Timeout`, not `Unavailable` (certainly not run).
+ */
+export const inFlightOutcome = (error: unknown, sentReady: boolean): unknown =>
+  sentReady && error instanceof Error && /Connection is closed/.test(error.message)
+    ? Object.assign(
+        new Error("the connection was lost with the command in flight: it may have been run", {
+          cause: error
+        }),
+        { name: "TimeoutError" }
+      )
+    : error
+
+/** A probe that never probes (a Cluster: its connections are per node, each made anew by ioredis). */
+const noProbe = {
+  mark: () => 0,
+  replied: () => {},
+  unanswered: () => {}
+} as const satisfies Pick<StallProbe.StallProbe, "mark" | "replied" | "unanswered">
+
+/** What `run` needs of the probe. */
+type Health = Pick<StallProbe.StallProbe, "mark" | "replied" | "unanswered">
+
+/**
+ * A backend's connection (see the module's comment).
+ *
+ * @internal
+ */
+export class Connection {
+  private readonly connecting: () => Promise<void> | undefined
+  readonly explain: (error: unknown) => unknown
+
+  constructor(
+    readonly topology: Topology,
+    readonly client: Client,
+    private readonly health: Health
+  ) {
+    this.connecting = connectionWait(client)
+    this.explain = explainer(client)
+  }
+
+  /** Whether the client is connected now. */
+  get ready(): boolean {
+    return this.client.status === "ready"
+  }
+
+  /**
+   * Runs a command now, or once the connection being made is up; a caller that gave up meanwhile
+   * (its bound passed, or its fiber interrupted) sends nothing, so that a publish answered "not
+   * written" is not written after all. With `timeoutMillis`, the answer comes within it: a time-out
+   * error when no reply came by then. `command` is given a way to ask whether its caller has given
+   * up, for a command that sends more after a first reply.
+   *
+   * The abort signal of `Effect.tryPromise` is asked for only while a connection is being made: a
+   * function that takes it makes an `AbortController` a call (figures: `docs/benchmarks.md`).
+   */
+  run<A, E>(
+    command: (abandoned: () => boolean) => Promise<A>,
+    onError: (error: unknown) => E,
+    timeoutMillis?: number
+  ): Effect.Effect<A, E> {
+    return Effect.suspend(() => {
+      const pending = this.connecting()
+      // A bound past a host timer's reach (2^31 - 1 ms, about 24.8 days) would fire at once: none.
+      const bound = timerBound(timeoutMillis)
+      if (pending === undefined) {
+        const sentReady = this.ready
+        if (bound === undefined) {
+          return Effect.tryPromise({
+            try: () => command(never),
+            catch: (error) => onError(this.afterFailure(inFlightOutcome(error, sentReady)))
+          })
+        }
+        return this.answerWithin(bound, command, onError, sentReady)
+      }
+      return this.afterConnecting(pending, command, onError, bound)
+    })
+  }
+
+  /**
+   * `command()`'s answer, or a `TimeoutError` when `millis` pass first (the probe is told of a reply,
+   * in time or late, and of a command past its bound): `within` as one `Effect.async` with a
+   * deadline, without a promise of its own around the command's. No canceler: a fiber interrupted
+   * meanwhile leaves the deadline to run out (its answer is then ignored), as `Effect.tryPromise`
+   * leaves the command; a canceler costs an `onInterrupt` wrapper at every call.
+   */
+  private answerWithin<A, E>(
+    millis: number,
+    command: (abandoned: () => boolean) => Promise<A>,
+    onError: (error: unknown) => E,
+    sentReady: boolean
+  ): Effect.Effect<A, E> {
+    const health = this.health
+    return Effect.async<A, E>((resume) => {
+      let expired = false
+      const mark = health.mark()
+      const deadline = deadlines.set(millis, () => {
+        expired = true
+        health.unanswered(mark)
+        resume(Effect.fail(onError(timeoutError(millis))))
+      })
+      try {
+        command(() => expired).then(
+          (value) => {
+            health.replied(mark, deadlines.clear(deadline))
+            resume(Effect.succeed(value))
+          },
+          (error: unknown) => {
+            const inTime = deadlines.clear(deadline)
+            if (isReply(error)) health.replied(mark, inTime)
+            resume(Effect.fail(onError(this.afterFailure(inFlightOutcome(error, sentReady)))))
+          }
+        )
+      } catch (error) {
+        deadlines.clear(deadline)
+        resume(Effect.fail(onError(error)))
+      }
+    })
+  }
+
+  /** A command waiting for the connection being made (see {@link run}). */
+  private afterConnecting<A, E>(
+    pending: Promise<void>,
+    command: (abandoned: () => boolean) => Promise<A>,
+    onError: (error: unknown) => E,
+    bound: number | undefined
+  ): Effect.Effect<A, E> {
+    const health = this.health
+    return Effect.tryPromise({
+      try: (signal) => {
+        let expired = false
+        let mark: StallProbe.Mark | undefined
+        const sent = pending.then(() => {
+          if (signal.aborted || expired) {
+            return Promise.reject(new Error("abandoned before the connection was made"))
+          }
+          const sentAt = health.mark()
+          mark = sentAt
+          const sentReady = this.ready
+          return command(() => signal.aborted || expired).then(
+            (value) => {
+              health.replied(sentAt, !expired)
+              return value
+            },
+            (error: unknown) => {
+              if (isReply(error)) health.replied(sentAt, !expired)
+              throw this.afterFailure(inFlightOutcome(error, sentReady))
+            }
+          )
+        })
+        if (bound === undefined) return sent
+        return within(bound, sent, () => {
+          expired = true
+          // Only a command that went out and got no answer says the connection is bad: a wait for
+          // a connection being made (a slow handshake) must not have it made anew.
+          if (mark !== undefined) health.unanswered(mark)
+        })
+      },
+      catch: onError
+    })
+  }
+
+  /**
+   * A Cluster whose node connection failed asks for the slot table again (a master may have failed
+   * over): ioredis follows `MOVED` by itself, but not a master that went away.
+   */
+  private afterFailure(error: unknown): unknown {
+    if (this.topology.kind === "cluster" && error instanceof Error && !isReply(error)) {
+      ;(this.client as { refreshSlotsCache?: () => void }).refreshSlotsCache?.()
+    }
+    return error
+  }
+
+  /**
+   * A connection of its own for a cursor (a blocking read blocks every other command on its
+   * connection), connected, closed at once with the scope (a `QUIT` would wait behind a blocking
+   * read). It never reconnects: the reader re-opens its cursor by its own policy.
+   */
+  get cursor(): Effect.Effect<Client, StreamBackend.StreamBackendError, Scope.Scope> {
+    return Effect.tap(
+      acquireClient(
+        () => this.topology.client("cursor"),
+        (client) => Effect.sync(() => client.disconnect(false))
+      ),
+      (client) => Effect.tryPromise({ try: () => client.connect(), catch: (error) => toBackendError(error) })
+    )
+  }
+}
+
+/** Whether the server answers a `PING` on a connection of its own within `probeMillis`. */
+const serverAnswers = (topology: Topology) => (): Promise<boolean> => {
+  const probe = topology.client("probe", { connectTimeoutMillis: probeMillis })
+  probe.on("error", () => {})
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), probeMillis)
+    probe
+      .connect()
+      .then(() => probe.ping())
+      .then(
+        () => true,
+        (error: unknown) => error instanceof Error && error.name === "ReplyError"
+      )
+      .then((answers) => {
+        clearTimeout(timer)
+        resolve(answers)
+      })
+  }).finally(() => probe.disconnect(false))
+}
+
+/**
+ * The connection of `options`, made in the background (a server down at start is retried by the
+ * client's own schedule), its probe stopped and its client closed with the scope.
+ *
+ * @internal
+ */
+export const make = (options: ConnectionOptions): Effect.Effect<Connection, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const topology = topologyOf(options)
+    const client = yield* acquireClient(() => topology.client("commands"))
+    client.connect().catch(() => {
+      // Down at start: ioredis keeps reconnecting by its retry strategy; commands fail meanwhile.
+    })
+    if (topology.kind === "cluster") return new Connection(topology, client, noProbe)
+    const redis = client as Extract<Client, { ping: unknown; stream: unknown }>
+    const probe = new StallProbe.StallProbe({
+      ping: (nonce) => (redis.status === "ready" ? redis.ping(nonce) : undefined),
+      serverAnswers: serverAnswers(topology),
+      remake: () => redis.disconnect(true),
+      pingMillis
+    })
+    yield* Effect.addFinalizer(() => Effect.sync(() => probe.stop()))
+    return new Connection(topology, client, probe)
+  })

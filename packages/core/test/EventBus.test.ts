@@ -11,10 +11,10 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Logger from "effect/Logger"
 import * as Metric from "effect/Metric"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
+import { captureLogs } from "./helpers/logs.js"
 
 const wireOf = (entry: StreamBackend.StreamEntry) => JSON.parse(entry.fields[1]!) as Record<string, unknown>
 
@@ -34,14 +34,6 @@ const controlledBackend = (behaviour: { mode: "ok" | "fail" | "hang" }) =>
               )
     }))
   ).pipe(Layer.provideMerge(MemoryStreamBackend.layer))
-
-const captureLogs = () => {
-  const lines: Array<string> = []
-  const logger = Logger.make(({ logLevel, message }) => {
-    lines.push(`${logLevel.label} ${Array.isArray(message) ? message.join(" ") : String(message)}`)
-  })
-  return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
-}
 
 describe("EventBus on the memory backend", () => {
   it.scoped("publish writes one entry with the wire shape and answers Written with its id", () =>

@@ -21,11 +21,11 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Logger from "effect/Logger"
 import * as Metric from "effect/Metric"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import { captureLogs } from "./helpers/logs.js"
 
 const memory = MemoryStreamBackend.layer
 
@@ -49,14 +49,6 @@ const defectOf = (exit: Exit.Exit<unknown, unknown>): string => {
   return defect._tag === "Some" && defect.value instanceof Error
     ? defect.value.message
     : Cause.pretty(exit.cause)
-}
-
-const captureLogs = () => {
-  const lines: Array<string> = []
-  const logger = Logger.make(({ logLevel, message }) => {
-    lines.push(`${logLevel.label} ${Array.isArray(message) ? message.join(" ") : String(message)}`)
-  })
-  return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
 }
 
 describe("partitioned streams: the options", () => {

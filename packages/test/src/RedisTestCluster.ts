@@ -200,19 +200,7 @@ export class RedisTestCluster extends Context.Tag("@maf/events-test/RedisTestClu
       options?: { readonly keys?: number | ReadonlyArray<string> | undefined }
     ) => Effect.Effect<SlotMigration, RedisTestServerError>
   }
->() {
-  /**
-   * @since 0.3.0
-   * @category constructors
-   */
-  static readonly make = (options?: Options) => make(options)
-
-  /**
-   * @since 0.3.0
-   * @category layers
-   */
-  static readonly layer = (options?: Options) => layer(options)
-}
+>() {}
 
 /**
  * The slot of a key, as Redis computes it: CRC16/XMODEM of the key, or of the part between the

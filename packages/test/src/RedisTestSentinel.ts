@@ -129,19 +129,7 @@ export class RedisTestSentinel extends Context.Tag("@maf/events-test/RedisTestSe
      */
     readonly awaitSettled: Effect.Effect<void, RedisTestServerError>
   }
->() {
-  /**
-   * @since 0.3.0
-   * @category constructors
-   */
-  static readonly make = (options?: Options) => make(options)
-
-  /**
-   * @since 0.3.0
-   * @category layers
-   */
-  static readonly layer = (options?: Options) => layer(options)
-}
+>() {}
 
 /**
  * Builds a {@link RedisTestSentinel}: starts the master, the replica and, once it is in sync, the

@@ -96,6 +96,53 @@ export interface Options {
 }
 
 /**
+ * A real `redis-server` process: its address, its directory and its faults. The service of
+ * {@link RedisTestServer}, and of `RedisTestTls` with its certificates.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Server {
+  /** Always `"127.0.0.1"`. */
+  readonly host: string
+  /** The TCP port (for `RedisTestTls`, the TLS port); it stays the same across `stop` / `start`. */
+  readonly port: number
+  /** `redis://127.0.0.1:<port>/0` (`rediss://` for `RedisTestTls`), without credentials. */
+  readonly url: string
+  /** The server's temporary working directory (holds `dump.rdb`); removed when the scope closes. */
+  readonly dir: string
+  /**
+   * `SHUTDOWN SAVE` (the data is written to `dump.rdb`) and wait for the process to exit. Does
+   * nothing when the server is stopped already.
+   */
+  readonly stop: Effect.Effect<void, RedisTestServerError>
+  /**
+   * Start the server again on the same port with the same directory (so the saved data is
+   * loaded) and wait until it answers `PING`. Does nothing when the server is running.
+   */
+  readonly start: Effect.Effect<void, RedisTestServerError>
+  /** `stop`, then `start`. */
+  readonly restart: Effect.Effect<void, RedisTestServerError>
+  /**
+   * `CLIENT KILL TYPE normal SKIPME yes`: close every normal client connection except the
+   * helper's own; succeeds with how many were closed.
+   */
+  readonly killClients: Effect.Effect<number, RedisTestServerError>
+  /**
+   * Make the server unresponsive for `duration` (`DEBUG SLEEP` sent on a throwaway connection).
+   * Returns once the command has been sent and the server has had a few milliseconds to take
+   * it up, without waiting for the sleep to end; the server stays unresponsive for about
+   * `duration` after that.
+   */
+  readonly hang: (duration: Duration.DurationInput) => Effect.Effect<void, RedisTestServerError>
+  /**
+   * Send a raw command on a fresh helper connection and return the raw reply (strings, numbers,
+   * nested arrays, `null`), e.g. `command("XLEN", "maf:events")`.
+   */
+  readonly command: (...args: ReadonlyArray<string | number>) => Effect.Effect<unknown, RedisTestServerError>
+}
+
+/**
  * A real `redis-server` process, owned by the scope that built it.
  *
  * @since 0.1.0
@@ -103,47 +150,7 @@ export interface Options {
  */
 export class RedisTestServer extends Context.Tag("@maf/events-test/RedisTestServer")<
   RedisTestServer,
-  {
-    /** Always `"127.0.0.1"`. */
-    readonly host: string
-    /** The TCP port; it stays the same across `stop` / `start`. */
-    readonly port: number
-    /** `redis://127.0.0.1:<port>/0` (without credentials). */
-    readonly url: string
-    /** The server's temporary working directory (holds `dump.rdb`); removed when the scope closes. */
-    readonly dir: string
-    /**
-     * `SHUTDOWN SAVE` (the data is written to `dump.rdb`) and wait for the process to exit. Does
-     * nothing when the server is stopped already.
-     */
-    readonly stop: Effect.Effect<void, RedisTestServerError>
-    /**
-     * Start the server again on the same port with the same directory (so the saved data is
-     * loaded) and wait until it answers `PING`. Does nothing when the server is running.
-     */
-    readonly start: Effect.Effect<void, RedisTestServerError>
-    /** `stop`, then `start`. */
-    readonly restart: Effect.Effect<void, RedisTestServerError>
-    /**
-     * `CLIENT KILL TYPE normal SKIPME yes`: close every normal client connection except the
-     * helper's own; succeeds with how many were closed.
-     */
-    readonly killClients: Effect.Effect<number, RedisTestServerError>
-    /**
-     * Make the server unresponsive for `duration` (`DEBUG SLEEP` sent on a throwaway connection).
-     * Returns once the command has been sent and the server has had a few milliseconds to take
-     * it up, without waiting for the sleep to end; the server stays unresponsive for about
-     * `duration` after that.
-     */
-    readonly hang: (duration: Duration.DurationInput) => Effect.Effect<void, RedisTestServerError>
-    /**
-     * Send a raw command on a fresh helper connection and return the raw reply (strings, numbers,
-     * nested arrays, `null`), e.g. `command("XLEN", "maf:events")`.
-     */
-    readonly command: (
-      ...args: ReadonlyArray<string | number>
-    ) => Effect.Effect<unknown, RedisTestServerError>
-  }
+  Server
 >() {
   /**
    * @since 0.1.0
@@ -169,11 +176,7 @@ export class RedisTestServer extends Context.Tag("@maf/events-test/RedisTestServ
  */
 export const make = (
   options: Options = {}
-): Effect.Effect<
-  Context.Tag.Service<RedisTestServer>,
-  RedisTestServerError,
-  Scope.Scope | CommandExecutor.CommandExecutor
-> =>
+): Effect.Effect<Server, RedisTestServerError, Scope.Scope | CommandExecutor.CommandExecutor> =>
   Effect.map(internal.makeNode(options), (node) => ({
     ...internal.serverFaults(node),
     url: `redis://${node.host}:${node.port}/0`

@@ -34,22 +34,22 @@
 import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
-import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as internal from "./internal/redisTls.js"
+import type * as RedisTestServer from "./RedisTestServer.js"
 import type { RedisTestServerError } from "./RedisTestServer.js"
 
 /**
- * Options of {@link make} and {@link layer}.
+ * Options of {@link make} and {@link layer}: those of `RedisTestServer` (`port` is the TLS port),
+ * and how TLS is offered.
  *
  * @since 0.3.0
  * @category models
  */
-export interface Options {
+export interface Options extends RedisTestServer.Options {
   /**
    * `tls-auth-clients`: `"no"` (default) asks no client certificate, `"yes"` requires one signed by
    * the CA (mutual TLS), `"optional"` checks one when given.
@@ -57,22 +57,8 @@ export interface Options {
   readonly authClients?: "yes" | "no" | "optional" | undefined
   /** Also listen for plain TCP on a port of its own (`plainPort`); default false: TLS only. */
   readonly plainPort?: boolean | undefined
-  /** Extra `redis-server` arguments, appended after the defaults (so they override them). */
-  readonly args?: ReadonlyArray<string> | undefined
-  /** The server executable; default `"redis-server"`. */
-  readonly executable?: string | undefined
   /** The certificate maker; default `"openssl"`. */
   readonly opensslExecutable?: string | undefined
-  /** How long a start may take until the server answers `PING`; default 10 seconds. */
-  readonly startTimeout?: Duration.DurationInput | undefined
-  /** How long `stop` waits for the process to exit after `SHUTDOWN SAVE`; default 10 seconds. */
-  readonly stopTimeout?: Duration.DurationInput | undefined
-  /** Bound on each helper command (connect and reply); default 10 seconds. */
-  readonly commandTimeout?: Duration.DurationInput | undefined
-  /** ACL user of the helper connections. */
-  readonly username?: string | undefined
-  /** Password of the helper connections. */
-  readonly password?: string | Redacted.Redacted<string> | undefined
 }
 
 /**
@@ -115,47 +101,13 @@ export interface Certificates {
  */
 export class RedisTestTls extends Context.Tag("@maf/events-test/RedisTestTls")<
   RedisTestTls,
-  {
-    /** Always `"127.0.0.1"`. */
-    readonly host: string
-    /** The TLS port; it stays the same across `stop` / `start`. */
-    readonly port: number
-    /** `rediss://127.0.0.1:<port>/0` (without credentials). */
-    readonly url: string
+  RedisTestServer.Server & {
     /** The plain TCP port when asked for with the `plainPort` option. */
     readonly plainPort: Option.Option<number>
     /** The certificates, as files and PEM text. */
     readonly certificates: Certificates
-    /** The server's temporary working directory; removed when the scope closes. */
-    readonly dir: string
-    /** `SHUTDOWN SAVE` and wait for the process to exit; nothing when stopped already. */
-    readonly stop: Effect.Effect<void, RedisTestServerError>
-    /** Start again on the same ports, directory and certificates; nothing when running. */
-    readonly start: Effect.Effect<void, RedisTestServerError>
-    /** `stop`, then `start`. */
-    readonly restart: Effect.Effect<void, RedisTestServerError>
-    /** Close every normal client connection except the helper's own; succeeds with how many. */
-    readonly killClients: Effect.Effect<number, RedisTestServerError>
-    /** Make the server unresponsive for `duration` (`DEBUG SLEEP`), as `RedisTestServer.hang`. */
-    readonly hang: (duration: Duration.DurationInput) => Effect.Effect<void, RedisTestServerError>
-    /** Send a raw command on a fresh helper connection (TLS, with the client certificate). */
-    readonly command: (
-      ...args: ReadonlyArray<string | number>
-    ) => Effect.Effect<unknown, RedisTestServerError>
   }
->() {
-  /**
-   * @since 0.3.0
-   * @category constructors
-   */
-  static readonly make = (options?: Options) => make(options)
-
-  /**
-   * @since 0.3.0
-   * @category layers
-   */
-  static readonly layer = (options?: Options) => layer(options)
-}
+>() {}
 
 /**
  * Builds a {@link RedisTestTls}: makes the certificates, picks the ports, starts `redis-server`

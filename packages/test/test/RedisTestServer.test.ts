@@ -1,5 +1,4 @@
 import * as Fs from "node:fs/promises"
-import * as Net from "node:net"
 import { describe, expect, it, layer } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -7,6 +6,7 @@ import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import { Redis } from "ioredis"
 import * as RedisTestServer from "../src/RedisTestServer.js"
+import { connectionRefused } from "./helpers/teardown.js"
 
 /** A plain client that never reconnects, disconnected with the scope. */
 const connectClient = (url: string, password?: string): Effect.Effect<Redis, never, Scope.Scope> =>
@@ -28,21 +28,6 @@ const connectClient = (url: string, password?: string): Effect.Effect<Redis, nev
 /** The rejection of a promise, as an error value. */
 const rejection = <A>(promise: () => Promise<A>): Effect.Effect<unknown, A> =>
   Effect.tryPromise({ try: promise, catch: (error) => error }).pipe(Effect.flip)
-
-/** Whether a TCP connection to the port is refused (resolves on the first connect outcome). */
-const connectionRefused = (port: number): Effect.Effect<boolean> =>
-  Effect.async((resume) => {
-    const socket = Net.connect({ host: "127.0.0.1", port })
-    socket.once("connect", () => {
-      socket.destroy()
-      resume(Effect.succeed(false))
-    })
-    socket.once("error", (error: NodeJS.ErrnoException) => {
-      socket.destroy()
-      resume(Effect.succeed(error.code === "ECONNREFUSED"))
-    })
-    return Effect.sync(() => socket.destroy())
-  })
 
 layer(RedisTestServer.layer())("RedisTestServer", (it) => {
   it.effect("answers PING on 127.0.0.1 and its url", () =>

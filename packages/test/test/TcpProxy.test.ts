@@ -10,6 +10,7 @@ import * as Scope from "effect/Scope"
 import { Redis } from "ioredis"
 import * as RedisTestServer from "../src/RedisTestServer.js"
 import * as TcpProxy from "../src/TcpProxy.js"
+import { connectionRefused } from "./helpers/teardown.js"
 
 /** An ioredis client that never reconnects and never retries; disconnected with the scope. */
 interface Client {
@@ -65,21 +66,6 @@ const connectRaw = (port: number): Effect.Effect<Raw, never, Scope.Scope> =>
     ),
     (raw) => Effect.sync(() => raw.socket.destroy())
   )
-
-/** Whether a TCP connection to the port is refused (resolves on the first connect outcome). */
-const connectionRefused = (port: number): Effect.Effect<boolean> =>
-  Effect.async((resume) => {
-    const socket = Net.connect({ host: "127.0.0.1", port })
-    socket.once("connect", () => {
-      socket.destroy()
-      resume(Effect.succeed(false))
-    })
-    socket.once("error", (error: NodeJS.ErrnoException) => {
-      socket.destroy()
-      resume(Effect.succeed(error.code === "ECONNREFUSED"))
-    })
-    return Effect.sync(() => socket.destroy())
-  })
 
 /** The outcome of a promise within `millis`, or none. */
 const within = <A>(millis: number, promise: Promise<A>): Effect.Effect<Option.Option<A>> =>

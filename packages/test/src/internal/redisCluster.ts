@@ -6,13 +6,11 @@
  * @internal
  */
 
-import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import { Partitions } from "@maf/events"
 import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
 import type * as RedisTestCluster from "../RedisTestCluster.js"
 import { isFailing, type NodeLine, parseClusterNodes, SLOTS, slotMap, slotsCovered } from "./clusterSlots.js"
 import { runProgram } from "./program.js"
@@ -23,7 +21,8 @@ import {
   live,
   makeNode,
   type RedisNode,
-  RedisTestServerError
+  RedisTestServerError,
+  type Started
 } from "./redisNode.js"
 
 /** A node's own port and the bus port (port + 10000) must both be below 65536. */
@@ -47,11 +46,7 @@ const badInput = (message: string) => new RedisTestServerError({ reason: "Comman
 
 export const make = (
   options: RedisTestCluster.Options
-): Effect.Effect<
-  Context.Tag.Service<RedisTestCluster.RedisTestCluster>,
-  RedisTestServerError,
-  Scope.Scope | CommandExecutor.CommandExecutor
-> =>
+): Started<Context.Tag.Service<RedisTestCluster.RedisTestCluster>> =>
   live(
     Effect.gen(function* () {
       const masters = options.masters ?? 3

@@ -97,6 +97,9 @@ export const awaitCondition = <A, E>(
 export const ensure = (ok: boolean, why: () => string): Effect.Effect<void, string> =>
   ok ? Effect.void : Effect.fail(why())
 
+/** What a constructor of the kit gives: a service owned by the scope, made with Node's processes. */
+export type Started<A> = Effect.Effect<A, RedisTestServerError, Scope.Scope | CommandExecutor.CommandExecutor>
+
 // -- ports and directories ----------------------------------------------------------------------------
 
 /** Where a node's port may be. */
@@ -252,9 +255,7 @@ const describeOutput = (executable: string, output: Output): string => {
  * Makes a node: picks a port, creates the directory, starts `redis-server` and waits for `PING`.
  * Closing the scope kills the process, closes helper connections and removes the directory.
  */
-export const makeNode = (
-  options: NodeOptions = {}
-): Effect.Effect<RedisNode, RedisTestServerError, Scope.Scope | CommandExecutor.CommandExecutor> =>
+export const makeNode = (options: NodeOptions = {}): Started<RedisNode> =>
   live(
     Effect.gen(function* () {
       const executor = yield* CommandExecutor.CommandExecutor

@@ -6,12 +6,10 @@
  *
  * @internal
  */
-import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
 import type * as RedisTestSentinel from "../RedisTestSentinel.js"
 import {
   awaitCondition,
@@ -20,7 +18,8 @@ import {
   live,
   makeNode,
   type RedisNode,
-  RedisTestServerError
+  RedisTestServerError,
+  type Started
 } from "./redisNode.js"
 
 const SENTINELS = 3
@@ -43,11 +42,7 @@ const millis = (duration: Duration.DurationInput) =>
 
 export const make = (
   options: RedisTestSentinel.Options
-): Effect.Effect<
-  Context.Tag.Service<RedisTestSentinel.RedisTestSentinel>,
-  RedisTestServerError,
-  Scope.Scope | CommandExecutor.CommandExecutor
-> =>
+): Started<Context.Tag.Service<RedisTestSentinel.RedisTestSentinel>> =>
   live(
     Effect.gen(function* () {
       const masterName = options.masterName ?? "mymaster"

@@ -5,22 +5,16 @@
  *
  * @internal
  */
-import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
 import type * as RedisTestTls from "../RedisTestTls.js"
 import { makeCertificates } from "./certificates.js"
-import { freePort, makeNode, type RedisTestServerError, serverFaults, tempDir } from "./redisNode.js"
+import { freePort, makeNode, type Started, serverFaults, tempDir } from "./redisNode.js"
 
 export const make = (
   options: RedisTestTls.Options
-): Effect.Effect<
-  Context.Tag.Service<RedisTestTls.RedisTestTls>,
-  RedisTestServerError,
-  Scope.Scope | CommandExecutor.CommandExecutor
-> =>
+): Started<Context.Tag.Service<RedisTestTls.RedisTestTls>> =>
   Effect.gen(function* () {
     const certificates = yield* Effect.flatMap(tempDir("maf-tls-"), (dir) =>
       makeCertificates(dir, options.opensslExecutable)

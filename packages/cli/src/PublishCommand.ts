@@ -1,12 +1,16 @@
 /**
  * `maf-events publish <kind>`: publishes one event, prints its stream id and exits 0; when it cannot
- * be written, exits 1 with a one-line reason on stderr.
+ * be written, exits 1 with a one-line reason on stderr. `maf-events publish --input FILE|-`:
+ * publishes one event per JSON line (see `PublishInput`), prints a summary line, exits 1 when an
+ * event was not written.
  *
  * @since 0.1.0
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as NodeStream from "@effect/platform-node/NodeStream"
 import { type Event, EventBus } from "@maf/events"
 import { RedisEventBus } from "@maf/events-redis"
 import * as Duration from "effect/Duration"
@@ -15,8 +19,12 @@ import * as Either from "effect/Either"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import * as CliError from "./CliError.js"
 import * as CommonOptions from "./CommonOptions.js"
+import * as OptionFile from "./OptionFile.js"
+import * as PublishInput from "./PublishInput.js"
 import * as RedisUrl from "./RedisUrl.js"
 
 /**
@@ -45,6 +53,38 @@ const text = (name: string, description: string) =>
   Options.text(name).pipe(Options.withDescription(description), Options.optional)
 
 /**
+ * The lines of `--input`: a file, or standard input for `-`, read as a stream (never whole); a
+ * failure to read is a message naming the input.
+ *
+ * @since 0.3.0
+ * @category input
+ */
+export const inputLines = (
+  input: string
+): Effect.Effect<Stream.Stream<string, string>, CliError.CliError, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const reason = (error: unknown) => (error instanceof Error ? error.message : String(error))
+    if (input === "-") {
+      return NodeStream.fromReadable(
+        () => process.stdin,
+        (error) => `standard input: ${reason(error)}`
+      ).pipe(Stream.decodeText(), Stream.splitLines)
+    }
+    yield* OptionFile.checkReadable("--input", input)
+    const fs = yield* FileSystem.FileSystem
+    return fs.stream(input).pipe(
+      Stream.mapError((error) => `--input ${input}: ${OptionFile.reasonOf(error)}`),
+      Stream.decodeText(),
+      Stream.splitLines
+    )
+  })
+
+/** The options that describe one event: not with `--input`, whose lines carry their own. */
+const oneEventOptions = ["arena", "arenaId", "phase", "correlationId", "payload"] as const
+
+const flag = (name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+
+/**
  * The `publish` command.
  *
  * @since 0.1.0
@@ -54,7 +94,12 @@ export const command = Command.make(
   "publish",
   {
     kind: Args.text({ name: "kind" }).pipe(
-      Args.withDescription("The event's kind (arena.start, llm.call, …).")
+      Args.withDescription("The event's kind (arena.start, llm.call, …); not with --input."),
+      Args.optional
+    ),
+    input: text(
+      "input",
+      "Publish one event per JSON line of this file (- for standard input) instead: kind required; arena, arena_id, phase, correlation_id, ts, payload optional (the shape tail --format json prints). Prints one summary line."
     ),
     redisUrl: CommonOptions.redisUrl,
     stream: CommonOptions.stream,
@@ -66,19 +111,42 @@ export const command = Command.make(
     timeout: Options.integer("timeout").pipe(
       Options.withDescription("How long to wait for the write, in milliseconds."),
       Options.withDefault(5000)
+    ),
+    drainTimeout: Options.integer("drain-timeout").pipe(
+      Options.withDescription(
+        "With --input: how long to wait for the server to take the events (at the end, and while the buffer is full), in milliseconds; then they are given up."
+      ),
+      Options.withDefault(PublishInput.defaultDrainTimeoutMillis)
     )
   },
   (config) =>
     Effect.gen(function* () {
       yield* CommonOptions.validateUrl(config.redisUrl)
-      if (config.kind.trim() === "") return yield* CliError.usage("the kind must not be empty")
+      if (Option.isSome(config.input)) {
+        if (Option.isSome(config.kind)) {
+          return yield* CliError.usage("give a kind or --input, not both (the lines carry their kinds)")
+        }
+        for (const name of oneEventOptions) {
+          if (Option.isSome(config[name])) {
+            return yield* CliError.usage(
+              `${flag(name)} describes one event: not with --input (each line has its own)`
+            )
+          }
+        }
+        return yield* publishInput(config.input.value, config)
+      }
+      if (Option.isNone(config.kind)) {
+        return yield* CliError.usage("a kind is required (maf-events publish <kind>), or --input FILE|-")
+      }
+      const kind = config.kind.value
+      if (kind.trim() === "") return yield* CliError.usage("the kind must not be empty")
       if (config.timeout < 1)
         return yield* CliError.usage(`--timeout must be 1 or more, got ${config.timeout}`)
       const payload = Option.isSome(config.payload)
         ? yield* Either.mapLeft(parsePayload(config.payload.value), CliError.usage)
         : {}
       const result = yield* EventBus.publish({
-        kind: config.kind,
+        kind,
         arena: Option.getOrUndefined(config.arena),
         arenaId: Option.getOrUndefined(config.arenaId),
         phase: Option.getOrUndefined(config.phase),
@@ -104,4 +172,54 @@ export const command = Command.make(
       }
       process.stdout.write(`${result.id}\n`)
     })
-).pipe(Command.withDescription("Publish one event; print its stream id."))
+).pipe(
+  Command.withDescription(
+    "Publish one event and print its stream id; or, with --input, one event per JSON line and print a summary."
+  )
+)
+
+/** `publish --input`: the lines published, the summary printed, exit 1 when an event was not written. */
+const publishInput = (
+  input: string,
+  config: {
+    readonly redisUrl: Redacted.Redacted<string>
+    readonly stream: string
+    readonly drainTimeout: number
+  }
+): Effect.Effect<void, CliError.CliError, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    if (config.drainTimeout < 1)
+      return yield* CliError.usage(`--drain-timeout must be 1 or more, got ${config.drainTimeout}`)
+    const lines = yield* inputLines(input)
+    const where = `${config.stream} on ${RedisUrl.describe(config.redisUrl)}`
+    const stderr = (line: string) => Effect.sync(() => process.stderr.write(`maf-events: ${line}\n`))
+    const summary = yield* PublishInput.publishLines(lines, {
+      stream: config.stream,
+      capacity: PublishInput.bufferCapacity,
+      drainTimeout: Duration.millis(config.drainTimeout),
+      bus: RedisEventBus.layer({
+        url: config.redisUrl,
+        stream: config.stream,
+        bufferCapacity: PublishInput.bufferCapacity,
+        drainTimeout: PublishInput.closingGrace,
+        clientName: "maf-events-publish"
+      }),
+      onBadLine: (line, reason) => stderr(`line ${line}: ${reason}: not published`),
+      onDrainTimeout: stderr(
+        `the drain deadline passed (--drain-timeout ${config.drainTimeout} ms) with events not yet written to ${where}: they are given up`
+      ),
+      onGiveUp: (line) =>
+        stderr(
+          `${where} took no events for ${config.drainTimeout} ms (--drain-timeout): giving up from line ${line} (the events from there on are counted as not written, never sent)`
+        )
+    })
+    process.stdout.write(`${JSON.stringify(summary)}\n`)
+    if (summary.input_error !== undefined) {
+      return yield* CliError.failed(`reading stopped: ${summary.input_error}`)
+    }
+    if (summary.not_written > 0) {
+      return yield* CliError.failed(
+        `${summary.not_written} not written to ${where}: ${summary.bad_lines} bad lines, ${summary.dropped} given up by the bus, ${summary.unsent} never sent`
+      )
+    }
+  })

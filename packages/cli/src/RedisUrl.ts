@@ -1,53 +1,41 @@
 /**
  * The Redis URL of the commands. It may hold a password, so it stays `Redacted`: nothing prints it;
- * {@link describe} gives `host:port/db` without credentials for messages.
+ * {@link describe} gives `host:port/db` (or the sentinels and master) without credentials for
+ * messages. The URL forms are the library's (`RedisUrl` of `@maf/events-redis`).
  *
  * @since 0.1.0
  */
+import { RedisUrl } from "@maf/events-redis"
 import * as Redacted from "effect/Redacted"
 
 /**
- * What is wrong with a URL (`undefined` when it is a `redis://` or `rediss://` URL, or a unix socket
- * path). The message never repeats the URL.
+ * What is wrong with a URL (`undefined` when it is one of the accepted forms: `redis://`,
+ * `rediss://`, `redis+sentinel://`, a unix socket path), as `--redis-url: <what>`. The message never
+ * repeats the URL.
  *
  * @since 0.1.0
  * @category validation
  */
 export const check = (url: Redacted.Redacted<string>): string | undefined => {
-  const value = Redacted.value(url)
-  if (value.startsWith("/")) return undefined
-  try {
-    const parsed = new URL(value)
-    if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
-      return `--redis-url must be a redis:// or rediss:// URL, not ${parsed.protocol}//…`
-    }
-    return parsed.hostname === "" ? "--redis-url has no host" : undefined
-  } catch {
-    return "--redis-url is not a URL (expected redis://[user:password@]host[:port][/db])"
-  }
+  const parsed = RedisUrl.parse(url)
+  return RedisUrl.isRedisUrlError(parsed) ? `--redis-url: ${parsed.message}` : undefined
 }
 
 /**
- * The server's address for people: `host:port` (and `/db` when not 0), `rediss://` kept for TLS;
- * never the user or password.
+ * The server's address for people: `host:port` (and `/db` when not 0), `rediss://` kept for TLS,
+ * `sentinel master <name> via host:port,…` for Sentinel; never the user or password.
  *
  * @since 0.1.0
  * @category getters
  */
 export const describe = (url: Redacted.Redacted<string>): string => {
-  const value = Redacted.value(url)
-  if (value.startsWith("/")) return value
-  try {
-    const parsed = new URL(value)
-    const db = parsed.pathname.replace(/^\//, "")
-    const address = `${parsed.hostname}:${parsed.port === "" ? "6379" : parsed.port}`
-    return `${parsed.protocol === "rediss:" ? "rediss://" : ""}${address}${db !== "" && db !== "0" ? `/${db}` : ""}`
-  } catch {
-    return "(invalid URL)"
-  }
+  const parsed = RedisUrl.parse(url)
+  return RedisUrl.isRedisUrlError(parsed) ? "(invalid URL)" : RedisUrl.describe(parsed)
 }
 
-const credentials = /([a-z][a-z0-9+.-]*:\/\/)[^@\s/]*@/gi
+// The placeholder of a usage text (`redis://[user:password@]host`) is left as it is.
+const credentials = /([a-z][a-z0-9+.-]*:\/\/)([^@\s/]*)@/gi
+const placeholders = new Set(["[user:password", "[user:pass"])
 
 /**
  * Removes credentials from any URL in a text (`redis://user:secret@host` → `redis://***@host`), and
@@ -57,13 +45,14 @@ const credentials = /([a-z][a-z0-9+.-]*:\/\/)[^@\s/]*@/gi
  * @category getters
  */
 export const scrub = (text: string, url?: Redacted.Redacted<string> | undefined): string => {
-  let out = text.replace(credentials, "$1***@")
+  let out = text.replace(credentials, (match, scheme: string, userinfo: string) =>
+    placeholders.has(userinfo) ? match : `${scheme}***@`
+  )
   if (url !== undefined) {
-    try {
-      const password = decodeURIComponent(new URL(Redacted.value(url)).password)
-      if (password.length >= 3) out = out.split(password).join("***")
-    } catch {
-      // not a URL: nothing more to remove
+    const parsed = RedisUrl.parse(url)
+    const password = RedisUrl.isRedisUrlError(parsed) ? undefined : parsed.password
+    if (password !== undefined && Redacted.value(password).length >= 3) {
+      out = out.split(Redacted.value(password)).join("***")
     }
   }
   return out

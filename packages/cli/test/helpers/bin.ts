@@ -52,16 +52,18 @@ const baseEnv = (): NodeJS.ProcessEnv => {
   return env
 }
 
+/** Starts a command; `stdin: "pipe"` gives it a standard input to write to (`child.stdin`). */
 export const start = (
   args: ReadonlyArray<string>,
-  env: NodeJS.ProcessEnv = {}
+  env: NodeJS.ProcessEnv = {},
+  stdin: "ignore" | "pipe" = "ignore"
 ): Effect.Effect<Running, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.gen(function* () {
       const started = Date.now()
       const child = spawn(process.execPath, [binPath, ...args], {
         env: { ...baseEnv(), ...env },
-        stdio: ["ignore", "pipe", "pipe"]
+        stdio: [stdin, "pipe", "pipe"]
       })
       let out = ""
       let err = ""

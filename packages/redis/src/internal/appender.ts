@@ -1,7 +1,8 @@
 /**
  * Appending batches on a connection: one entry by `XADD`, a batch by the append script (one round
  * trip, written in order or not at all past the first failure) or by pipelined `XADD`s where the
- * server refuses scripts.
+ * server refuses scripts. An entry given a trace context (`AppendOptions.traceparents`) gets the
+ * field `traceparent` after `data` (a batch of such: `tracedAppendScript`).
  *
  * @internal
  */
@@ -9,13 +10,14 @@ import { createHash } from "node:crypto"
 import { StreamBackend } from "@maf/events"
 import * as Effect from "effect/Effect"
 import type { AppendMode } from "../RedisStreamBackend.js"
-import { appendScript } from "./appendScript.js"
+import { appendScript, tracedAppendScript } from "./appendScript.js"
 import { FramedCommand } from "./commandFrame.js"
-import { type Connection, inFlightOutcome } from "./connection.js"
+import type { Connection } from "./connection.js"
 import { refusesScripts, toBackendError } from "./errors.js"
 
 /** The append script's SHA-1, by which `EVALSHA` names it. */
 const appendSha = createHash("sha1").update(appendScript).digest("hex")
+const tracedAppendSha = createHash("sha1").update(tracedAppendScript).digest("hex")
 
 /** The `append` of the port on `connection`, in `mode` (`"auto"` falls back to pipelines by itself). */
 export const make = (
@@ -26,15 +28,35 @@ export const make = (
   let mode = initialMode
   const backendError = (error: unknown) => toBackendError(connection.explain(error), [])
 
+  /** The arguments of an `XADD` of one entry (on a pipeline or the client). */
+  const xaddArgs = (
+    stream: string,
+    body: string,
+    trim: string | undefined,
+    traceparent: string | undefined
+  ): [string, ...Array<string>] => {
+    const fields = traceparent === undefined ? ["data", body] : ["data", body, "traceparent", traceparent]
+    return trim === undefined ? [stream, "*", ...fields] : [stream, "MAXLEN", "~", trim, "*", ...fields]
+  }
+
   const xadd = (stream: string, body: string, trim: string | undefined): Promise<string | null> =>
     trim === undefined
       ? client.xadd(stream, "*", "data", body)
       : client.xadd(stream, "MAXLEN", "~", trim, "*", "data", body)
 
-  const appendOne = (stream: string, body: string, maxlen: number, timeoutMillis: number | undefined) =>
+  const appendOne = (
+    stream: string,
+    body: string,
+    maxlen: number,
+    timeoutMillis: number | undefined,
+    traceparent: string | undefined
+  ) =>
     Effect.map(
       connection.run(
-        () => xadd(stream, body, maxlen > 0 ? String(maxlen) : undefined),
+        () =>
+          traceparent === undefined
+            ? xadd(stream, body, maxlen > 0 ? String(maxlen) : undefined)
+            : client.xadd(...xaddArgs(stream, body, maxlen > 0 ? String(maxlen) : undefined, traceparent)),
         backendError,
         timeoutMillis
       ),
@@ -45,7 +67,8 @@ export const make = (
     stream: string,
     bodies: ReadonlyArray<string>,
     maxlen: number,
-    timeoutMillis: number | undefined
+    timeoutMillis: number | undefined,
+    traceparents: ReadonlyArray<string | undefined> | undefined
   ) =>
     connection
       .run(
@@ -53,7 +76,12 @@ export const make = (
           const pipeline = client.pipeline()
           const last = bodies.length - 1
           bodies.forEach((body, i) => {
-            if (i === last && maxlen > 0)
+            const traceparent = traceparents?.[i]
+            if (traceparent !== undefined)
+              pipeline.xadd(
+                ...xaddArgs(stream, body, i === last && maxlen > 0 ? String(maxlen) : undefined, traceparent)
+              )
+            else if (i === last && maxlen > 0)
               pipeline.xadd(stream, "MAXLEN", "~", String(maxlen), "*", "data", body)
             else pipeline.xadd(stream, "*", "data", body)
           })
@@ -67,7 +95,7 @@ export const make = (
           const ids: Array<string> = []
           for (const [error, id] of results ?? []) {
             // (Sent on a ready connection: an entry lost with it may have been written.)
-            if (error !== null) return Effect.fail(toBackendError(inFlightOutcome(error, true), ids))
+            if (error !== null) return Effect.fail(toBackendError(connection.lost(error, true), ids))
             ids.push(String(id))
           }
           return ids.length === bodies.length
@@ -85,13 +113,31 @@ export const make = (
    * (see `commandFrame`).
    */
   let scriptSentOn: unknown
-  const runScript = (stream: string, maxlen: number, bodies: ReadonlyArray<string>) => {
+  let tracedScriptSentOn: unknown
+  const runScript = (
+    stream: string,
+    maxlen: number,
+    bodies: ReadonlyArray<string>,
+    traceparents: ReadonlyArray<string | undefined> | undefined
+  ) => {
     const on = "stream" in client ? client.stream : client
-    const full = scriptSentOn !== on
-    scriptSentOn = on
+    const full = (traceparents === undefined ? scriptSentOn : tracedScriptSentOn) !== on
+    if (traceparents === undefined) scriptSentOn = on
+    else tracedScriptSentOn = on
+    const script =
+      traceparents === undefined
+        ? full
+          ? appendScript
+          : appendSha
+        : full
+          ? tracedAppendScript
+          : tracedAppendSha
+    // A traced batch: each body followed by its trace context, "" for none.
+    const args =
+      traceparents === undefined ? bodies : bodies.flatMap((body, i) => [body, traceparents[i] ?? ""])
     const command = new FramedCommand(
       full ? "eval" : "evalsha",
-      [full ? appendScript : appendSha, "1", stream, String(maxlen), bodies as Array<string>],
+      [script, "1", stream, String(maxlen), args as Array<string>],
       { replyEncoding: "utf8" }
     )
     return (client.sendCommand(command) as Promise<unknown>).finally(() => {
@@ -103,18 +149,20 @@ export const make = (
     stream: string,
     bodies: ReadonlyArray<string>,
     maxlen: number,
-    timeoutMillis: number | undefined
+    timeoutMillis: number | undefined,
+    traceparents: ReadonlyArray<string | undefined> | undefined
   ) =>
     connection
       .run(
         (abandoned) =>
-          runScript(stream, maxlen, bodies).catch((error: unknown) => {
+          runScript(stream, maxlen, bodies, traceparents).catch((error: unknown) => {
             if (!(error instanceof Error && error.message.startsWith("NOSCRIPT"))) throw error
             // The server lost the script (`SCRIPT FLUSH`, a node that never had it): sent again in
             // full, unless the caller has given up (it may be sending the batch again itself).
             scriptSentOn = undefined
+            tracedScriptSentOn = undefined
             if (abandoned()) throw error
-            return runScript(stream, maxlen, bodies)
+            return runScript(stream, maxlen, bodies, traceparents)
           }),
         (error) => error,
         timeoutMillis
@@ -140,7 +188,7 @@ export const make = (
             mode = "pipeline"
             return Effect.logInfo(
               "Redis refuses scripts for this user: appending batches with pipelined XADD from now on"
-            ).pipe(Effect.zipRight(appendByPipeline(stream, bodies, maxlen, timeoutMillis)))
+            ).pipe(Effect.zipRight(appendByPipeline(stream, bodies, maxlen, timeoutMillis, traceparents)))
           }
           return Effect.fail(backendError(error))
         })
@@ -148,10 +196,20 @@ export const make = (
 
   return (stream, bodies, appendOptions) => {
     if (bodies.length === 0) return Effect.succeed([])
+    // Trace contexts only where one is given (a batch of untraced events takes the plain script).
+    const traceparents = appendOptions.traceparents?.some((t) => t !== undefined)
+      ? appendOptions.traceparents
+      : undefined
     if (bodies.length === 1)
-      return appendOne(stream, bodies[0]!, appendOptions.maxlen, appendOptions.timeoutMillis)
+      return appendOne(
+        stream,
+        bodies[0]!,
+        appendOptions.maxlen,
+        appendOptions.timeoutMillis,
+        traceparents?.[0]
+      )
     return mode === "pipeline"
-      ? appendByPipeline(stream, bodies, appendOptions.maxlen, appendOptions.timeoutMillis)
-      : appendByScript(stream, bodies, appendOptions.maxlen, appendOptions.timeoutMillis)
+      ? appendByPipeline(stream, bodies, appendOptions.maxlen, appendOptions.timeoutMillis, traceparents)
+      : appendByScript(stream, bodies, appendOptions.maxlen, appendOptions.timeoutMillis, traceparents)
   }
 }

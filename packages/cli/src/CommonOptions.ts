@@ -1,22 +1,24 @@
 /**
- * The options the commands share: the Redis URL, the stream, the filters, and the dashboard's
- * address and access.
+ * The options the commands share: the Redis connection (URL, Cluster, partitions, TLS files, each
+ * with its environment variable), the stream, the filters, and the dashboard's address and access.
  *
  * @since 0.1.0
  */
 import * as Options from "@effect/cli/Options"
-import { EventBus } from "@maf/events"
-import { RedisStreamBackend } from "@maf/events-redis"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import { EventBus, Partitions } from "@maf/events"
+import { RedisStreamBackend, RedisUrl as Url } from "@maf/events-redis"
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as CliError from "./CliError.js"
 import * as Dashboard from "./Dashboard.js"
+import * as OptionFile from "./OptionFile.js"
 import * as RedisUrl from "./RedisUrl.js"
 
 const redisUrlDescription =
-  "The Redis server's URL (redis://[user:password@]host[:port][/db]); it is never printed. Prefer REDIS_URL: a command line is visible to other users of the machine."
+  "The Redis URL: redis://[user:password@]host[:port][/db], rediss://… for TLS, redis+sentinel://[user:password@]host[:port][,host[:port]…]/masterName[/db] for Sentinel, or a unix socket path; it is never printed. Prefer REDIS_URL: a command line is visible to other users of the machine."
 
 /**
  * `--redis-url`, else `REDIS_URL`, else `redis://localhost:6379/0`; a `Redacted`.
@@ -54,13 +56,144 @@ export const validateUrl = (url: Redacted.Redacted<string>): Effect.Effect<void,
 }
 
 /**
- * `--stream`, default `maf:events`.
+ * `--cluster`, else `REDIS_CLUSTER`: the URL names any node of a Redis Cluster.
+ *
+ * @since 0.3.0
+ * @category options
+ */
+export const cluster: Options.Options<boolean> = Options.boolean("cluster").pipe(
+  Options.withDescription(
+    "The server is a Redis Cluster; the URL names any of its nodes. Default: REDIS_CLUSTER (true/false), else false."
+  ),
+  Options.withFallbackConfig(Config.boolean("REDIS_CLUSTER"))
+)
+
+/**
+ * `--partitions N`, else `MAF_EVENTS_PARTITIONS`, else 1: the stream's partitions.
+ *
+ * @since 0.3.0
+ * @category options
+ */
+export const partitions: Options.Options<number> = Options.integer("partitions").pipe(
+  Options.withDescription(
+    `The stream's partitions: above 1, --stream names a logical stream over that many keys (<stream>:p<i>/<N>:{tag}), an event's partition chosen by its arena. From 1 to ${Partitions.maxPartitions}. Default: MAF_EVENTS_PARTITIONS, else 1.`
+  ),
+  Options.withFallbackConfig(Partitions.config)
+)
+
+const tlsFile = (name: string, variable: string, what: string) =>
+  Options.text(name).pipe(
+    Options.withDescription(`${what} (a PEM file). Default: ${variable}. Any TLS file turns TLS on.`),
+    Options.withFallbackConfig(Config.string(variable)),
+    Options.optional
+  )
+
+/**
+ * The connection options of every Redis command: `--redis-url`, `--cluster`, `--partitions`,
+ * `--tls-ca`, `--tls-cert`, `--tls-key`, each with its environment variable.
+ *
+ * @since 0.3.0
+ * @category options
+ */
+export const connection = Options.all({
+  redisUrl,
+  cluster,
+  partitions,
+  tlsCa: tlsFile("tls-ca", "REDIS_TLS_CA", "The CA certificates to trust instead of the system's"),
+  tlsCert: tlsFile("tls-cert", "REDIS_TLS_CERT", "The client's certificate, for mutual TLS (with --tls-key)"),
+  tlsKey: tlsFile("tls-key", "REDIS_TLS_KEY", "The client's private key, for mutual TLS (with --tls-cert)")
+})
+
+/**
+ * The values of {@link connection} as the command line (or the environment) gives them.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type ConnectionConfig = typeof connection extends Options.Options<infer A> ? A : never
+
+/**
+ * A connection as the commands use it: the URL (for messages, with {@link RedisUrl.describe}), the
+ * library's connection options (URL, Cluster, TLS contents) and the partition count (`undefined`
+ * for one).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Connection {
+  readonly url: Redacted.Redacted<string>
+  readonly options: RedisStreamBackend.ConnectionOptions
+  readonly partitions: number | undefined
+}
+
+/**
+ * Checks the connection options and reads the TLS files: a usage error saying what is wrong (the
+ * URL, a partition count out of range, `--cluster` with a Sentinel URL or a socket, a TLS file that
+ * cannot be read, a certificate without its key).
+ *
+ * @since 0.3.0
+ * @category validation
+ */
+export const resolveConnection = (
+  given: ConnectionConfig
+): Effect.Effect<Connection, CliError.CliError, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    yield* validateUrl(given.redisUrl)
+    if (
+      !Number.isInteger(given.partitions) ||
+      given.partitions < 1 ||
+      given.partitions > Partitions.maxPartitions
+    ) {
+      return yield* CliError.usage(
+        `--partitions (MAF_EVENTS_PARTITIONS) must be from 1 to ${Partitions.maxPartitions}, got ${given.partitions}`
+      )
+    }
+    if (given.cluster) {
+      const parsed = Url.parse(given.redisUrl)
+      if (parsed._tag === "Sentinel" || (parsed._tag === "Single" && parsed.port === 0)) {
+        return yield* CliError.usage(
+          "--cluster (REDIS_CLUSTER) needs a redis:// or rediss:// URL naming one of the Cluster's nodes"
+        )
+      }
+    }
+    if (Option.isSome(given.tlsCert) !== Option.isSome(given.tlsKey)) {
+      return yield* CliError.usage("--tls-cert and --tls-key go together (mutual TLS): give both or neither")
+    }
+    const read = (option: string, file: Option.Option<string>) =>
+      Option.isNone(file) ? Effect.succeed(undefined) : OptionFile.readText(option, file.value)
+    const ca = yield* read("--tls-ca (REDIS_TLS_CA)", given.tlsCa)
+    const cert = yield* read("--tls-cert (REDIS_TLS_CERT)", given.tlsCert)
+    const key = yield* read("--tls-key (REDIS_TLS_KEY)", given.tlsKey)
+    const tls =
+      ca === undefined && cert === undefined && key === undefined
+        ? undefined
+        : {
+            ...(ca !== undefined ? { ca } : {}),
+            ...(cert !== undefined ? { cert } : {}),
+            ...(key !== undefined ? { key: Redacted.make(key) } : {})
+          }
+    return {
+      url: given.redisUrl,
+      options: {
+        url: given.redisUrl,
+        ...(given.cluster ? { cluster: true } : {}),
+        ...(tls !== undefined ? { tls } : {})
+      },
+      partitions: given.partitions === 1 ? undefined : given.partitions
+    }
+  })
+
+/**
+ * `--stream`, else `MAF_EVENTS_STREAM`, else `maf:events`.
  *
  * @since 0.1.0
  * @category options
  */
 export const stream = Options.text("stream").pipe(
-  Options.withDescription("The stream's key."),
+  Options.withDescription(
+    "The stream's key (a partitioned stream's name). Default: MAF_EVENTS_STREAM, else maf:events."
+  ),
+  Options.withFallbackConfig(Config.string("MAF_EVENTS_STREAM")),
   Options.withDefault(EventBus.defaults.stream)
 )
 

@@ -47,7 +47,10 @@ export interface Settings {
   readonly concurrency: number
   readonly minIdleMillis: number
   readonly maxDeliveries: number
-  readonly deadLetterStream: string
+  /** Undefined on a partitioned stream: each partition's `<key>:dead`. */
+  readonly deadLetterStream: string | undefined
+  /** The stream's partitions (`undefined`: one). */
+  readonly partitions?: number | undefined
   readonly limit: number | undefined
   readonly format: TailCommand.OutputFormat
   readonly exec: string | undefined
@@ -141,6 +144,7 @@ export const consume = (
     let stoppedAtDeadline = 0
     const member = EventConsumer.make(ledger.groups).consume({
       stream: settings.stream,
+      partitions: settings.partitions,
       group: settings.group,
       consumer: settings.consumer,
       from: settings.from,
@@ -209,7 +213,7 @@ const atLeast = (
 export const command = Command.make(
   "consume",
   {
-    redisUrl: CommonOptions.redisUrl,
+    connection: CommonOptions.connection,
     stream: CommonOptions.stream,
     group: CommonOptions.group,
     consumer: optionalText(
@@ -254,7 +258,12 @@ export const command = Command.make(
   },
   (config) =>
     Effect.gen(function* () {
-      yield* CommonOptions.validateUrl(config.redisUrl)
+      const connection = yield* CommonOptions.resolveConnection(config.connection)
+      if (connection.partitions !== undefined && Option.isSome(config.deadLetter)) {
+        return yield* CliError.usage(
+          "--dead-letter cannot be given with --partitions: each partition's dead letters go to <partition key>:dead, in its slot"
+        )
+      }
       const group = yield* CommonOptions.validateGroup(config.group)
       const consumer = Option.getOrElse(config.consumer, EventConsumer.defaultConsumerName)
       if (consumer.trim() === "") return yield* CliError.usage("--consumer must not be empty")
@@ -264,15 +273,19 @@ export const command = Command.make(
       const execTimeout = Option.getOrUndefined(config.execTimeout)
       if (execTimeout !== undefined) yield* atLeast("exec-timeout", execTimeout, 1)
       const settings: Settings = {
-        url: config.redisUrl,
+        url: connection.url,
         stream: config.stream,
+        partitions: connection.partitions,
         group,
         consumer,
         from: config.from,
         concurrency: yield* atLeast("concurrency", config.concurrency, 1),
         minIdleMillis: yield* atLeast("min-idle", config.minIdle, 3),
         maxDeliveries: yield* atLeast("max-deliveries", config.maxDeliveries, 0),
-        deadLetterStream: CommonOptions.deadLetterOf(config.stream, config.deadLetter),
+        deadLetterStream:
+          connection.partitions === undefined
+            ? CommonOptions.deadLetterOf(config.stream, config.deadLetter)
+            : undefined,
         limit: yield* CommonOptions.validateLimit(config.limit),
         format: config.format,
         exec,
@@ -284,7 +297,7 @@ export const command = Command.make(
           `consuming ${settings.stream} on ${RedisUrl.describe(settings.url)} as ${settings.consumer} of group ${settings.group}${exec === undefined ? "" : ", running --exec for each entry"} (Ctrl+C to stop)\n`
         )
       yield* consume(settings).pipe(
-        Effect.provide(RedisGroupBackend.layer({ url: config.redisUrl, clientName: "maf-events-consume" }))
+        Effect.provide(RedisGroupBackend.layer({ ...connection.options, clientName: "maf-events-consume" }))
       )
     })
 ).pipe(

@@ -6,8 +6,8 @@
  * @since 0.2.0
  */
 import * as Command from "@effect/cli/Command"
-import { GroupBackend } from "@maf/events"
-import { RedisGroupBackend } from "@maf/events-redis"
+import { GroupBackend, Partitions } from "@maf/events"
+import { RedisGroupBackend, type RedisStreamBackend } from "@maf/events-redis"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
@@ -25,7 +25,8 @@ import * as RedisUrl from "./RedisUrl.js"
 export const answerTimeout = Duration.seconds(10)
 
 /**
- * A group's state on Redis; a missing group, an unreachable or silent server are one-line failures.
+ * A group's state on Redis (`connection`: the Cluster and TLS options); a missing group, an
+ * unreachable or silent server are one-line failures.
  *
  * @since 0.2.0
  * @category reading
@@ -33,7 +34,8 @@ export const answerTimeout = Duration.seconds(10)
 export const info = (
   url: Redacted.Redacted<string>,
   stream: string,
-  group: string
+  group: string,
+  connection: RedisStreamBackend.ConnectionOptions = { url }
 ): Effect.Effect<GroupBackend.GroupInfo, CliError.CliError> =>
   Effect.flatMap(GroupBackend.GroupBackend, (groups) => groups.info(stream, group)).pipe(
     Effect.timeoutFail({
@@ -51,25 +53,28 @@ export const info = (
           )
         )
     }),
-    Effect.provide(RedisGroupBackend.layer({ url, clientName: "maf-events-group" }))
+    Effect.provide(RedisGroupBackend.layer({ ...connection, url, clientName: "maf-events-group" }))
   )
 
 const infoCommand = Command.make(
   "info",
   {
-    redisUrl: CommonOptions.redisUrl,
+    connection: CommonOptions.connection,
     stream: CommonOptions.stream,
     group: CommonOptions.group,
     format: CommonOptions.format
   },
   (config) =>
     Effect.gen(function* () {
-      yield* CommonOptions.validateUrl(config.redisUrl)
+      const connection = yield* CommonOptions.resolveConnection(config.connection)
       const group = yield* CommonOptions.validateGroup(config.group)
-      const state = yield* info(config.redisUrl, config.stream, group)
-      process.stdout.write(
-        `${config.format === "json" ? JSON.stringify(GroupFormat.infoObject(config.stream, state)) : GroupFormat.prettyInfo(config.stream, state)}\n`
-      )
+      // A partitioned stream: the group on each partition's key, one after the other.
+      for (const key of Partitions.keys(config.stream, connection.partitions ?? 1)) {
+        const state = yield* info(connection.url, key, group, connection.options)
+        process.stdout.write(
+          `${config.format === "json" ? JSON.stringify(GroupFormat.infoObject(key, state)) : GroupFormat.prettyInfo(key, state)}\n`
+        )
+      }
     })
 ).pipe(
   Command.withDescription(

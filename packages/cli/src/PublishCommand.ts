@@ -11,7 +11,7 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeStream from "@effect/platform-node/NodeStream"
-import { type Event, EventBus } from "@maf/events"
+import { type Event, EventBus, Partitions } from "@maf/events"
 import { RedisEventBus } from "@maf/events-redis"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -19,7 +19,6 @@ import * as Either from "effect/Either"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
-import type * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as CliError from "./CliError.js"
 import * as CommonOptions from "./CommonOptions.js"
@@ -101,7 +100,7 @@ export const command = Command.make(
       "input",
       "Publish one event per JSON line of this file (- for standard input) instead: kind required; arena, arena_id, phase, correlation_id, ts, payload optional (the shape tail --format json prints). Prints one summary line."
     ),
-    redisUrl: CommonOptions.redisUrl,
+    connection: CommonOptions.connection,
     stream: CommonOptions.stream,
     arena: text("arena", "The arena."),
     arenaId: text("arena-id", "The arena's run id."),
@@ -121,7 +120,7 @@ export const command = Command.make(
   },
   (config) =>
     Effect.gen(function* () {
-      yield* CommonOptions.validateUrl(config.redisUrl)
+      const connection = yield* CommonOptions.resolveConnection(config.connection)
       if (Option.isSome(config.input)) {
         if (Option.isSome(config.kind)) {
           return yield* CliError.usage("give a kind or --input, not both (the lines carry their kinds)")
@@ -133,7 +132,7 @@ export const command = Command.make(
             )
           }
         }
-        return yield* publishInput(config.input.value, config)
+        return yield* publishInput(config.input.value, connection, config)
       }
       if (Option.isNone(config.kind)) {
         return yield* CliError.usage("a kind is required (maf-events publish <kind>), or --input FILE|-")
@@ -155,8 +154,9 @@ export const command = Command.make(
       }).pipe(
         Effect.provide(
           RedisEventBus.layer({
-            url: config.redisUrl,
+            ...connection.options,
             stream: config.stream,
+            partitions: connection.partitions,
             publishTimeout: Duration.millis(config.timeout),
             drainTimeout: Duration.seconds(1),
             clientName: "maf-events-publish"
@@ -167,7 +167,7 @@ export const command = Command.make(
       )
       if (result._tag === "NotWritten") {
         return yield* CliError.failed(
-          `not written to ${config.stream} on ${RedisUrl.describe(config.redisUrl)} (${result.reason}): ${RedisUrl.scrub(result.message, config.redisUrl)}`
+          `not written to ${config.stream} on ${RedisUrl.describe(connection.url)} (${result.reason}): ${RedisUrl.scrub(result.message, connection.url)}`
         )
       }
       process.stdout.write(`${result.id}\n`)
@@ -181,25 +181,23 @@ export const command = Command.make(
 /** `publish --input`: the lines published, the summary printed, exit 1 when an event was not written. */
 const publishInput = (
   input: string,
-  config: {
-    readonly redisUrl: Redacted.Redacted<string>
-    readonly stream: string
-    readonly drainTimeout: number
-  }
+  connection: CommonOptions.Connection,
+  config: { readonly stream: string; readonly drainTimeout: number }
 ): Effect.Effect<void, CliError.CliError, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     if (config.drainTimeout < 1)
       return yield* CliError.usage(`--drain-timeout must be 1 or more, got ${config.drainTimeout}`)
     const lines = yield* inputLines(input)
-    const where = `${config.stream} on ${RedisUrl.describe(config.redisUrl)}`
+    const where = `${config.stream} on ${RedisUrl.describe(connection.url)}`
     const stderr = (line: string) => Effect.sync(() => process.stderr.write(`maf-events: ${line}\n`))
     const summary = yield* PublishInput.publishLines(lines, {
-      stream: config.stream,
+      keys: Partitions.keys(config.stream, connection.partitions ?? 1),
       capacity: PublishInput.bufferCapacity,
       drainTimeout: Duration.millis(config.drainTimeout),
       bus: RedisEventBus.layer({
-        url: config.redisUrl,
+        ...connection.options,
         stream: config.stream,
+        partitions: connection.partitions,
         bufferCapacity: PublishInput.bufferCapacity,
         drainTimeout: PublishInput.closingGrace,
         clientName: "maf-events-publish"

@@ -85,8 +85,8 @@ export interface Summary {
  * @category models
  */
 export interface Options {
-  /** The stream the bus writes to (its metrics are tagged with it). */
-  readonly stream: string
+  /** The keys the bus writes to (a partitioned stream's partition keys), which tag its metrics. */
+  readonly keys: ReadonlyArray<string>
   /** The bus; its `bufferCapacity` must be `capacity`. Closed before the counts are read. */
   readonly bus: Layer.Layer<EventBus.EventBus>
   /** The bus's `bufferCapacity`. */
@@ -101,9 +101,11 @@ export interface Options {
   readonly onDrainTimeout: Effect.Effect<void>
 }
 
-/** The count of a publisher metric of a stream, in this process. */
-const countOf = (metric: Metric.Metric.Counter<number>, stream: string): Effect.Effect<number> =>
-  Effect.map(Metric.value(Metric.tagged(metric, "stream", stream)), (state) => state.count)
+/** The count of a publisher metric over the keys, in this process. */
+const countOf = (metric: Metric.Metric.Counter<number>, keys: ReadonlyArray<string>): Effect.Effect<number> =>
+  Effect.reduce(keys, 0, (sum, key) =>
+    Effect.map(Metric.value(Metric.tagged(metric, "stream", key)), (state) => sum + state.count)
+  )
 
 /**
  * Publishes the events of `lines` (text lines without their newline), in order, and answers the
@@ -120,8 +122,8 @@ export const publishLines = (
   Effect.gen(function* () {
     const started = yield* Clock.currentTimeMillis
     const drain = Duration.decode(options.drainTimeout)
-    const writtenBefore = yield* countOf(PublishMetrics.published, options.stream)
-    const droppedBefore = yield* countOf(PublishMetrics.dropped, options.stream)
+    const writtenBefore = yield* countOf(PublishMetrics.published, options.keys)
+    const droppedBefore = yield* countOf(PublishMetrics.dropped, options.keys)
     const window = Math.max(1, Math.floor(options.capacity / 2))
     let lineNumber = 0
     let offered = 0
@@ -190,9 +192,9 @@ export const publishLines = (
       }).pipe(Effect.provide(options.bus))
     )
 
-    const written = (yield* countOf(PublishMetrics.published, options.stream)) - writtenBefore
+    const written = (yield* countOf(PublishMetrics.published, options.keys)) - writtenBefore
     const dropped = Math.max(
-      (yield* countOf(PublishMetrics.dropped, options.stream)) - droppedBefore,
+      (yield* countOf(PublishMetrics.dropped, options.keys)) - droppedBefore,
       offered - written
     )
     const ended = yield* Clock.currentTimeMillis

@@ -93,7 +93,7 @@ const from = Options.text("from").pipe(
 export const command = Command.make(
   "tail",
   {
-    redisUrl: CommonOptions.redisUrl,
+    connection: CommonOptions.connection,
     stream: CommonOptions.stream,
     from,
     limit: CommonOptions.limit("Exit after this many results."),
@@ -103,7 +103,7 @@ export const command = Command.make(
   },
   (config) =>
     Effect.gen(function* () {
-      yield* CommonOptions.validateUrl(config.redisUrl)
+      const connection = yield* CommonOptions.resolveConnection(config.connection)
       yield* validateFrom(config.from)
       const arena = Option.getOrUndefined(config.arena)
       const filters = Feed.checkFilters(config.kinds, arena)
@@ -111,17 +111,18 @@ export const command = Command.make(
       const limit = yield* CommonOptions.validateLimit(config.limit)
       if (config.format === "pretty") {
         process.stderr.write(
-          `tailing ${config.stream} on ${RedisUrl.describe(config.redisUrl)} from ${config.from} (Ctrl+C to stop)\n`
+          `tailing ${config.stream} on ${RedisUrl.describe(connection.url)} from ${config.from} (Ctrl+C to stop)\n`
         )
       }
       const items = Feed.stream({
         stream: config.stream,
         from: config.from,
         kinds: config.kinds,
-        arena
+        arena,
+        read: { partitions: connection.partitions }
       })
       yield* print(limit === undefined ? items : Stream.take(items, limit), config.format).pipe(
-        Effect.provide(RedisStreamBackend.layer({ url: config.redisUrl, clientName: "maf-events-tail" }))
+        Effect.provide(RedisStreamBackend.layer({ ...connection.options, clientName: "maf-events-tail" }))
       )
     })
 ).pipe(Command.withDescription("Follow the stream: one line per event, gap or bad entry."))

@@ -198,7 +198,7 @@ layer(RedisTestServer.layer({ args: ["--requirepass", password], password }), { 
           const copy = freshStream()
           // Bodies as the library writes them (every envelope key, microsecond ts), and a kind the
           // reader does not know.
-          for (const input of [
+          const inputs: ReadonlyArray<Event.Input> = [
             { kind: "arena.start", arena: "trading", arenaId: "run-7", payload: { budget_usd: 2.5 } },
             {
               kind: "llm.call",
@@ -213,7 +213,8 @@ layer(RedisTestServer.layer({ args: ["--requirepass", password], password }), { 
               ts: "2026-05-14T11:22:33.123456+00:00",
               payload: { qty: 30 }
             }
-          ]) {
+          ]
+          for (const input of inputs) {
             const body = WireCodec.encode(yield* Event.make(input))
             yield* server.command("XADD", source, "*", "data", body)
           }

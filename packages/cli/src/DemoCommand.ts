@@ -9,7 +9,13 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import type * as HttpServer from "@effect/platform/HttpServer"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
-import { EventBus, type EventConsumer, MemoryStreamBackend, StreamBackend } from "@maf/events"
+import {
+  EventBus,
+  type EventConsumer,
+  type GroupBackend,
+  MemoryStreamBackend,
+  StreamBackend
+} from "@maf/events"
 import { RedisEventBus } from "@maf/events-redis"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -36,8 +42,8 @@ const reached = (id: string, target: string): boolean => {
 }
 
 /**
- * The demo's services: the bus, the dashboard (with the demo's consumer groups) and the
- * `EventConsumer` of `DemoWorkers`, in memory or on Redis.
+ * The demo's services: the bus, the dashboard (with the demo's consumer groups), the
+ * `EventConsumer` of `DemoWorkers` and its `GroupBackend`, in memory or on Redis.
  *
  * @since 0.3.0
  * @category layers
@@ -46,7 +52,11 @@ export const services = (
   redisUrl: Option.Option<Redacted.Redacted<string>>,
   served: Dashboard.Options
 ): Layer.Layer<
-  HttpServer.HttpServer | StreamBackend.StreamBackend | EventBus.EventBus | EventConsumer.EventConsumer,
+  | HttpServer.HttpServer
+  | StreamBackend.StreamBackend
+  | EventBus.EventBus
+  | EventConsumer.EventConsumer
+  | GroupBackend.GroupBackend,
   HttpServerError.ServeError
 > =>
   Option.match(redisUrl, {
@@ -66,7 +76,7 @@ export const services = (
             Dashboard.layer({ ...served, groups })
           )
         ),
-        DemoWorkers.layerRedis(url, served.stream)
+        DemoWorkers.layerRedis(url)
       ).pipe(
         Layer.provideMerge(RedisEventBus.layer({ url, stream: served.stream, clientName: "maf-events-demo" }))
       )

@@ -1,12 +1,14 @@
 /**
  * The demo's consumer groups, so that the dashboard has groups to show: `archiver`, quick with each
- * event (4 at a time, 5 to 40 ms), and `auditor`, slow (2 at a time, 150 to 650 ms: about as fast
- * as the demo publishes, so its lag and pending count move). Both read the stream from its start.
+ * event (4 at a time, 5 to 40 ms), and `auditor`, 2 at a time, slow one minute (3 to 9 s an
+ * event: it falls behind the demo) and quick the next (20 to 80 ms: it catches up), so that its lag
+ * and pending count rise and fall. Both read the stream from its start.
  *
  * @since 0.3.0
  */
 import { EventConsumer, GroupBackend, MemoryStreamBackend } from "@maf/events"
-import { RedisEventConsumer } from "@maf/events-redis"
+import { RedisGroupBackend } from "@maf/events-redis"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -21,18 +23,29 @@ import type * as Redacted from "effect/Redacted"
  */
 export const groups = ["archiver", "auditor"] as const
 
-const member = (stream: string, group: string, concurrency: number, minMillis: number, maxMillis: number) =>
+/** A while between `min` and `max` milliseconds. */
+const work = (min: number, max: number) =>
+  Effect.flatMap(Random.nextIntBetween(min, max + 1), (ms) => Effect.sleep(Duration.millis(ms)))
+
+const member = <R>(
+  stream: string,
+  group: string,
+  concurrency: number,
+  handle: Effect.Effect<void, never, R>
+) =>
   EventConsumer.consume({
     stream,
     group,
     consumer: `${group}-1`,
     from: "0",
     concurrency,
-    handler: () =>
-      Effect.flatMap(Random.nextIntBetween(minMillis, maxMillis + 1), (ms) =>
-        Effect.sleep(Duration.millis(ms))
-      )
+    handler: () => handle
   })
+
+/** Slow in even minutes, quick in odd ones. */
+const audit = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+  Math.floor(now / 60_000) % 2 === 0 ? work(3_000, 9_000) : work(20, 80)
+)
 
 /**
  * Runs both groups' members until interrupted.
@@ -41,23 +54,23 @@ const member = (stream: string, group: string, concurrency: number, minMillis: n
  * @category running
  */
 export const run = (stream: string) =>
-  Effect.all([member(stream, "archiver", 4, 5, 40), member(stream, "auditor", 2, 150, 650)], {
+  Effect.all([member(stream, "archiver", 4, work(5, 40)), member(stream, "auditor", 2, audit)], {
     concurrency: "unbounded",
     discard: true
   })
 
 /**
- * The `EventConsumer` of the demo over the in-memory backend of the context.
+ * The `EventConsumer` of the demo, and its `GroupBackend`, over the in-memory backend of the context.
  *
  * @since 0.3.0
  * @category layers
  */
 export const layerMemory: Layer.Layer<
-  EventConsumer.EventConsumer,
+  EventConsumer.EventConsumer | GroupBackend.GroupBackend,
   never,
   MemoryStreamBackend.MemoryStreamBackend
 > = EventConsumer.layer.pipe(
-  Layer.provide(
+  Layer.provideMerge(
     Layer.effect(
       GroupBackend.GroupBackend,
       Effect.map(MemoryStreamBackend.MemoryStreamBackend, (memory) => memory.groups)
@@ -66,12 +79,14 @@ export const layerMemory: Layer.Layer<
 )
 
 /**
- * The `EventConsumer` of the demo over Redis.
+ * The `EventConsumer` of the demo, and its `GroupBackend`, over Redis.
  *
  * @since 0.3.0
  * @category layers
  */
 export const layerRedis = (
-  url: Redacted.Redacted<string>,
-  stream: string
-): Layer.Layer<EventConsumer.EventConsumer> => RedisEventConsumer.layer({ url, stream })
+  url: Redacted.Redacted<string>
+): Layer.Layer<EventConsumer.EventConsumer | GroupBackend.GroupBackend> =>
+  EventConsumer.layer.pipe(
+    Layer.provideMerge(RedisGroupBackend.layer({ url, clientName: "maf-events-demo-groups" }))
+  )

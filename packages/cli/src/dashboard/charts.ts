@@ -239,7 +239,7 @@ export const timelineSvg = (run: Run, width: number): string => {
       `<text x="0" y="${y + row - 6}" font-size="10" fill="${COLORS.dim}">${esc(text.length > 14 ? `${text.slice(0, 13)}…` : text)}</text>`
     )
   rowLabel("run", 0)
-  bar("run", run, 0, run.arena, true)
+  bar("run-span", run, 0, run.arena, true)
   rowLabel("phases", row)
   for (const p of run.phases) bar("phase", p, row, p.name, true)
   agents.forEach((name, i) => {
@@ -287,7 +287,7 @@ export const usageTable = (title: string, table: Record<string, Usage>): string 
   })
   let max = 1
   for (const k of keys) max = Math.max(max, table[k]!.promptTokens + table[k]!.completionTokens)
-  const barW = 120
+  const barW = 64
   const rows = keys.map((k) => {
     const u = table[k]!
     const p = (u.promptTokens / max) * barW
@@ -295,7 +295,7 @@ export const usageTable = (title: string, table: Record<string, Usage>): string 
     return (
       `<tr data-key="${esc(k)}"><td class="name">${esc(k)}</td><td class="calls">${u.calls}</td>` +
       `<td class="errors">${u.errors}</td><td class="prompt">${u.promptTokens.toLocaleString("en-US")}</td>` +
-      `<td class="completion">${u.completionTokens.toLocaleString("en-US")}</td><td class="cost">$${u.costUsd.toFixed(4)}</td>` +
+      `<td class="completion">${u.completionTokens.toLocaleString("en-US")}</td><td class="cost" data-usd="${u.costUsd}">$${u.costUsd.toFixed(4)}</td>` +
       `<td><svg class="chart bar" viewBox="0 0 ${barW} 10" width="${barW}" height="10">` +
       `<rect class="prompt" x="0" y="1" width="${p.toFixed(1)}" height="8" fill="${COLORS.families.llm}"/>` +
       `<rect class="completion" x="${p.toFixed(1)}" y="1" width="${c.toFixed(1)}" height="8" fill="#f0abfc"/></svg></td></tr>`

@@ -98,9 +98,10 @@ td.gap { color: var(--unknown); background: #231d0c; text-align: center; font-we
 .run { margin-bottom: 8px; } .run-head { font: 11px ui-monospace, monospace; margin-bottom: 2px; }
 .st { font-weight: 600; } .st-complete { color: var(--agent); } .st-running { color: var(--arena); } .st-error { color: var(--error); }
 table.usage, table.groups { table-layout: auto; font: 11px ui-monospace, monospace; margin-bottom: 6px; }
-table.usage th, table.groups th { padding: 2px 6px; font-weight: 500; }
-table.usage td, table.groups td { padding: 2px 6px; border-bottom: 1px solid #1d2028; white-space: nowrap; }
-table.usage td.name, table.groups td.name { max-width: 140px; overflow: hidden; text-overflow: ellipsis; }
+table.usage th, table.groups th { padding: 2px 4px; font-weight: 500; }
+table.usage td, table.groups td { padding: 2px 4px; border-bottom: 1px solid #1d2028; white-space: nowrap; }
+table.usage td.name, table.groups td.name { max-width: 120px; overflow: hidden; text-overflow: ellipsis; }
+table.usage td:not(.name), table.usage th:not(:first-child) { text-align: right; }
 table.usage td.cost { color: var(--control); } table.usage td.errors { color: var(--dim); }
 .groups-error { color: var(--error); font: 11px ui-monospace, monospace; margin-bottom: 4px; }
 .none { color: var(--dim); font-size: 12px; padding: 4px 0; }

@@ -16,7 +16,7 @@
  * @since 0.2.0
  */
 import { createHash } from "node:crypto"
-import { EventBus, GroupBackend, type StreamBackend } from "@maf/events"
+import { EventBus, GroupBackend, Partitions, type StreamBackend } from "@maf/events"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
@@ -120,6 +120,14 @@ const claimScript = script(Scripts.claimScript)
 const renewScript = script(Scripts.renewScript)
 const redeliverScript = script(Scripts.redeliverScript)
 const deadLetterScript = script(Scripts.deadLetterScript)
+const takeHeldScript = script(Scripts.takeHeldScript)
+const ackHeldScript = script(Scripts.ackHeldScript)
+
+/** A dead letter's entry: the original `data` field unchanged, or (without one) all its fields. */
+const deadEntryFields = (fields: ReadonlyArray<string>): ReadonlyArray<string> => {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === "data") return ["data", fields[i + 1]!]
+  return fields
+}
 const removeIdleConsumerScript = script(Scripts.removeIdleConsumerScript)
 
 /**
@@ -251,6 +259,36 @@ export const make = (
         }
       )
 
+    /**
+     * A dead letter whose stream is in another slot of a Cluster, in three steps: the entry's fields
+     * if the member holds it, the letter appended to its own node, then the acknowledgement if the
+     * member still holds it. A crash between the last two leaves the entry pending: delivered again
+     * and dead-lettered again (at least once).
+     */
+    const deadLetterAcrossSlots = (
+      stream: string,
+      group: string,
+      consumer: string,
+      id: string,
+      letter: GroupBackend.DeadLetter
+    ): Effect.Effect<GroupBackend.DeadLetterOutcome, GroupBackend.GroupBackendError> =>
+      Effect.gen(function* () {
+        const taken = yield* run(stream, group, () => takeHeldScript(client, [stream], [group, consumer, id]))
+        if (!Array.isArray(taken)) return String(taken) as GroupBackend.DeadLetterOutcome
+        const trim = letter.maxlen > 0 ? ["MAXLEN", "~", String(letter.maxlen)] : []
+        yield* run(stream, group, () =>
+          client.xadd(
+            letter.deadStream,
+            ...trim,
+            "*",
+            ...deadEntryFields(taken as ReadonlyArray<string>),
+            ...letter.fields
+          )
+        )
+        yield* run(stream, group, () => ackHeldScript(client, [stream], [group, consumer, id]))
+        return "moved" as const
+      })
+
     const deadLetter: GroupBackend.GroupBackendService["deadLetter"] = (
       stream,
       group,
@@ -258,16 +296,19 @@ export const make = (
       id,
       letter
     ) =>
-      Effect.map(
-        run(stream, group, () =>
-          deadLetterScript(
-            client,
-            [stream, letter.deadStream],
-            [group, consumer, id, Math.max(letter.maxlen, 0), ...letter.fields]
+      connection.topology.kind === "cluster" &&
+      Partitions.keySlot(stream) !== Partitions.keySlot(letter.deadStream)
+        ? deadLetterAcrossSlots(stream, group, consumer, id, letter)
+        : Effect.map(
+            run(stream, group, () =>
+              deadLetterScript(
+                client,
+                [stream, letter.deadStream],
+                [group, consumer, id, Math.max(letter.maxlen, 0), ...letter.fields]
+              )
+            ),
+            (reply) => String(reply) as GroupBackend.DeadLetterOutcome
           )
-        ),
-        (reply) => String(reply) as GroupBackend.DeadLetterOutcome
-      )
 
     const info: GroupBackend.GroupBackendService["info"] = (stream, group) =>
       send(() =>

@@ -28,3 +28,5 @@ export * as RedisTestServer from "./RedisTestServer.js"
 export * as RedisTestTls from "./RedisTestTls.js"
 /** @since 0.1.0 */
 export * as TcpProxy from "./TcpProxy.js"
+/** @since 0.3.0 */
+export * as TopologyConformance from "./TopologyConformance.js"

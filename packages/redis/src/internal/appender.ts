@@ -12,7 +12,7 @@ import * as Effect from "effect/Effect"
 import type { AppendMode } from "../RedisStreamBackend.js"
 import { appendScript, tracedAppendScript } from "./appendScript.js"
 import { FramedCommand } from "./commandFrame.js"
-import { type Connection, inFlightOutcome } from "./connection.js"
+import type { Connection } from "./connection.js"
 import { refusesScripts, toBackendError } from "./errors.js"
 
 /** The append script's SHA-1, by which `EVALSHA` names it. */
@@ -95,7 +95,7 @@ export const make = (
           const ids: Array<string> = []
           for (const [error, id] of results ?? []) {
             // (Sent on a ready connection: an entry lost with it may have been written.)
-            if (error !== null) return Effect.fail(toBackendError(inFlightOutcome(error, true), ids))
+            if (error !== null) return Effect.fail(toBackendError(connection.lost(error, true), ids))
             ids.push(String(id))
           }
           return ids.length === bodies.length

@@ -41,21 +41,28 @@ export const acquireClient = (
  * connection's last error does (refused, bad password, unknown host). It holds host and port at
  * most, never the URL.
  */
-export const explainer = (client: Client): ((error: unknown) => unknown) => {
+export const explainer = (
+  client: Client
+): { readonly explain: (error: unknown) => unknown; readonly lastError: () => string | undefined } => {
   let lastConnectionError: string | undefined
   client.on("error", (error: Error) => {
-    lastConnectionError = error.message
+    // OpenSSL's messages run over lines (a code, a source path, an alert number): its reason is the line.
+    const reason = (error as { reason?: unknown }).reason
+    lastConnectionError = typeof reason === "string" ? reason : error.message.split("\n")[0]!.trim()
   })
   client.on("ready", () => {
     lastConnectionError = undefined
   })
-  return (error) =>
-    error instanceof Error &&
-    error.name !== "ReplyError" &&
-    lastConnectionError !== undefined &&
-    /isn't writeable|Connection is closed/.test(error.message)
-      ? new Error(`not connected to Redis (${lastConnectionError})`, { cause: error })
-      : error
+  return {
+    explain: (error) =>
+      error instanceof Error &&
+      error.name !== "ReplyError" &&
+      lastConnectionError !== undefined &&
+      /isn't writeable|Connection is closed/.test(error.message)
+        ? new Error(`not connected to Redis (${lastConnectionError})`, { cause: error })
+        : error,
+    lastError: () => lastConnectionError
+  }
 }
 
 /**

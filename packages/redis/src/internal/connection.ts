@@ -39,19 +39,8 @@ const never = (): boolean => false
 /** A reply from the server: a value, or the server's error (not a lost or closed connection). */
 const isReply = (error: unknown): boolean => error instanceof Error && error.name === "ReplyError"
 
-/**
- * A command sent on a ready connection that failed because the connection closed has an unknown
- * outcome (the server may have run it): reason `Timeout`, not `Unavailable` (certainly not run).
- */
-export const inFlightOutcome = (error: unknown, sentReady: boolean): unknown =>
-  sentReady && error instanceof Error && /Connection is closed/.test(error.message)
-    ? Object.assign(
-        new Error("the connection was lost with the command in flight: it may have been run", {
-          cause: error
-        }),
-        { name: "TimeoutError" }
-      )
-    : error
+/** ioredis' failures of a command whose connection closed (`maxRetriesPerRequest: 0` words it so). */
+const closedInFlight = /Connection is closed|max retries per request/i
 
 /** A probe that never probes (a Cluster: its connections are per node, each made anew by ioredis). */
 const noProbe = {
@@ -70,6 +59,7 @@ type Health = Pick<StallProbe.StallProbe, "mark" | "replied" | "unanswered">
  */
 export class Connection {
   private readonly connecting: () => Promise<void> | undefined
+  private readonly lastError: () => string | undefined
   readonly explain: (error: unknown) => unknown
 
   constructor(
@@ -78,7 +68,35 @@ export class Connection {
     private readonly health: Health
   ) {
     this.connecting = connectionWait(client)
-    this.explain = explainer(client)
+    const { explain, lastError } = explainer(client)
+    this.explain = explain
+    this.lastError = lastError
+  }
+
+  /**
+   * A command sent on a ready connection that failed because the connection closed has an unknown
+   * outcome (the server may have run it): reason `Timeout`, not `Unavailable` (certainly not run),
+   * with why the connection closed when known (a plain connection to a TLS port is closed by the
+   * server without a word: said as a hint).
+   */
+  lost(error: unknown, sentReady: boolean): unknown {
+    if (!(sentReady && error instanceof Error && closedInFlight.test(error.message))) return error
+    const last = this.lastError()
+    const hint = "if the server's port speaks TLS, use rediss:// or the tls option"
+    const why = this.topology.tls
+      ? last
+      : last === undefined
+        ? `closed by the server; ${hint}`
+        : /ECONNRESET/.test(last)
+          ? `${last}; ${hint}`
+          : last
+    return Object.assign(
+      new Error(
+        `the connection was lost with the command in flight: it may have been run${why === undefined ? "" : ` (${why})`}`,
+        { cause: error }
+      ),
+      { name: "TimeoutError" }
+    )
   }
 
   /** Whether the client is connected now. */
@@ -107,10 +125,15 @@ export class Connection {
       const bound = timerBound(timeoutMillis)
       if (pending === undefined) {
         const sentReady = this.ready
+        // A Cluster queues commands while it is not ready (so that a node's connection being made
+        // holds them): refused at once here, as a single connection's are (certainly not run).
+        if (!sentReady && this.topology.kind === "cluster") {
+          return Effect.fail(onError(new Error(`not connected to the Redis Cluster (${this.client.status})`)))
+        }
         if (bound === undefined) {
           return Effect.tryPromise({
             try: () => command(never),
-            catch: (error) => onError(this.afterFailure(inFlightOutcome(error, sentReady)))
+            catch: (error) => onError(this.afterFailure(this.lost(error, sentReady)))
           })
         }
         return this.answerWithin(bound, command, onError, sentReady)
@@ -150,7 +173,7 @@ export class Connection {
           (error: unknown) => {
             const inTime = deadlines.clear(deadline)
             if (isReply(error)) health.replied(mark, inTime)
-            resume(Effect.fail(onError(this.afterFailure(inFlightOutcome(error, sentReady)))))
+            resume(Effect.fail(onError(this.afterFailure(this.lost(error, sentReady)))))
           }
         )
       } catch (error) {
@@ -186,7 +209,7 @@ export class Connection {
             },
             (error: unknown) => {
               if (isReply(error)) health.replied(sentAt, !expired)
-              throw this.afterFailure(inFlightOutcome(error, sentReady))
+              throw this.afterFailure(this.lost(error, sentReady))
             }
           )
         })

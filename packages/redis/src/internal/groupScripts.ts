@@ -103,24 +103,36 @@ return { entries, counts, deleted, lost }
 `
 
 /**
+ * `held(id)`: the fields of the entry `id` when `ARGV[2]` holds it; `"lost"` when it does not;
+ * `"deleted"` (and acknowledged) when it is gone from the stream.
+ */
+const held = `
+local function held(id)
+  local pending = call("XPENDING", KEYS[1], ARGV[1], id, id, 1)
+  if not (pending[1] and pending[1][2] == ARGV[2]) then return "lost" end
+  local found = call("XRANGE", KEYS[1], id, id)
+  if not found[1] then
+    call("XACK", KEYS[1], ARGV[1], id)
+    return "deleted"
+  end
+  return found[1][2]
+end
+`
+
+/**
  * Moves the entry `ARGV[3]` that `ARGV[2]` holds to the dead-letter stream `KEYS[2]` (`MAXLEN ~
  * ARGV[4]` unless "0") and acknowledges it, in one step: the new entry has the original `data` field
  * unchanged (an entry without one: all its fields as they are), then the letter's fields
  * (`ARGV[5…]`). Reply: `"moved"`, `"deleted"` (gone from the stream: acknowledged, nothing added) or
- * `"lost"` (not held: nothing done).
+ * `"lost"` (not held: nothing done). Both keys must share a slot on a Cluster (see
+ * {@link takeHeldScript} for the other case).
  *
  * @internal
  */
-export const deadLetterScript = `${call}
+export const deadLetterScript = `${call}${held}
 local id = ARGV[3]
-local pending = call("XPENDING", KEYS[1], ARGV[1], id, id, 1)
-if not (pending[1] and pending[1][2] == ARGV[2]) then return "lost" end
-local found = call("XRANGE", KEYS[1], id, id)
-if not found[1] then
-  call("XACK", KEYS[1], ARGV[1], id)
-  return "deleted"
-end
-local fields = found[1][2]
+local fields = held(id)
+if type(fields) ~= "table" then return fields end
 local args = { "XADD", KEYS[2] }
 if ARGV[4] ~= "0" then
   args[#args + 1] = "MAXLEN"
@@ -145,6 +157,27 @@ for i = 5, #ARGV do args[#args + 1] = ARGV[i] end
 call(unpack(args))
 call("XACK", KEYS[1], ARGV[1], id)
 return "moved"
+`
+
+/**
+ * The first step of a dead letter whose stream is in another slot (a Cluster): the fields of the
+ * entry `ARGV[3]` if `ARGV[2]` holds it, else `"lost"`, or `"deleted"` (acknowledged).
+ *
+ * @internal
+ */
+export const takeHeldScript = `${call}${held}
+return held(ARGV[3])
+`
+
+/**
+ * Acknowledges the entry `ARGV[3]` if `ARGV[2]` still holds it. Reply: 1 when acknowledged, else 0.
+ *
+ * @internal
+ */
+export const ackHeldScript = `${call}
+local pending = call("XPENDING", KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if not (pending[1] and pending[1][2] == ARGV[2]) then return 0 end
+return call("XACK", KEYS[1], ARGV[1], ARGV[3])
 `
 
 /**

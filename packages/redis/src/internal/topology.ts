@@ -33,6 +33,8 @@ export const defaultUrl = "redis://localhost:6379/0"
  */
 export interface Topology {
   readonly kind: "single" | "sentinel" | "cluster"
+  /** Whether its connections speak TLS. */
+  readonly tls: boolean
   readonly address: { readonly host: string; readonly port: number }
   readonly client: (purpose: Purpose, overrides?: { readonly connectTimeoutMillis?: number }) => Client
 }
@@ -88,6 +90,7 @@ const single = (
   const tls = tlsSettings(options)
   return {
     kind: "single",
+    tls: tls !== undefined || url.toLowerCase().startsWith("rediss:"),
     address: { host: node.host, port: node.port },
     client: (purpose, overrides) =>
       new Redis(url, {
@@ -105,6 +108,7 @@ const sentinel = (options: ConnectionOptions, parsed: RedisUrl.Sentinel): Topolo
   const first = parsed.sentinels[0]!
   return {
     kind: "sentinel",
+    tls: tls !== undefined,
     address: { host: first.host, port: first.port },
     client: (purpose, overrides) =>
       new Redis({
@@ -131,12 +135,15 @@ const cluster = (options: ConnectionOptions, first: RedisUrl.Single): Topology =
   const nodes = [{ host: first.host, port: first.port }, ...(options.clusterNodes ?? []).map(hostPort)]
   return {
     kind: "cluster",
+    tls: tls !== undefined,
     address: { host: first.host, port: first.port },
     client: (purpose, overrides) => {
       const settings = connectionSettings(options, purpose)
       const clusterOptions: ClusterOptions = {
         lazyConnect: true,
-        enableOfflineQueue: false,
+        // A node's connection being made holds its commands (ioredis' node connections queue them);
+        // with the Cluster itself not ready, `Connection.run` refuses commands at once.
+        enableOfflineQueue: true,
         // No `CLUSTER INFO` at connect: a user limited to its streams and `CLUSTER SLOTS` can publish.
         enableReadyCheck: false,
         // A command that failed because its node's connection closed may have been run: not sent

@@ -109,6 +109,13 @@ const makeCheck = (
       readonly keys: ReadonlyArray<string>
       readonly bus: EventBus.EventBusService
       readonly reader: EventReader.EventReaderService
+      /**
+       * The entries of a key from its start (the probe's `entries`), tried again on a new cursor after
+       * a failure, as a reader does: a cursor's failure is the single-key suites' to find.
+       */
+      readonly entries: (
+        key: string
+      ) => Effect.Effect<ReadonlyArray<StreamBackend.StreamEntry>, ConformanceError>
       /** Publishes `count` events to each of `arenas` (numbered from `from`), the even ones awaited. */
       readonly publish: (
         arenas: ReadonlyArray<string>,
@@ -159,31 +166,49 @@ const makeCheck = (
               })
             )
           )
-        yield* body(probe, { stream, keys, bus, reader: EventReader.make(backend), publish })
+        const entries = (key: string) =>
+          Effect.retry(
+            probe.entries(key),
+            Schedule.intersect(Schedule.recurs(3), Schedule.spaced(Duration.millis(50)))
+          )
+        yield* body(probe, { stream, keys, bus, reader: EventReader.make(backend), publish, entries })
       })
     )
   })
 })
 
-/** Polls `condition` every 10 ms until it holds, failing with `what` after the suite's patience. */
+/**
+ * Polls `condition` every 10 ms until it holds, failing with `what` after the suite's patience. A
+ * poll that fails counts as "not yet" (a backend call retried, as the services retry theirs); the
+ * last such failure is told if the condition never holds.
+ */
 const until = (
   probe: GroupProbe.Probe,
   what: () => string,
   condition: Effect.Effect<boolean, ConformanceError>
-): Effect.Effect<void, ConformanceError> =>
-  Effect.flatMap(
+): Effect.Effect<void, ConformanceError> => {
+  let lastFailure: ConformanceError | undefined
+  const poll = Effect.catchAll(condition, (failure) =>
+    Effect.sync(() => {
+      lastFailure = failure
+      return false
+    })
+  )
+  return Effect.flatMap(
     Effect.timeoutOption(
-      Effect.repeat(condition, {
-        until: (done) => done,
-        schedule: Schedule.spaced(Duration.millis(10))
-      }),
+      Effect.repeat(poll, { until: (done) => done, schedule: Schedule.spaced(Duration.millis(10)) }),
       patience
     ),
     (done) =>
       Option.isSome(done)
         ? Effect.void
-        : Effect.fail(probe.error(`${what()} within ${Duration.format(patience)}`))
+        : Effect.fail(
+            probe.error(
+              `${what()} within ${Duration.format(patience)}${lastFailure === undefined ? "" : ` (last failure: ${lastFailure.message})`}`
+            )
+          )
   )
+}
 
 /** The ids of a partition's results, in the order delivered. */
 const idsIn = (results: ReadonlyArray<ReadResult.ReadResult>, key: string) =>
@@ -246,17 +271,17 @@ const collect = (
 export const routesByArena: Check = makeCheck(
   "publishing routes each event to its arena's partition, each arena in order",
   "routing",
-  (probe, { stream, keys, publish }) =>
+  (probe, { stream, keys, publish, entries }) =>
     Effect.gen(function* () {
       const all = [...arenas, ""]
       yield* publish(all, 40)
-      yield* probe.same(`entries in the stream's own key ${stream}`, (yield* probe.entries(stream)).length, 0)
+      yield* probe.same(`entries in the stream's own key ${stream}`, (yield* entries(stream)).length, 0)
       let total = 0
       for (const [p, key] of keys.entries()) {
-        const entries = yield* probe.entries(key)
-        total += entries.length
+        const held = yield* entries(key)
+        total += held.length
         const numbers = new Map<string, Array<number>>()
-        for (const entry of entries) {
+        for (const entry of held) {
           const body = bodyOf(entry.fields)
           if (body === undefined)
             return yield* probe.error(`${key}: an entry not written here: ${show(entry)}`)
@@ -292,7 +317,7 @@ export const routesByArena: Check = makeCheck(
 export const readerMerges: Check = makeCheck(
   "a reader delivers every partition's entries once, in order, naming their partition, and resumes from positions",
   "reader",
-  (probe, { stream, keys, reader, publish }) =>
+  (probe, { stream, keys, reader, publish, entries }) =>
     Effect.gen(function* () {
       yield* publish(arenas, 50)
       const results = yield* collect(
@@ -303,8 +328,8 @@ export const readerMerges: Check = makeCheck(
       )
       yield* requireNamedAndOrdered(probe, keys, results)
       for (const key of keys) {
-        const entries = yield* probe.entries(key)
-        yield* probe.sameIds(`the entries of ${key}, as read`, idsIn(results, key), GroupProbe.idsOf(entries))
+        const held = yield* entries(key)
+        yield* probe.sameIds(`the entries of ${key}, as read`, idsIn(results, key), GroupProbe.idsOf(held))
       }
       const positions = results.reduce(Partitions.advance, {} as Partitions.Positions)
       yield* probe.same("partitions in the positions", Object.keys(positions).sort(), [...keys].sort())
@@ -317,11 +342,11 @@ export const readerMerges: Check = makeCheck(
       )
       yield* requireNamedAndOrdered(probe, keys, resumed)
       for (const key of keys) {
-        const entries = yield* probe.entries(key)
+        const held = yield* entries(key)
         yield* probe.sameIds(
           `the entries of ${key} after its position`,
           idsIn(resumed, key),
-          GroupProbe.idsOf(entries).slice(50)
+          GroupProbe.idsOf(held).slice(50)
         )
       }
     })
@@ -338,11 +363,11 @@ export const readerMerges: Check = makeCheck(
 export const liveTail: Check = makeCheck(
   "a live tail pins every partition at its end: what is written after it started, in every partition",
   "tail",
-  (probe, { stream, keys, reader, publish }) =>
+  (probe, { stream, keys, reader, publish, entries }) =>
     Effect.gen(function* () {
       yield* publish(arenas, 20)
       const history = new Map<string, string>()
-      for (const key of keys) history.set(key, GroupProbe.idsOf(yield* probe.entries(key)).at(-1)!)
+      for (const key of keys) history.set(key, GroupProbe.idsOf(yield* entries(key)).at(-1)!)
       const results: Array<ReadResult.ReadResult> = []
       yield* reader.stream({ ...readOptions, stream, from: "$" }).pipe(
         Stream.runForEach((result) => Effect.sync(() => results.push(result))),
@@ -358,7 +383,7 @@ export const liveTail: Check = makeCheck(
       )
       yield* publish(arenas, 20, 2000)
       const last = new Map<string, string>()
-      for (const key of keys) last.set(key, GroupProbe.idsOf(yield* probe.entries(key)).at(-1)!)
+      for (const key of keys) last.set(key, GroupProbe.idsOf(yield* entries(key)).at(-1)!)
       yield* until(
         probe,
         () => `the tail did not reach the end of every partition (${results.length} results)`,
@@ -372,7 +397,7 @@ export const liveTail: Check = makeCheck(
           () =>
             `${key}: the tail delivered ${delivered[0]}, written before it started (history ends at ${history.get(key)})`
         )
-        const ids = GroupProbe.idsOf(yield* probe.entries(key))
+        const ids = GroupProbe.idsOf(yield* entries(key))
         yield* probe.sameIds(
           `${key} from the tail's first entry`,
           delivered,
@@ -393,11 +418,11 @@ export const liveTail: Check = makeCheck(
 export const gapNamesPartition: Check = makeCheck(
   "entries trimmed from one partition under a reader are a Gap naming that partition, counted",
   "gaps",
-  (probe, { stream, keys, reader, publish }) =>
+  (probe, { stream, keys, reader, publish, entries }) =>
     Effect.gen(function* () {
       yield* publish(arenas, 30)
       const before = new Map<string, ReadonlyArray<string>>()
-      for (const key of keys) before.set(key, GroupProbe.idsOf(yield* probe.entries(key)))
+      for (const key of keys) before.set(key, GroupProbe.idsOf(yield* entries(key)))
       const trimmed = keys[1]!
       const pull = yield* Stream.toPull(reader.stream({ ...readOptions, stream, from: "0", count: 5 }))
       const results: Array<ReadResult.ReadResult> = []
@@ -465,7 +490,7 @@ const handledBy = () => {
 export const groupPerPartition: Check = makeCheck(
   "a group member handles every partition's entries, acks on each key, dead-letters to the partition's key",
   "group",
-  (probe, { stream, keys, bus, publish }) =>
+  (probe, { stream, keys, bus, publish, entries }) =>
     Effect.gen(function* () {
       yield* publish(arenas, 20)
       const poison = new Map<string, string>()
@@ -500,13 +525,13 @@ export const groupPerPartition: Check = makeCheck(
       for (const key of keys) {
         expected.set(
           key,
-          GroupProbe.idsOf(yield* probe.entries(key)).filter((id) => id !== poison.get(key))
+          GroupProbe.idsOf(yield* entries(key)).filter((id) => id !== poison.get(key))
         )
       }
       const settled = Effect.gen(function* () {
         for (const key of keys) {
           if ((handled.get(key)?.length ?? 0) < expected.get(key)!.length) return false
-          if ((yield* probe.entries(`${key}:dead`)).length < 1) return false
+          if ((yield* entries(`${key}:dead`)).length < 1) return false
           if ((yield* probe.info(key, group)).pending > 0) return false
         }
         return true
@@ -532,13 +557,13 @@ export const groupPerPartition: Check = makeCheck(
           info.consumers.map((c) => c.name),
           ["member-1"]
         )
-        const dead = yield* probe.entries(`${key}:dead`)
+        const dead = yield* entries(`${key}:dead`)
         const original = dead.map((entry) => entry.fields[entry.fields.indexOf("original_id") + 1])
         yield* probe.same(`${key}:dead: the dead letters' original ids`, original, [poison.get(key)])
       }
       yield* probe.same(
         `the stream's own dead-letter key ${stream}:dead`,
-        (yield* probe.entries(`${stream}:dead`)).length,
+        (yield* entries(`${stream}:dead`)).length,
         0
       )
     })
@@ -554,7 +579,7 @@ export const groupPerPartition: Check = makeCheck(
 export const groupStreamForm: Check = makeCheck(
   "the stream form of a member delivers every partition's entries, each settled on its key",
   "groupstream",
-  (probe, { stream, keys, publish }) =>
+  (probe, { stream, keys, publish, entries }) =>
     Effect.gen(function* () {
       yield* publish(arenas, 15)
       const group = "partitioned-stream"
@@ -585,7 +610,7 @@ export const groupStreamForm: Check = makeCheck(
         )
       for (const key of keys) {
         const ids = messages.filter((m) => m.stream === key).map((m) => m.streamId)
-        yield* probe.sameIds(`${key}: the messages`, ids, GroupProbe.idsOf(yield* probe.entries(key)))
+        yield* probe.sameIds(`${key}: the messages`, ids, GroupProbe.idsOf(yield* entries(key)))
       }
       yield* until(
         probe,

@@ -12,17 +12,15 @@
  * ```ts
  * import { layer } from "@effect/vitest"
  * import * as Effect from "effect/Effect"
- * import { Redis } from "ioredis"
  * import { RedisTestSentinel } from "@maf/events-test"
  *
  * layer(RedisTestSentinel.layer())("sentinel", (it) => {
- *   it.effect("follows the master", () =>
+ *   it.effect("moves the master", () =>
  *     Effect.gen(function*() {
  *       const sentinel = yield* RedisTestSentinel.RedisTestSentinel
- *       const client = new Redis({ sentinels: [...sentinel.sentinels], name: sentinel.masterName })
- *       yield* sentinel.killMaster // the replica is the master now; the client finds it
- *       yield* Effect.promise(() => client.set("k", "v"))
- *       client.disconnect()
+ *       // ioredis: new Redis({ sentinels: [...sentinel.sentinels], name: sentinel.masterName })
+ *       const promoted = yield* sentinel.killMaster // the replica is the master now
+ *       yield* sentinel.command("SET", "k", "v") // sent to `promoted`
  *     }))
  * })
  * ```

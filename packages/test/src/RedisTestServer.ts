@@ -29,6 +29,7 @@
 
 import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as NodeContext from "@effect/platform-node/NodeContext"
+import type * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -50,7 +51,7 @@ import * as internal from "./internal/redisNode.js"
  * @since 0.1.0
  * @category errors
  */
-export type RedisTestServerErrorReason = internal.RedisTestServerErrorReason
+export type RedisTestServerErrorReason = "Spawn" | "Startup" | "Command" | "Shutdown" | "Fault"
 
 /**
  * A failure of the test server or of one of its helper commands; the kit's topologies
@@ -59,13 +60,24 @@ export type RedisTestServerErrorReason = internal.RedisTestServerErrorReason
  * @since 0.1.0
  * @category errors
  */
-export const RedisTestServerError: typeof internal.RedisTestServerError = internal.RedisTestServerError
+export interface RedisTestServerError extends Cause.YieldableError {
+  readonly _tag: "RedisTestServerError"
+  readonly reason: RedisTestServerErrorReason
+  readonly message: string
+  readonly cause?: unknown
+}
 
 /**
+ * Makes a {@link RedisTestServerError}.
+ *
  * @since 0.1.0
  * @category errors
  */
-export type RedisTestServerError = internal.RedisTestServerError
+export const RedisTestServerError: new (args: {
+  readonly reason: RedisTestServerErrorReason
+  readonly message: string
+  readonly cause?: unknown
+}) => RedisTestServerError = internal.RedisTestServerError
 
 /**
  * Options of {@link make} and {@link layer}.

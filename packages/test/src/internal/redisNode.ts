@@ -31,9 +31,9 @@ import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { Redis } from "ioredis"
+import type * as RedisTestServer from "../RedisTestServer.js"
 
-/** See `RedisTestServer.RedisTestServerErrorReason`. */
-export type RedisTestServerErrorReason = "Spawn" | "Startup" | "Command" | "Shutdown" | "Fault"
+export type RedisTestServerErrorReason = RedisTestServer.RedisTestServerErrorReason
 
 /** See `RedisTestServer.RedisTestServerError`. */
 export class RedisTestServerError extends Data.TaggedError("RedisTestServerError")<{
@@ -174,26 +174,16 @@ export const writeFile = (file: string, content: string): Effect.Effect<void, Re
 
 // -- a node ------------------------------------------------------------------------------------------
 
-/** How a node is started and reached. */
-export interface NodeOptions {
-  /** The server executable; default `"redis-server"`. */
-  readonly executable?: string | undefined
-  /** A fixed port; by default a free one (by `portRule`). */
-  readonly port?: number | undefined
+/** How a node is started and reached: `RedisTestServer`'s options, and how it listens. */
+export interface NodeOptions extends RedisTestServer.Options {
+  /** Where a free port is picked (when no `port` is given). */
   readonly portRule?: PortRule | undefined
   /** A configuration file written once into the node's directory and passed first (a sentinel's). */
   readonly configFile?: ((port: number) => string) | undefined
   /** The listening arguments; default `--port <port>`. */
   readonly listen?: ((port: number) => ReadonlyArray<string>) | undefined
-  /** Arguments after the defaults (so they override them). */
-  readonly args?: ReadonlyArray<string> | undefined
-  readonly startTimeout?: Duration.DurationInput | undefined
-  readonly stopTimeout?: Duration.DurationInput | undefined
-  readonly commandTimeout?: Duration.DurationInput | undefined
   /** TLS options of the helper connections (a TLS-only node). */
   readonly tls?: Tls.ConnectionOptions | undefined
-  readonly username?: string | undefined
-  readonly password?: string | Redacted.Redacted<string> | undefined
 }
 
 /** One `redis-server` process and its directory, owned by the scope that made it. */

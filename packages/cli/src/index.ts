@@ -22,6 +22,8 @@ export * as DeadLetters from "./DeadLetters.js"
 export * as DeadLettersCommand from "./DeadLettersCommand.js"
 /** @since 0.1.0 */
 export * as DemoCommand from "./DemoCommand.js"
+/** @since 0.3.0 */
+export * as EventLine from "./EventLine.js"
 /** @since 0.2.0 */
 export * as ExecHandler from "./ExecHandler.js"
 /** @since 0.1.0 */
@@ -36,8 +38,12 @@ export * as GroupFormat from "./GroupFormat.js"
 export * as GroupLedger from "./GroupLedger.js"
 /** @since 0.1.0 */
 export * as KindGlob from "./KindGlob.js"
+/** @since 0.3.0 */
+export * as OptionFile from "./OptionFile.js"
 /** @since 0.1.0 */
 export * as PublishCommand from "./PublishCommand.js"
+/** @since 0.3.0 */
+export * as PublishInput from "./PublishInput.js"
 /** @since 0.1.0 */
 export * as RedisUrl from "./RedisUrl.js"
 /** @since 0.1.0 */

@@ -58,7 +58,10 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })("partitions from t
         from: "0",
         partitions: 3,
         block: "100 millis",
-        handler: (message) => Effect.sync(() => handled.push(`${message.stream} ${message.streamId}`))
+        handler: (message) =>
+          Effect.sync(() => {
+            handled.push(`${message.stream} ${message.streamId}`)
+          })
       }).pipe(Effect.provide(RedisEventConsumer.layerConfig().pipe(Layer.provide(fromEnv(env)))), Effect.fork)
       while (handled.length < 60) yield* Effect.sleep("10 millis")
       yield* Fiber.interrupt(member)

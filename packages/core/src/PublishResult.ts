@@ -52,7 +52,12 @@ export type NotWrittenReason =
  * )
  */
 export type PublishResult = Data.TaggedEnum<{
-  Written: { readonly id: string }
+  /**
+   * Written as the entry `id`. `replicas`, from a backend that waits for replicas (the Redis
+   * backend's `waitForReplicas`), is how many acknowledged the write: fewer than asked, the wait
+   * fell short, and a failover may lose the event.
+   */
+  Written: { readonly id: string; readonly replicas?: number | undefined }
   NotWritten: { readonly reason: NotWrittenReason; readonly message: string }
 }>
 

@@ -88,6 +88,17 @@ export interface AppendOptions {
 }
 
 /**
+ * What an append answers: the entries' ids, in order, and, from a backend that waits for replicas
+ * after each append (Redis' `WAIT`), how many replicas acknowledged it.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Appended extends ReadonlyArray<string> {
+  readonly replicas?: number | undefined
+}
+
+/**
  * Where a backend talks to, for the spans of the bus (OpenTelemetry's `messaging.system`,
  * `server.address` and `server.port`).
  *
@@ -192,7 +203,7 @@ export interface StreamBackendService {
     stream: string,
     bodies: ReadonlyArray<string>,
     options: AppendOptions
-  ) => Effect.Effect<ReadonlyArray<string>, StreamBackendError>
+  ) => Effect.Effect<Appended, StreamBackendError>
   /**
    * `true` when `append` keeps to `options.timeoutMillis` by itself (under the live `Clock`): it
    * answers within it, failing with reason `"Timeout"` when the time runs out, and sends nothing it

@@ -26,7 +26,8 @@ export interface Answers {
   readonly written: (
     id: string,
     latencyMillis: number,
-    fiber: Fiber.RuntimeFiber<unknown, unknown>
+    fiber: Fiber.RuntimeFiber<unknown, unknown>,
+    replicas?: number | undefined
   ) => Effect.Effect<PublishResult.PublishResult>
   readonly failedWith: (cause: Cause.Cause<StreamBackendError>) => Effect.Effect<PublishResult.PublishResult>
 }
@@ -57,13 +58,14 @@ export const make = (options: {
   const written = (
     id: string,
     latencyMillis: number,
-    fiber: Fiber.RuntimeFiber<unknown, unknown>
+    fiber: Fiber.RuntimeFiber<unknown, unknown>,
+    replicas?: number | undefined
   ): Effect.Effect<PublishResult.PublishResult> => {
     // The untagged metrics updated with the stream's labels (see `labelsFor`).
     const labels = labelsOf(fiber)
     PublishMetrics.publishLatency.unsafeUpdate(latencyMillis, labels)
     PublishMetrics.published.unsafeUpdate(1, labels)
-    const result = PublishResult.Written({ id })
+    const result = PublishResult.Written(replicas === undefined ? { id } : { id, replicas })
     return writeFailures.current() > 0 ? Effect.as(writeFailures.success, result) : Exit.succeed(result)
   }
 

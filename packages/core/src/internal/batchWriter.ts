@@ -112,7 +112,7 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
     /** Answers the tickets of a batch whose append ended with `exit`. */
     const answerTickets = (
       batch: Batch,
-      exit: Exit.Exit<ReadonlyArray<string>, StreamBackendError>
+      exit: Exit.Exit<StreamBackend.Appended, StreamBackendError>
     ): void => {
       const tickets = batch.items.length - batch.nowait
       gathering = tickets > 1
@@ -127,7 +127,7 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
       batch.items.forEach((item, i) => {
         if (Outbox.isNowait(item)) return
         const id = writtenIds[i]
-        if (id !== undefined) item.answer(written(id, now - item.start, item.fiber))
+        if (id !== undefined) item.answer(written(id, now - item.start, item.fiber, ids?.replicas))
         else if (failure !== undefined && Option.isSome(error) && i < (error.value.written ?? 0)) {
           // Written before the failure, its id not given: not "not written".
           item.answer(notWritten("Timeout", "written before the batch failed, but the backend gave no id"))

@@ -31,7 +31,7 @@ import * as Event from "../Event.js"
 import type { EventBusService, Options } from "../EventBus.js"
 import * as PublishMetrics from "../PublishMetrics.js"
 import type * as PublishResult from "../PublishResult.js"
-import { StreamBackend, StreamBackendError } from "../StreamBackend.js"
+import { type Appended, StreamBackend, StreamBackendError } from "../StreamBackend.js"
 import * as WireCodec from "../WireCodec.js"
 import * as Answers from "./answers.js"
 import * as BatchWriter from "./batchWriter.js"
@@ -122,7 +122,7 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
       body: string,
       clock: Clock.Clock,
       traceparent: string | undefined
-    ): Effect.Effect<Exit.Exit<ReadonlyArray<string>, StreamBackendError>> => {
+    ): Effect.Effect<Exit.Exit<Appended, StreamBackendError>> => {
       const traceparents = traceparent === undefined ? undefined : [traceparent]
       // (A bound past a host timer's reach is the core's to keep: see `Timeout.fitsTimer`.)
       if (
@@ -191,7 +191,7 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
       return Effect.ensuring(
         Effect.flatMap(appendWithin(body, clock, traceparent), (exit) =>
           Exit.isSuccess(exit)
-            ? written(exit.value[0] ?? "", Timeout.millisBy(clock) - start, fiber)
+            ? written(exit.value[0] ?? "", Timeout.millisBy(clock) - start, fiber, exit.value.replicas)
             : failedWith(exit.cause)
         ),
         directDone

@@ -3,8 +3,8 @@
  * fire-and-forget path, and an honest count of what was written.
  *
  * The fire-and-forget path answers nothing per event, so the counts come from the bus's own metrics
- * (`PublishMetrics.published` and `dropped`, tagged with the stream), read once the bus is closed:
- * every event it took is then either written or given up. The buffer is never let overflow: events
+ * (`PublishMetrics.published` and `dropped`, tagged with each key it writes to), read once the bus
+ * is closed: every event it took is then either written or given up. The buffer is never let overflow: events
  * go in windows of half its capacity, and a window is sent only once the one before the last is
  * settled (`flush`), so reading waits for the server rather than dropping.
  *

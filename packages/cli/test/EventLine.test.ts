@@ -31,8 +31,8 @@ describe("EventLine.decode", () => {
     ['{"kind":"x","ts":"2026-05-14T11:22:33Z","extra":[1]}', { kind: "x", ts: "2026-05-14T11:22:33Z" }]
   ])("reads %s as an event", (line, input) => {
     const decoded = EventLine.decode(line)
-    expect(decoded._tag).toBe("Event")
-    const given = (decoded as { readonly input: Record<string, unknown> }).input
+    if (decoded._tag !== "Event") throw new Error(`not an event: ${JSON.stringify(decoded)}`)
+    const given: Record<string, unknown> = { ...decoded.input }
     expect(Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined))).toEqual(input)
   })
 
@@ -59,8 +59,8 @@ describe("EventLine.decode", () => {
     ]
   ])("refuses %s", (line, reason) => {
     const decoded = EventLine.decode(line)
-    expect(decoded._tag).toBe("Bad")
-    expect((decoded as { readonly reason: string }).reason).toMatch(reason)
+    if (decoded._tag !== "Bad") throw new Error(`not refused: ${JSON.stringify(decoded)}`)
+    expect(decoded.reason).toMatch(reason)
   })
 })
 

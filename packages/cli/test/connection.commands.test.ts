@@ -4,7 +4,6 @@
  * that cannot be read named in one line, and a partitioned stream on a real Redis Cluster
  * (`--cluster`, `--partitions`, `REDIS_CLUSTER`, `MAF_EVENTS_PARTITIONS`, `MAF_EVENTS_STREAM`).
  */
-import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { beforeAll, describe, expect, layer } from "@effect/vitest"
@@ -12,20 +11,9 @@ import { Partitions } from "@maf/events"
 import { RedisTestCluster, RedisTestTls } from "@maf/events-test"
 import * as Effect from "effect/Effect"
 import * as Bin from "./helpers/bin.js"
+import { eventLines, files } from "./helpers/inputs.js"
 
-const dir = mkdtempSync(join(tmpdir(), "maf-events-connection-"))
-let fileCounter = 0
-const file = (text: string) => {
-  const path = join(dir, `input-${++fileCounter}.jsonl`)
-  writeFileSync(path, text)
-  return path
-}
-
-/** `n` events over `arenas` arenas, payload `{ i }`. */
-const events = (n: number, arenas: number) =>
-  Array.from({ length: n }, (_, i) =>
-    JSON.stringify({ kind: "agent.signal", arena: `arena-${i % arenas}`, payload: { i } })
-  )
+const file = files("maf-events-connection-")
 
 const jsonLines = (stdout: string) =>
   stdout
@@ -47,7 +35,7 @@ describe("TLS", () => {
             const { ca, clientCert, clientKey } = server.certificates
             const stream = `test:cli-tls:${process.pid}`
             const published = yield* Bin.run(
-              ["publish", "--input", file(events(5, 2).join("\n")), "--stream", stream],
+              ["publish", "--input", file(eventLines(5, { arenas: 2 }).join("\n")), "--stream", stream],
               {
                 REDIS_URL: server.url,
                 REDIS_TLS_CA: ca.path,
@@ -79,7 +67,7 @@ describe("TLS", () => {
               0, 1, 2, 3, 4
             ])
 
-            const missing = join(dir, "no-such-key.pem")
+            const missing = join(tmpdir(), `maf-events-no-such-key-${process.pid}.pem`)
             const unreadable = yield* Bin.run(
               ["tail", "--redis-url", server.url, "--tls-cert", clientCert.path],
               {
@@ -112,12 +100,15 @@ describe("Cluster", () => {
             const cluster = yield* RedisTestCluster.RedisTestCluster
             const stream = `test:cli-cluster:${process.pid}`
             const n = 600
-            const published = yield* Bin.run(["publish", "--input", file(events(n, 6).join("\n"))], {
-              REDIS_URL: cluster.url,
-              REDIS_CLUSTER: "true",
-              MAF_EVENTS_PARTITIONS: "3",
-              MAF_EVENTS_STREAM: stream
-            })
+            const published = yield* Bin.run(
+              ["publish", "--input", file(eventLines(n, { arenas: 6 }).join("\n"))],
+              {
+                REDIS_URL: cluster.url,
+                REDIS_CLUSTER: "true",
+                MAF_EVENTS_PARTITIONS: "3",
+                MAF_EVENTS_STREAM: stream
+              }
+            )
             expect(published.stderr).toBe("")
             expect(published.code).toBe(0)
             expect(JSON.parse(published.stdout)).toMatchObject({ written: n, not_written: 0 })

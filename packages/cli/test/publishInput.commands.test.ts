@@ -6,14 +6,12 @@
  * server gone while the buffer is full (the rest counted as never sent), and a server restarted
  * mid-input (every event written, or counted).
  */
-import { mkdtempSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { afterAll, beforeAll, expect, layer } from "@effect/vitest"
 import { Event, WireCodec } from "@maf/events"
 import { RedisTestServer } from "@maf/events-test"
 import * as Effect from "effect/Effect"
 import * as Bin from "./helpers/bin.js"
+import { eventLines, files } from "./helpers/inputs.js"
 import { freePort } from "./helpers/net.js"
 
 const password = "pw-Replay-Secret-5150"
@@ -25,19 +23,7 @@ type Server = RedisTestServer.RedisTestServer["Type"]
 const urlOf = (server: Server) => `redis://:${password}@127.0.0.1:${server.port}/0`
 const withUrl = (server: Server, args: ReadonlyArray<string>) => [...args, "--redis-url", urlOf(server)]
 
-const dir = mkdtempSync(join(tmpdir(), "maf-events-input-"))
-let fileCounter = 0
-const file = (text: string) => {
-  const path = join(dir, `input-${++fileCounter}.jsonl`)
-  writeFileSync(path, text)
-  return path
-}
-
-/** `n` event lines, payload `{ i }` from `from`. */
-const eventLines = (n: number, from = 0) =>
-  Array.from({ length: n }, (_, k) =>
-    JSON.stringify({ kind: "agent.signal", arena: "a", payload: { i: from + k } })
-  )
+const file = files("maf-events-input-")
 
 const summaryOf = (stdout: string) => {
   const lines = stdout.trim().split("\n")
@@ -69,6 +55,10 @@ const order = (bodies: ReadonlyArray<{ readonly body: Record<string, unknown> }>
     increasing: seen.every((v, k) => k === 0 || v > seen[k - 1]!)
   }
 }
+
+/** `publish --input -` to a stream, its standard input open for the test to write. */
+const publishPiped = (server: Server, stream: string) =>
+  Bin.start(withUrl(server, ["publish", "--input", "-", "--stream", stream]), {}, "pipe")
 
 const xlen = (server: Server, stream: string) => Effect.map(server.command("XLEN", stream), Number)
 
@@ -171,15 +161,11 @@ layer(RedisTestServer.layer({ args: ["--requirepass", password], password }), { 
       Effect.gen(function* () {
         const server = yield* RedisTestServer.RedisTestServer
         const stream = freshStream()
-        const publish = yield* Bin.start(
-          withUrl(server, ["publish", "--input", "-", "--stream", stream]),
-          {},
-          "pipe"
-        )
+        const publish = yield* publishPiped(server, stream)
         publish.child.stdin!.write(`${eventLines(3).join("\n")}\n`)
         // Written while the input is still open: read as a stream, not whole.
         yield* Effect.repeat(xlen(server, stream), { until: (n) => n === 3 })
-        publish.child.stdin!.write(`not json\n${eventLines(2, 3).join("\n")}`)
+        publish.child.stdin!.write(`not json\n${eventLines(2, { from: 3 }).join("\n")}`)
         publish.child.stdin!.end()
         const result = yield* publish.exit
         expect(result.code).toBe(1)
@@ -321,17 +307,13 @@ layer(RedisTestServer.layer({ args: ["--requirepass", password], password }), { 
       Effect.gen(function* () {
         const server = yield* RedisTestServer.RedisTestServer
         const stream = freshStream()
-        const publish = yield* Bin.start(
-          withUrl(server, ["publish", "--input", "-", "--stream", stream]),
-          {},
-          "pipe"
-        )
+        const publish = yield* publishPiped(server, stream)
         const stdin = publish.child.stdin!
         stdin.write(`${eventLines(10_000).join("\n")}\n`)
         yield* Effect.repeat(xlen(server, stream), { until: (n) => n > 0 })
         // Restarted (SHUTDOWN SAVE: what it answered stays) while the events go and more come.
         const restart = yield* Effect.fork(server.restart)
-        stdin.write(`${eventLines(10_000, 10_000).join("\n")}\n`)
+        stdin.write(`${eventLines(10_000, { from: 10_000 }).join("\n")}\n`)
         stdin.end()
         yield* restart
         const result = yield* publish.exit

@@ -120,6 +120,14 @@ export class RedisTestSentinel extends Context.Tag("@maf/events-test/RedisTestSe
      */
     readonly start: (server: number | Address) => Effect.Effect<void, RedisTestServerError>
     /**
+     * Freezes a server (`SIGSTOP`) for `duration`, then lets it go on (`SIGCONT`); returns at once. A
+     * master frozen longer than `downAfter` is failed over.
+     */
+    readonly hang: (
+      server: number | Address,
+      duration: Duration.DurationInput
+    ) => Effect.Effect<void, RedisTestServerError>
+    /**
      * Makes every running server a replica of the current master as the sentinels would at their
      * next `INFO` of it (`REPLICAOF`, its clients closed), without their wait of up to 10 seconds,
      * and waits until all follow it in sync and every sentinel sees them so: after `failover`,

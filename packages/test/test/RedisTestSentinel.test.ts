@@ -113,6 +113,21 @@ layer(RedisTestSentinel.layer(), { timeout: 60_000 })("RedisTestSentinel", (it) 
         expect(yield* deployment.commandAt(before.port, "GET", "kill:after")).toBe("2")
       }).pipe(Effect.scoped)
   )
+
+  it.effect("hang freezes a server for the duration", () =>
+    Effect.gen(function* () {
+      const deployment = yield* RedisTestSentinel.RedisTestSentinel
+      const master = yield* deployment.master
+      const replica = deployment.servers.find((server) => server.port !== master.port)
+      if (replica === undefined) return expect.unreachable("a replica")
+      const before = Date.now()
+      yield* deployment.hang(replica, 400)
+      expect(Date.now() - before).toBeLessThan(200)
+      expect(yield* deployment.commandAt(replica.port, "PING")).toBe("PONG")
+      expect(Date.now() - before).toBeGreaterThanOrEqual(350)
+      yield* deployment.awaitSettled
+    })
+  )
 })
 
 describe("RedisTestSentinel lifecycle", () => {

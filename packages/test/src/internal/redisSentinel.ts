@@ -258,6 +258,11 @@ export const make = (
         )
       })
 
+      const hang = (server: number | RedisTestSentinel.Address, duration: Duration.DurationInput) =>
+        Effect.flatMap(serverAt(typeof server === "number" ? server : server.port), (node) =>
+          node.pause(duration)
+        )
+
       const command = (...args: ReadonlyArray<string | number>) =>
         Effect.flatMap(Effect.flatMap(masterPort, serverAt), (master) => master.command(...args))
 
@@ -285,6 +290,7 @@ export const make = (
         failover,
         killMaster,
         start,
+        hang,
         awaitSettled
       }
     })

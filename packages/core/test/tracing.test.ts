@@ -256,6 +256,18 @@ describe("Tracing: reading", () => {
 describe("Tracing: consumer groups", () => {
   const fast = { minIdle: Duration.millis(300), block: Duration.millis(20), from: "0", group: "g" } as const
 
+  /** Runs a member of group `g` (from `"0"`) until `done` holds, then stops it. */
+  const memberUntil = <R>(
+    what: string,
+    options: Omit<EventConsumer.ConsumeOptions<any, R>, "group">,
+    done: () => boolean
+  ) =>
+    Effect.gen(function* () {
+      const fiber = yield* EventConsumer.consume({ ...fast, ...options }).pipe(Effect.fork)
+      yield* until(what, Effect.sync(done))
+      yield* Fiber.interrupt(fiber)
+    })
+
   it.live(
     "a handler runs in a process span (consumer) linking to the producer's send span; its acks are a settle span",
     () => {
@@ -263,21 +275,19 @@ describe("Tracing: consumer groups", () => {
       return Effect.gen(function* () {
         const written = yield* EventBus.publish({ kind: "arena.start" }).pipe(Effect.withSpan("producer"))
         const seen: Array<Option.Option<Tracer.AnySpan>> = []
-        const fiber = yield* EventConsumer.consume({
-          ...fast,
-          handler: (message) =>
-            Effect.map(Effect.option(Effect.currentSpan), (span) => {
-              seen.push(span)
-              expect(message._tag !== "Gap" && message.producerSpan?.spanId).toBe(
-                named("send maf:events")[0]!.spanId
-              )
-            })
-        }).pipe(Effect.fork)
-        yield* until(
+        yield* memberUntil(
           "acked",
-          Effect.sync(() => named("settle maf:events").some((s) => s.ended))
+          {
+            handler: (message) =>
+              Effect.map(Effect.option(Effect.currentSpan), (span) => {
+                seen.push(span)
+                expect(message._tag !== "Gap" && message.producerSpan?.spanId).toBe(
+                  named("send maf:events")[0]!.spanId
+                )
+              })
+          },
+          () => named("settle maf:events").some((s) => s.ended)
         )
-        yield* Fiber.interrupt(fiber)
         const [send] = named("send maf:events")
         const [process] = named("process maf:events")
         expect(process!.kind).toBe("consumer")
@@ -305,16 +315,14 @@ describe("Tracing: consumer groups", () => {
     const { tracer, named } = RecordingTracer.make()
     return Effect.gen(function* () {
       yield* EventBus.publish({ kind: "arena.start" }).pipe(Effect.withSpan("producer"))
-      const fiber = yield* EventConsumer.consume({
-        ...fast,
-        parentOnProducer: true,
-        handler: () => Effect.void
-      }).pipe(Effect.fork)
-      yield* until(
+      yield* memberUntil(
         "handled",
-        Effect.sync(() => named("process maf:events").some((s) => s.ended))
+        {
+          parentOnProducer: true,
+          handler: () => Effect.void
+        },
+        () => named("process maf:events").some((s) => s.ended)
       )
-      yield* Fiber.interrupt(fiber)
       const [send] = named("send maf:events")
       const [process] = named("process maf:events")
       expect(process!.parentSpanId).toBe(send!.spanId)
@@ -330,19 +338,17 @@ describe("Tracing: consumer groups", () => {
         Effect.withSpan("producer")
       )
       const traces: Array<string> = []
-      const fiber = yield* EventConsumer.consume({
-        ...fast,
-        parentOnProducer: true,
-        handler: () =>
-          Effect.map(Effect.orDie(Effect.currentSpan), (span) => {
-            traces.push(span.traceId)
-          })
-      }).pipe(Effect.fork)
-      yield* until(
+      yield* memberUntil(
         "handled",
-        Effect.sync(() => traces.length > 0)
+        {
+          parentOnProducer: true,
+          handler: () =>
+            Effect.map(Effect.orDie(Effect.currentSpan), (span) => {
+              traces.push(span.traceId)
+            })
+        },
+        () => traces.length > 0
       )
-      yield* Fiber.interrupt(fiber)
       expect(traces).toEqual([outer.traceId])
     }).pipe(Effect.provide(env()))
   )
@@ -352,19 +358,17 @@ describe("Tracing: consumer groups", () => {
     return Effect.gen(function* () {
       yield* EventBus.publish({ kind: "arena.start" }).pipe(Effect.withSpan("producer"))
       const producers: Array<unknown> = []
-      const fiber = yield* EventConsumer.consume({
-        ...fast,
-        propagateTrace: false,
-        handler: (message) =>
-          Effect.sync(() => {
-            producers.push(message._tag === "Gap" ? "gap" : message.producerSpan)
-          })
-      }).pipe(Effect.fork)
-      yield* until(
+      yield* memberUntil(
         "handled",
-        Effect.sync(() => named("process maf:events").some((s) => s.ended))
+        {
+          propagateTrace: false,
+          handler: (message) =>
+            Effect.sync(() => {
+              producers.push(message._tag === "Gap" ? "gap" : message.producerSpan)
+            })
+        },
+        () => named("process maf:events").some((s) => s.ended)
       )
-      yield* Fiber.interrupt(fiber)
       expect(producers).toEqual([undefined])
       expect(named("process maf:events")[0]!.links).toEqual([])
     }).pipe(Effect.provide(env()), Effect.withTracer(tracer))
@@ -377,20 +381,17 @@ describe("Tracing: consumer groups", () => {
       return Effect.gen(function* () {
         const written = yield* EventBus.publish({ kind: "arena.start" })
         const id = (written as { id: string }).id
-        const fiber = yield* EventConsumer.consume({
-          ...fast,
-          maxDeliveries: 1,
-          handler: () => Effect.fail("boom")
-        }).pipe(Effect.fork)
-        yield* until(
+        yield* memberUntil(
           "dead-lettered",
-          Effect.sync(() =>
+          {
+            maxDeliveries: 1,
+            handler: () => Effect.fail("boom")
+          },
+          () =>
             named("settle maf:events").some(
               (s) => s.attributes.get("messaging.operation.name") === "dead_letter" && s.ended
             )
-          )
         )
-        yield* Fiber.interrupt(fiber)
         expect(named("process maf:events")[0]!.failed).toBe(true)
         const dead = named("settle maf:events").find(
           (s) => s.attributes.get("messaging.operation.name") === "dead_letter"

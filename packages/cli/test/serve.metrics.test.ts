@@ -39,15 +39,15 @@ const scrapeUntil = (url: string, check: (text: string) => boolean) =>
     Effect.orDie
   )
 
-/** Messages until `n` entries came (groups messages, which have no id, in between), and one groups message at least. */
+/** Messages until `n` entries came (groups messages in between), and one groups message at least. */
 const untilEntries = (feed: Sse.Feed, n: number) =>
   Effect.gen(function* () {
     const messages: Array<Sse.Message> = []
     while (
-      messages.filter((m) => m.id !== undefined).length < n ||
-      !messages.some((m) => m.id === undefined)
+      messages.filter((m) => m.event === undefined).length < n ||
+      !messages.some((m) => m.event === "groups")
     ) {
-      messages.push(...(yield* feed.take(1)))
+      messages.push(...(yield* feed.takeAny(1)))
     }
     return messages
   })
@@ -101,7 +101,7 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })("maf-events serve,
         // Entries flow through a feed from 0; the groups come on it too.
         const feed = yield* Sse.open(`${url}events?from=0`)
         const messages = yield* untilEntries(feed, 5)
-        const groups = messages.find((m) => m.id === undefined)
+        const groups = messages.find((m) => m.event === "groups")
         expect(groups === undefined ? undefined : JSON.parse(groups.data).groups).toEqual([
           { name: "workers", pending: 2, lag: 3, consumers: 1, last_delivered_id: expect.any(String) }
         ])

@@ -6,24 +6,30 @@ import type * as Scope from "effect/Scope"
 
 export interface Message {
   readonly id: string | undefined
+  /** The message's type (`event:`), `undefined` for plain messages. */
+  readonly event: string | undefined
   readonly data: string
 }
 
 export interface Feed {
   readonly status: number
-  /** The next `n` messages (comments skipped). */
+  /** The next `n` plain messages (comments and typed messages skipped), as `EventSource.onmessage` sees them. */
   readonly take: (n: number) => Effect.Effect<ReadonlyArray<Message>>
+  /** The next `n` messages of any type (comments skipped). */
+  readonly takeAny: (n: number) => Effect.Effect<ReadonlyArray<Message>>
   readonly close: Effect.Effect<void>
 }
 
 const parse = (block: string): Message | undefined => {
   let id: string | undefined
+  let event: string | undefined
   const data: Array<string> = []
   for (const line of block.split("\n")) {
     if (line.startsWith("id: ")) id = line.slice(4)
+    else if (line.startsWith("event: ")) event = line.slice(7)
     else if (line.startsWith("data: ")) data.push(line.slice(6))
   }
-  return data.length === 0 ? undefined : { id, data: data.join("\n") }
+  return data.length === 0 ? undefined : { id, event, data: data.join("\n") }
 }
 
 /** Opens a feed; closed (the request aborted) with the scope. */
@@ -57,6 +63,15 @@ export const open = (
       const feed: Feed = {
         status: response.status,
         take: (n) =>
+          Effect.promise(async () => {
+            const out: Array<Message> = []
+            while (out.length < n) {
+              const message = await next()
+              if (message.event === undefined) out.push(message)
+            }
+            return out
+          }),
+        takeAny: (n) =>
           Effect.promise(async () => {
             const out: Array<Message> = []
             while (out.length < n) out.push(await next())

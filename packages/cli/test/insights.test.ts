@@ -272,6 +272,36 @@ describe("dashboard insights", () => {
   })
 })
 
+describe("names from the stream that objects have too", () => {
+  it("__proto__, constructor, toString as families, models, arenas and groups are counted like any other", () => {
+    const names = ["__proto__", "constructor", "toString"]
+    const insights = fed(
+      names.flatMap((name, i) => [
+        { kind: `${name}.error`, at: t0 + i },
+        { kind: "llm.call", at: t0 + i, arena: name, payload: { model: name, prompt_tokens: 10 } }
+      ]),
+      t0 + 10
+    )
+    Insights.addGroups(insights, {
+      at: 1,
+      groups: names.map((name) => ({ name, pending: 1, lag: 2, consumers: 1 }))
+    })
+    const series = Insights.throughput(insights, t0 + 10)
+    expect(series.totals).toEqual(Object.fromEntries([...names.map((n) => [n, 1]), ["llm", 3]]))
+    for (const table of [insights.models, insights.arenas]) {
+      expect(Object.keys(table).sort()).toEqual([...names].sort())
+      for (const name of names) expect(Insights.own(table, name)?.promptTokens).toBe(10)
+      expect(Object.getPrototypeOf(table)).toBe(Object.prototype)
+    }
+    expect(Object.keys(insights.groups).sort()).toEqual([...names].sort())
+    // Nothing leaked into every object, and the state survives the tab's storage.
+    expect(({} as Record<string, unknown>).calls).toBeUndefined()
+    expect(({} as Record<string, unknown>).samples).toBeUndefined()
+    expect(JSON.parse(JSON.stringify(insights))).toEqual(insights)
+    expect(Charts.throughputLegend(series.totals, series.errors)).not.toContain("function")
+  })
+})
+
 describe("dashboard charts", () => {
   it("numbers for people: axis bounds, durations, rates", () => {
     expect([0, 0.3, 1, 1.2, 3, 7, 12, 99, 101].map((v) => Charts.niceMax(v, 1))).toEqual([

@@ -60,8 +60,8 @@ export const esc = (text: unknown): string =>
  * @category rendering
  */
 export const colorOf = (family: string): string => {
-  const known = COLORS.families[family]
-  if (known !== undefined) return known
+  // Not inherited: a family may be named `constructor`.
+  if (Object.hasOwn(COLORS.families, family)) return COLORS.families[family]!
   let hash = 0
   for (let i = 0; i < family.length; i++) hash = (hash * 31 + family.charCodeAt(i)) >>> 0
   return COLORS.others[hash % COLORS.others.length]!

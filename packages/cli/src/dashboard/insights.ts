@@ -137,6 +137,27 @@ export interface Line {
 }
 
 /**
+ * A record's own value of a key, never one it inherits: kinds, models, arenas and groups come from
+ * the stream, and may be named `__proto__` or `constructor`.
+ *
+ * @since 0.3.0
+ * @category getters
+ */
+export const own = <A>(record: Readonly<Record<string, A>>, key: string): A | undefined =>
+  Object.hasOwn(record, key) ? record[key] : undefined
+
+/**
+ * Sets a record's own value of a key, whatever the key (`__proto__` too: an own property, not the
+ * record's prototype).
+ *
+ * @since 0.3.0
+ * @category updates
+ */
+export const put = <A>(record: Record<string, A>, key: string, value: A): void => {
+  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true })
+}
+
+/**
  * An empty state.
  *
  * @since 0.3.0
@@ -213,7 +234,7 @@ export const countEntry = (insights: Insights, at: number, kind: string, now: nu
     insights.buckets.sort((a, b) => a.t - b.t)
   }
   const family = familyOf(kind)
-  bucket.families[family] = (bucket.families[family] ?? 0) + 1
+  put(bucket.families, family, (own(bucket.families, family) ?? 0) + 1)
   if (/\.error$/.test(kind)) bucket.errors++
   while (
     insights.buckets.length > 0 &&
@@ -231,11 +252,11 @@ export const countEntry = (insights: Insights, at: number, kind: string, now: nu
  * @category updates
  */
 export const usageOf = (table: Record<string, Usage>, key: string): Usage => {
-  const name = key in table || Object.keys(table).length < LIMITS.usageKeys ? key : "(other)"
-  let usage = table[name]
+  const name = own(table, key) !== undefined || Object.keys(table).length < LIMITS.usageKeys ? key : "(other)"
+  let usage = own(table, name)
   if (usage === undefined) {
     usage = { calls: 0, errors: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 }
-    table[name] = usage
+    put(table, name, usage)
   }
   return usage
 }
@@ -380,20 +401,20 @@ export const addGroups = (insights: Insights, snapshot: unknown): void => {
   const at = typeof s.at === "number" ? s.at : Number.NaN
   insights.groupsError = typeof s.error === "string" ? s.error : null
   if (!Array.isArray(s.groups) || !Number.isFinite(at)) return
-  const seen: Record<string, true> = {}
+  const seen = new Set<string>()
   for (const g of s.groups.slice(0, LIMITS.groups)) {
     const name = stringField(g, "name")
     if (name === "") continue
-    seen[name] = true
-    const history = insights.groups[name] ?? { samples: [], consumers: 0 }
-    insights.groups[name] = history
+    seen.add(name)
+    const history = own(insights.groups, name) ?? { samples: [], consumers: 0 }
+    put(insights.groups, name, history)
     history.consumers = numberField(g, "consumers") ?? 0
     const lag = numberField(g, "lag")
     history.samples.push([at, lag === undefined ? null : lag, numberField(g, "pending") ?? 0])
     while (history.samples.length > LIMITS.groupSamples) history.samples.shift()
   }
   if (insights.groupsError === null) {
-    for (const name of Object.keys(insights.groups)) if (!(name in seen)) delete insights.groups[name]
+    for (const name of Object.keys(insights.groups)) if (!seen.has(name)) delete insights.groups[name]
   }
 }
 
@@ -427,7 +448,7 @@ export const throughput = (
   for (const b of insights.buckets) {
     if (b.t < start || b.t > last) continue
     errors += b.errors
-    for (const f of Object.keys(b.families)) totals[f] = (totals[f] ?? 0) + (b.families[f] ?? 0)
+    for (const f of Object.keys(b.families)) put(totals, f, (own(totals, f) ?? 0) + (own(b.families, f) ?? 0))
   }
   const families = Object.keys(totals).sort()
   const points = []
@@ -436,7 +457,7 @@ export const throughput = (
     const b = insights.buckets.find((x) => x.t === t)
     points.push({
       t,
-      rates: families.map((f) => ((b?.families[f] ?? 0) * 1000) / width),
+      rates: families.map((f) => (((b === undefined ? undefined : own(b.families, f)) ?? 0) * 1000) / width),
       errors: ((b?.errors ?? 0) * 1000) / width
     })
   }

@@ -252,8 +252,8 @@ const script = `
     batch.forEach(function (line) {
       Charts.addLine(state.insights, line, now);
       var key = countKey(line);
-      state.counts[key] = (state.counts[key] || 0) + 1;
-      if (line.variant === "unknown") state.unknown[key] = true;
+      Charts.put(state.counts, key, (Charts.own(state.counts, key) || 0) + 1);
+      if (line.variant === "unknown") Charts.put(state.unknown, key, true);
     });
     state.lines = state.lines.concat(batch).slice(-MAX_STORED);
     insert(batch);
@@ -263,7 +263,7 @@ const script = `
     countsEl.textContent = "";
     Object.keys(state.counts).sort().forEach(function (key) {
       var chip = document.createElement("span");
-      chip.className = "chip fam-" + family(key) + (state.unknown[key] ? " unknown" : "") +
+      chip.className = "chip fam-" + family(key) + (Charts.own(state.unknown, key) ? " unknown" : "") +
         (kindInput.value.trim() === key ? " active" : "");
       chip.dataset.kind = key;
       var k = document.createElement("span"); k.className = "k"; k.textContent = key; chip.appendChild(k);

@@ -165,8 +165,9 @@ const linesOf = (
 
 /**
  * The text of metric pairs (what `Metric.snapshot` gives). Pairs of one name make one family (its
- * help and type from the first); a pair whose type differs from its family's is left out, with a
- * comment line saying so (the format has one type a name).
+ * help and type from the first); a pair whose type differs from its family's, or whose tags are
+ * those of a series already written, is left out, with a comment line saying so (the format has one
+ * type a name, and one series a label set).
  *
  * @since 0.3.0
  * @category encoding
@@ -187,10 +188,13 @@ export const format = (pairs: Iterable<MetricPair.MetricPair.Untyped>): string =
       continue
     }
     const tags = [...pair.metricKey.tags].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-    family.samples.push({
-      order: tags.map((t) => `${t.key}\u0000${t.value}`).join("\u0001"),
-      lines: linesOf(name, tags, pair.metricState)
-    })
+    const order = tags.map((t) => `${t.key}\u0000${t.value}`).join("\u0001")
+    if (family.samples.some((sample) => sample.order === order)) {
+      // Keys of one name and tags that differ otherwise (description, histogram boundaries).
+      skipped.push(`# ${name}: a second series with the same labels left out`)
+      continue
+    }
+    family.samples.push({ order, lines: linesOf(name, tags, pair.metricState) })
   }
   const out: Array<string> = []
   for (const family of [...families.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {

@@ -141,7 +141,12 @@ const parse = (text: string): Map<string, ParsedFamily> => {
     }
     if (line.startsWith("#")) continue
     const sample = parseSample(line)
-    enter(familyOf(sample.name, types)).samples.push(sample)
+    const family = enter(familyOf(sample.name, types))
+    const key = `${sample.name}${seriesKey(sample.labels, "")}`
+    if (family.samples.some((s) => `${s.name}${seriesKey(s.labels, "")}` === key)) {
+      throw new Error(`the series ${key} twice`)
+    }
+    family.samples.push(sample)
   }
   for (const family of families.values()) checkFamily(family)
   return families
@@ -414,6 +419,22 @@ const cases: ReadonlyArray<{
     ].join("\n")
   },
   {
+    name: "one series a label set: a second key of the same name and tags (another description) is left out, said",
+    pairs: [
+      counter("y", 1, tags(["s", "a"]), "first"),
+      counter("y", 2, tags(["s", "a"]), "second"),
+      counter("y", 3, tags(["s", "b"]))
+    ],
+    text: [
+      "# HELP y first",
+      "# TYPE y counter",
+      'y{s="a"} 1',
+      'y{s="b"} 3',
+      "# y: a second series with the same labels left out",
+      ""
+    ].join("\n")
+  },
+  {
     name: "one type a name: a gauge of a counter's name is left out, said in a comment",
     pairs: [counter("x", 1), MetricPair.unsafeMake(MetricKey.gauge("x"), MetricState.gauge(9))],
     text: ["# TYPE x counter", "x 1", "# x: a gauge left out, the name is a counter", ""].join("\n")
@@ -440,6 +461,7 @@ describe("PrometheusText", () => {
       "# TYPE x counter\nx one\n",
       "# TYPE x counter\nx 1\n# TYPE y counter\ny 1\nx 2\n",
       "# TYPE x counter\nx 1\n# TYPE x counter\n",
+      '# TYPE x counter\nx{a="1"} 1\nx{a="1"} 2\n',
       '# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n',
       '# TYPE h histogram\nh_bucket{le="1"} 1\nh_sum 1\nh_count 1\n'
     ]) {

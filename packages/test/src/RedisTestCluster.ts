@@ -126,6 +126,80 @@ export interface SlotMigration {
 }
 
 /**
+ * A real Redis Cluster: its nodes, its slots and its faults. The service of {@link RedisTestCluster}.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Cluster {
+  /** Always `"127.0.0.1"`. */
+  readonly host: string
+  /** Every node's address, in start order: the start-up nodes of an ioredis `Cluster`. */
+  readonly nodes: ReadonlyArray<{ readonly host: string; readonly port: number }>
+  /** `redis://127.0.0.1:<port>/0` of the first node (any node leads a cluster client to all). */
+  readonly url: string
+  /** The nodes as the cluster sees them now (the first running node's `CLUSTER NODES`), by port. */
+  readonly topology: Effect.Effect<ReadonlyArray<ClusterNode>, RedisTestServerError>
+  /** The slot of a key, as Redis computes it (CRC16 of the key or of its `{hash tag}`, mod 16384). */
+  readonly slotOf: (key: string) => number
+  /** The master serving a key's slot now. */
+  readonly masterOf: (key: string) => Effect.Effect<ClusterNode, RedisTestServerError>
+  /**
+   * Sends a raw command to one node on a fresh helper connection (no redirections followed: a
+   * key of another node's slot fails with its `MOVED` error).
+   */
+  readonly command: (
+    node: NodeRef,
+    ...args: ReadonlyArray<string | number>
+  ) => Effect.Effect<unknown, RedisTestServerError>
+  /**
+   * A graceful failover: `CLUSTER FAILOVER` on a replica of the given master (or on the given
+   * replica), waiting until it is the master of those slots and the cluster is settled. Succeeds
+   * with the new master.
+   */
+  readonly failover: (node: NodeRef) => Effect.Effect<ClusterNode, RedisTestServerError>
+  /**
+   * `SIGKILL`s a node and waits until the cluster has settled without it: for a master, until a
+   * replica took its slots over (a hard failover) and `cluster_state` is `ok` everywhere.
+   */
+  readonly kill: (node: NodeRef) => Effect.Effect<void, RedisTestServerError>
+  /** `SHUTDOWN SAVE`, then waits as `kill` does. */
+  readonly stop: (node: NodeRef) => Effect.Effect<void, RedisTestServerError>
+  /**
+   * Starts a stopped or killed node again (same port and directory) and waits until it has joined:
+   * a former master comes back as a replica of the node that took its slots, and is in sync.
+   */
+  readonly start: (node: NodeRef) => Effect.Effect<void, RedisTestServerError>
+  /** `stop`, then `start`. */
+  readonly restart: (node: NodeRef) => Effect.Effect<void, RedisTestServerError>
+  /**
+   * Freezes a node (`SIGSTOP`) for `duration`, then lets it go on (`SIGCONT`); returns at once. A
+   * master frozen longer than the node timeout is failed over.
+   */
+  readonly hang: (
+    node: NodeRef,
+    duration: Duration.DurationInput
+  ) => Effect.Effect<void, RedisTestServerError>
+  /** Waits until the cluster is settled (after `hang`, or after commands of a test's own). */
+  readonly awaitSettled: Effect.Effect<void, RedisTestServerError>
+  /**
+   * Moves a slot to another master, keys and all (`SETSLOT IMPORTING`/`MIGRATING`, `MIGRATE`,
+   * `SETSLOT NODE`), and waits until every node agrees.
+   */
+  readonly migrateSlot: (slot: number, to: NodeRef) => Effect.Effect<void, RedisTestServerError>
+  /**
+   * Begins a slot migration and leaves it half done (the slot `MIGRATING` on its master and
+   * `IMPORTING` on `to`), moving the keys named or the number of keys given by `keys` (default
+   * none): clients see `ASK` until `finish`.
+   */
+  readonly beginMigration: (
+    slot: number,
+    to: NodeRef,
+    options?: { readonly keys?: number | ReadonlyArray<string> | undefined }
+  ) => Effect.Effect<SlotMigration, RedisTestServerError>
+}
+
+/**
  * A real Redis Cluster, owned by the scope that built it.
  *
  * @since 0.3.0
@@ -133,73 +207,7 @@ export interface SlotMigration {
  */
 export class RedisTestCluster extends Context.Tag("@maf/events-test/RedisTestCluster")<
   RedisTestCluster,
-  {
-    /** Always `"127.0.0.1"`. */
-    readonly host: string
-    /** Every node's address, in start order: the start-up nodes of an ioredis `Cluster`. */
-    readonly nodes: ReadonlyArray<{ readonly host: string; readonly port: number }>
-    /** `redis://127.0.0.1:<port>/0` of the first node (any node leads a cluster client to all). */
-    readonly url: string
-    /** The nodes as the cluster sees them now (the first running node's `CLUSTER NODES`), by port. */
-    readonly topology: Effect.Effect<ReadonlyArray<ClusterNode>, RedisTestServerError>
-    /** The slot of a key, as Redis computes it (CRC16 of the key or of its `{hash tag}`, mod 16384). */
-    readonly slotOf: (key: string) => number
-    /** The master serving a key's slot now. */
-    readonly masterOf: (key: string) => Effect.Effect<ClusterNode, RedisTestServerError>
-    /**
-     * Sends a raw command to one node on a fresh helper connection (no redirections followed: a
-     * key of another node's slot fails with its `MOVED` error).
-     */
-    readonly command: (
-      node: NodeRef,
-      ...args: ReadonlyArray<string | number>
-    ) => Effect.Effect<unknown, RedisTestServerError>
-    /**
-     * A graceful failover: `CLUSTER FAILOVER` on a replica of the given master (or on the given
-     * replica), waiting until it is the master of those slots and the cluster is settled. Succeeds
-     * with the new master.
-     */
-    readonly failover: (node: NodeRef) => Effect.Effect<ClusterNode, RedisTestServerError>
-    /**
-     * `SIGKILL`s a node and waits until the cluster has settled without it: for a master, until a
-     * replica took its slots over (a hard failover) and `cluster_state` is `ok` everywhere.
-     */
-    readonly kill: (node: NodeRef) => Effect.Effect<void, RedisTestServerError>
-    /** `SHUTDOWN SAVE`, then waits as `kill` does. */
-    readonly stop: (node: NodeRef) => Effect.Effect<void, RedisTestServerError>
-    /**
-     * Starts a stopped or killed node again (same port and directory) and waits until it has joined:
-     * a former master comes back as a replica of the node that took its slots, and is in sync.
-     */
-    readonly start: (node: NodeRef) => Effect.Effect<void, RedisTestServerError>
-    /** `stop`, then `start`. */
-    readonly restart: (node: NodeRef) => Effect.Effect<void, RedisTestServerError>
-    /**
-     * Freezes a node (`SIGSTOP`) for `duration`, then lets it go on (`SIGCONT`); returns at once. A
-     * master frozen longer than the node timeout is failed over.
-     */
-    readonly hang: (
-      node: NodeRef,
-      duration: Duration.DurationInput
-    ) => Effect.Effect<void, RedisTestServerError>
-    /** Waits until the cluster is settled (after `hang`, or after commands of a test's own). */
-    readonly awaitSettled: Effect.Effect<void, RedisTestServerError>
-    /**
-     * Moves a slot to another master, keys and all (`SETSLOT IMPORTING`/`MIGRATING`, `MIGRATE`,
-     * `SETSLOT NODE`), and waits until every node agrees.
-     */
-    readonly migrateSlot: (slot: number, to: NodeRef) => Effect.Effect<void, RedisTestServerError>
-    /**
-     * Begins a slot migration and leaves it half done (the slot `MIGRATING` on its master and
-     * `IMPORTING` on `to`), moving the keys named or the number of keys given by `keys` (default
-     * none): clients see `ASK` until `finish`.
-     */
-    readonly beginMigration: (
-      slot: number,
-      to: NodeRef,
-      options?: { readonly keys?: number | ReadonlyArray<string> | undefined }
-    ) => Effect.Effect<SlotMigration, RedisTestServerError>
-  }
+  Cluster
 >() {}
 
 /**
@@ -222,11 +230,8 @@ export const slotOf: (key: string) => number = Partitions.keySlot
  */
 export const make = (
   options: Options = {}
-): Effect.Effect<
-  Context.Tag.Service<RedisTestCluster>,
-  RedisTestServerError,
-  Scope.Scope | CommandExecutor.CommandExecutor
-> => internal.make(options)
+): Effect.Effect<Cluster, RedisTestServerError, Scope.Scope | CommandExecutor.CommandExecutor> =>
+  internal.make(options)
 
 /**
  * A layer with a fresh {@link RedisTestCluster}, torn down when the layer is released. It provides

@@ -75,6 +75,65 @@ export interface Address {
 }
 
 /**
+ * A real Sentinel deployment: its sentinels, its servers, its master and its faults. The service of
+ * {@link RedisTestSentinel}.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Deployment {
+  /** The monitored master's name. */
+  readonly masterName: string
+  /** The three sentinels' addresses (ioredis: `new Redis({ sentinels, name: masterName })`). */
+  readonly sentinels: ReadonlyArray<Address>
+  /** `redis+sentinel://127.0.0.1:<p1>,127.0.0.1:<p2>,127.0.0.1:<p3>/<masterName>/0`. */
+  readonly url: string
+  /** The two data servers' addresses (master and replica, in start order; roles change). */
+  readonly servers: ReadonlyArray<Address>
+  /** The master's address, as the sentinels report it now (`SENTINEL GET-MASTER-ADDR-BY-NAME`). */
+  readonly master: Effect.Effect<Address, RedisTestServerError>
+  /** Sends a raw command to the current master on a fresh helper connection. */
+  readonly command: (...args: ReadonlyArray<string | number>) => Effect.Effect<unknown, RedisTestServerError>
+  /** Sends a raw command to one server or sentinel, named by its port. */
+  readonly commandAt: (
+    port: number,
+    ...args: ReadonlyArray<string | number>
+  ) => Effect.Effect<unknown, RedisTestServerError>
+  /**
+   * A graceful failover (`SENTINEL FAILOVER`): waits until the replica is the master and every
+   * sentinel reports it. Succeeds with the new master. The former master stays a master until a
+   * sentinel's next `INFO` of it (up to 10 seconds; Sentinel's own pace) makes it a replica:
+   * `awaitSettled` does it at once.
+   */
+  readonly failover: Effect.Effect<Address, RedisTestServerError>
+  /**
+   * `SIGKILL`s the master and waits until the sentinels have promoted the replica and all report
+   * it. Succeeds with the new master; the killed server stays down until `start`.
+   */
+  readonly killMaster: Effect.Effect<Address, RedisTestServerError>
+  /**
+   * Starts a killed server again (same port and directory) and waits until it is a replica of the
+   * current master in sync, as every sentinel sees it.
+   */
+  readonly start: (server: number | Address) => Effect.Effect<void, RedisTestServerError>
+  /**
+   * Freezes a server (`SIGSTOP`) for `duration`, then lets it go on (`SIGCONT`); returns at once. A
+   * master frozen longer than `downAfter` is failed over.
+   */
+  readonly hang: (
+    server: number | Address,
+    duration: Duration.DurationInput
+  ) => Effect.Effect<void, RedisTestServerError>
+  /**
+   * Makes every running server a replica of the current master as the sentinels would at their
+   * next `INFO` of it (`REPLICAOF`, its clients closed), without their wait of up to 10 seconds,
+   * and waits until all follow it in sync and every sentinel sees them so: after `failover`,
+   * before the next fault.
+   */
+  readonly awaitSettled: Effect.Effect<void, RedisTestServerError>
+}
+
+/**
  * A real Sentinel deployment, owned by the scope that built it.
  *
  * @since 0.3.0
@@ -82,59 +141,7 @@ export interface Address {
  */
 export class RedisTestSentinel extends Context.Tag("@maf/events-test/RedisTestSentinel")<
   RedisTestSentinel,
-  {
-    /** The monitored master's name. */
-    readonly masterName: string
-    /** The three sentinels' addresses (ioredis: `new Redis({ sentinels, name: masterName })`). */
-    readonly sentinels: ReadonlyArray<Address>
-    /** `redis+sentinel://127.0.0.1:<p1>,127.0.0.1:<p2>,127.0.0.1:<p3>/<masterName>/0`. */
-    readonly url: string
-    /** The two data servers' addresses (master and replica, in start order; roles change). */
-    readonly servers: ReadonlyArray<Address>
-    /** The master's address, as the sentinels report it now (`SENTINEL GET-MASTER-ADDR-BY-NAME`). */
-    readonly master: Effect.Effect<Address, RedisTestServerError>
-    /** Sends a raw command to the current master on a fresh helper connection. */
-    readonly command: (
-      ...args: ReadonlyArray<string | number>
-    ) => Effect.Effect<unknown, RedisTestServerError>
-    /** Sends a raw command to one server or sentinel, named by its port. */
-    readonly commandAt: (
-      port: number,
-      ...args: ReadonlyArray<string | number>
-    ) => Effect.Effect<unknown, RedisTestServerError>
-    /**
-     * A graceful failover (`SENTINEL FAILOVER`): waits until the replica is the master and every
-     * sentinel reports it. Succeeds with the new master. The former master stays a master until a
-     * sentinel's next `INFO` of it (up to 10 seconds; Sentinel's own pace) makes it a replica:
-     * `awaitSettled` does it at once.
-     */
-    readonly failover: Effect.Effect<Address, RedisTestServerError>
-    /**
-     * `SIGKILL`s the master and waits until the sentinels have promoted the replica and all report
-     * it. Succeeds with the new master; the killed server stays down until `start`.
-     */
-    readonly killMaster: Effect.Effect<Address, RedisTestServerError>
-    /**
-     * Starts a killed server again (same port and directory) and waits until it is a replica of the
-     * current master in sync, as every sentinel sees it.
-     */
-    readonly start: (server: number | Address) => Effect.Effect<void, RedisTestServerError>
-    /**
-     * Freezes a server (`SIGSTOP`) for `duration`, then lets it go on (`SIGCONT`); returns at once. A
-     * master frozen longer than `downAfter` is failed over.
-     */
-    readonly hang: (
-      server: number | Address,
-      duration: Duration.DurationInput
-    ) => Effect.Effect<void, RedisTestServerError>
-    /**
-     * Makes every running server a replica of the current master as the sentinels would at their
-     * next `INFO` of it (`REPLICAOF`, its clients closed), without their wait of up to 10 seconds,
-     * and waits until all follow it in sync and every sentinel sees them so: after `failover`,
-     * before the next fault.
-     */
-    readonly awaitSettled: Effect.Effect<void, RedisTestServerError>
-  }
+  Deployment
 >() {}
 
 /**
@@ -148,11 +155,8 @@ export class RedisTestSentinel extends Context.Tag("@maf/events-test/RedisTestSe
  */
 export const make = (
   options: Options = {}
-): Effect.Effect<
-  Context.Tag.Service<RedisTestSentinel>,
-  RedisTestServerError,
-  Scope.Scope | CommandExecutor.CommandExecutor
-> => internal.make(options)
+): Effect.Effect<Deployment, RedisTestServerError, Scope.Scope | CommandExecutor.CommandExecutor> =>
+  internal.make(options)
 
 /**
  * A layer with a fresh {@link RedisTestSentinel}, torn down when the layer is released. It provides

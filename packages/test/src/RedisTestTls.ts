@@ -92,20 +92,26 @@ export interface Certificates {
 }
 
 /**
+ * A real `redis-server` listening for TLS: what `RedisTestServer` offers, the certificates and the
+ * plain port if any. The service of {@link RedisTestTls}.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface TlsServer extends RedisTestServer.Server {
+  /** The plain TCP port when asked for with the `plainPort` option. */
+  readonly plainPort: Option.Option<number>
+  /** The certificates, as files and PEM text. */
+  readonly certificates: Certificates
+}
+
+/**
  * A real `redis-server` listening for TLS, owned by the scope that built it.
  *
  * @since 0.3.0
  * @category tags
  */
-export class RedisTestTls extends Context.Tag("@maf/events-test/RedisTestTls")<
-  RedisTestTls,
-  RedisTestServer.Server & {
-    /** The plain TCP port when asked for with the `plainPort` option. */
-    readonly plainPort: Option.Option<number>
-    /** The certificates, as files and PEM text. */
-    readonly certificates: Certificates
-  }
->() {}
+export class RedisTestTls extends Context.Tag("@maf/events-test/RedisTestTls")<RedisTestTls, TlsServer>() {}
 
 /**
  * Builds a {@link RedisTestTls}: makes the certificates, picks the ports, starts `redis-server`
@@ -117,11 +123,8 @@ export class RedisTestTls extends Context.Tag("@maf/events-test/RedisTestTls")<
  */
 export const make = (
   options: Options = {}
-): Effect.Effect<
-  Context.Tag.Service<RedisTestTls>,
-  RedisTestServerError,
-  Scope.Scope | CommandExecutor.CommandExecutor
-> => internal.make(options)
+): Effect.Effect<TlsServer, RedisTestServerError, Scope.Scope | CommandExecutor.CommandExecutor> =>
+  internal.make(options)
 
 /**
  * A layer with a fresh {@link RedisTestTls} server, stopped when the layer is released. It provides

@@ -7,7 +7,6 @@
  */
 
 import { Partitions } from "@maf/events"
-import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -44,9 +43,7 @@ const infoField = (info: string, field: string): string =>
 const fault = (message: string) => new RedisTestServerError({ reason: "Fault", message })
 const badInput = (message: string) => new RedisTestServerError({ reason: "Command", message })
 
-export const make = (
-  options: RedisTestCluster.Options
-): Started<Context.Tag.Service<RedisTestCluster.RedisTestCluster>> =>
+export const make = (options: RedisTestCluster.Options): Started<RedisTestCluster.Cluster> =>
   live(
     Effect.gen(function* () {
       const masters = options.masters ?? 3

@@ -1,12 +1,3 @@
-/**
- * The Sentinel kit's workings: two data servers and three sentinels (each a {@link RedisNode}),
- * what "settled" means (every sentinel reports the same master, which is one; it sees the running
- * replica in sync and the two other sentinels; nothing is down or failing over), and the faults,
- * each waiting until the deployment has settled on its new master.
- *
- * @internal
- */
-import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -40,9 +31,7 @@ const fields = (reply: unknown): Record<string, string> => {
 const millis = (duration: Duration.DurationInput) =>
   String(Math.max(1, Math.round(Duration.toMillis(duration))))
 
-export const make = (
-  options: RedisTestSentinel.Options
-): Started<Context.Tag.Service<RedisTestSentinel.RedisTestSentinel>> =>
+export const make = (options: RedisTestSentinel.Options): Started<RedisTestSentinel.Deployment> =>
   live(
     Effect.gen(function* () {
       const masterName = options.masterName ?? "mymaster"

@@ -1,20 +1,10 @@
-/**
- * The TLS server kit's workings: the certificates in a directory of their own, then one
- * {@link RedisNode} listening with `--tls-port` (and `--port 0` unless a plain port is asked for),
- * whose helper connections speak TLS with the client certificate.
- *
- * @internal
- */
-import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as RedisTestTls from "../RedisTestTls.js"
 import { makeCertificates } from "./certificates.js"
 import { freePort, makeNode, type Started, serverFaults, tempDir } from "./redisNode.js"
 
-export const make = (
-  options: RedisTestTls.Options
-): Started<Context.Tag.Service<RedisTestTls.RedisTestTls>> =>
+export const make = (options: RedisTestTls.Options): Started<RedisTestTls.TlsServer> =>
   Effect.gen(function* () {
     const certificates = yield* Effect.flatMap(tempDir("maf-tls-"), (dir) =>
       makeCertificates(dir, options.opensslExecutable)

@@ -134,6 +134,43 @@ describe("Tracing: publishing", () => {
     }
   )
 
+  it.live(
+    "a batch retried after a failure: each attempt is a send span, the first failed, the entries traced",
+    () => {
+      const { tracer, named } = RecordingTracer.make()
+      let appends = 0
+      const failingOnce = Layer.effect(
+        StreamBackend.StreamBackend,
+        Effect.map(memory, (m) => ({
+          ...m,
+          append: (stream: string, bodies: ReadonlyArray<string>, options: StreamBackend.AppendOptions) =>
+            ++appends === 1
+              ? Effect.fail(new StreamBackend.StreamBackendError({ reason: "Unavailable", message: "down" }))
+              : m.append(stream, bodies, options)
+        }))
+      ).pipe(Layer.provideMerge(MemoryStreamBackend.layer))
+      return Effect.gen(function* () {
+        const bus = yield* EventBus.EventBus
+        yield* Effect.gen(function* () {
+          yield* bus.publishNowait({ kind: "agent.signal", payload: { i: 0 } })
+          yield* bus.publishNowait({ kind: "agent.signal", payload: { i: 1 } })
+        }).pipe(Effect.withSpan("handler"))
+        yield* bus.flush
+        const [handler] = named("handler")
+        const attempts = named("send maf:events")
+        expect(attempts.map((a) => a.failed)).toEqual([true, false])
+        expect(attempts.map((a) => a.linkedSpanIds)).toEqual([[handler!.spanId], [handler!.spanId]])
+        const entries = yield* entriesOf("maf:events")
+        expect(entries.map((e) => e.fields[3])).toEqual([handler!.traceparent, handler!.traceparent])
+      }).pipe(
+        Effect.provide(
+          EventBus.layer({ retrySchedule: Schedule.spaced("5 millis") }).pipe(Layer.provideMerge(failingOnce))
+        ),
+        Effect.withTracer(tracer)
+      )
+    }
+  )
+
   it.live("propagateTrace: false writes data alone; the spans are still made", () => {
     const { tracer, named } = RecordingTracer.make()
     return Effect.gen(function* () {

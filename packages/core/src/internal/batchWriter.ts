@@ -44,6 +44,10 @@ interface Batch {
   pendingTraceparents: ReadonlyArray<string | undefined> | undefined
   /** Whether its slots in flight were freed (at its answer when written, else once settled). */
   released: boolean
+  /** The tracer and links of its `send` spans, when it has them (its retries are spans too). */
+  readonly trace:
+    | { readonly tracer: Tracer.Tracer; readonly links: ReadonlyArray<Tracer.SpanLink> }
+    | undefined
 }
 
 /**
@@ -239,9 +243,12 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
       }
       batch.pending = pending
       batch.pendingTraceparents = batch.traceparents === undefined ? undefined : pendingTraceparents
-      const retried = Effect.suspend(() =>
-        backend.append(stream, batch.pending, withTraceparents(batch.pendingTraceparents))
-      ).pipe(
+      const retried = Effect.suspend(() => {
+        const append = backend.append(stream, batch.pending, withTraceparents(batch.pendingTraceparents))
+        return batch.trace === undefined
+          ? append
+          : batchSpan(append, batch.trace.tracer, batch.trace.links, batch.pending.length)
+      }).pipe(
         Effect.catchAllDefect((defect) => Effect.fail(backendDefect(String(defect)))),
         Effect.timeoutFail({ duration: config.batchTimeout, onTimeout: batchTimeout }),
         Effect.tapError((error) => attemptFailed(batch, error))
@@ -306,6 +313,7 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
       // are wanted: made with that event's tracer, linking to each such event's span.
       let tracer: Tracer.Tracer | undefined
       let links: Array<Tracer.SpanLink> | undefined
+      let linked: Set<Tracer.AnySpan> | undefined
       let nowait = 0
       for (const item of taken) {
         let traceparent: string | undefined
@@ -317,9 +325,14 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
           nowait++
           traceparent = item.traceparent
           tracer ??= item.tracer
+          // One link a span, however many of the batch's events were published in it.
           if (item.span !== undefined) {
-            links ??= []
-            links.push(Tracing.linkTo(item.span))
+            linked ??= new Set()
+            if (!linked.has(item.span)) {
+              linked.add(item.span)
+              links ??= []
+              links.push(Tracing.linkTo(item.span))
+            }
           }
         } else if (item.callerInterrupted) {
           item.answer(callerInterrupted())
@@ -343,7 +356,8 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
         nowait,
         pending: bodies,
         pendingTraceparents: traceparents,
-        released: false
+        released: false,
+        trace: tracer === undefined ? undefined : { tracer, links: links ?? [] }
       }
       outbox.inFlight += items.length
       outbox.batchesInFlight++
@@ -354,12 +368,12 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
         runtime,
         clock: clock,
         self:
-          tracer === undefined
+          batch.trace === undefined
             ? backend.append(stream, bodies, withTraceparents(traceparents))
             : batchSpan(
                 backend.append(stream, bodies, withTraceparents(traceparents)),
-                tracer,
-                links,
+                batch.trace.tracer,
+                batch.trace.links,
                 bodies.length
               ),
         duration: config.batchTimeout,
@@ -384,7 +398,7 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
     const batchSpan = <A, E>(
       append: Effect.Effect<A, E>,
       tracer: Tracer.Tracer,
-      links: ReadonlyArray<Tracer.SpanLink> | undefined,
+      links: ReadonlyArray<Tracer.SpanLink>,
       count: number
     ): Effect.Effect<A, E> => {
       destination ??= Tracing.destination(stream, backend.server)
@@ -392,7 +406,7 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
         Effect.withSpan(append, `send ${stream}`, {
           kind: "producer",
           root: true,
-          links: links ?? [],
+          links,
           attributes: Tracing.operation(destination, "send", "publish_batch", {
             "messaging.batch.message_count": count
           }),

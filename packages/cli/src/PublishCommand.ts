@@ -113,7 +113,7 @@ export const command = Command.make(
     ),
     drainTimeout: Options.integer("drain-timeout").pipe(
       Options.withDescription(
-        "With --input: how long to wait for the server to take the events (at the end, and while the buffer is full), in milliseconds; then they are given up."
+        "With --input: how long to wait for the server to take the events (at the end, and while the buffer is full), in milliseconds; then they are given up. Default 30000: a failover takes seconds."
       ),
       Options.withDefault(PublishInput.defaultDrainTimeoutMillis)
     )

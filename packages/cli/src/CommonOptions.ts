@@ -44,16 +44,30 @@ export const optionalRedisUrl = Options.redacted("redis-url").pipe(
   Options.optional
 )
 
+const checkUrl = (url: Redacted.Redacted<string>): Effect.Effect<void, CliError.CliError> => {
+  const problem = RedisUrl.check(url)
+  return problem === undefined ? Effect.void : Effect.fail(CliError.usage(problem))
+}
+
 /**
- * Fails with a usage error when the URL is not a Redis URL.
+ * Fails with a usage error when the URL is not the URL of one server (`redis://`, `rediss://`, a
+ * socket): for the commands that take `--redis-url` alone (`dead-letters`, `demo`, `serve`), whose
+ * clients are not made for Sentinel.
  *
  * @since 0.1.0
  * @category validation
  */
-export const validateUrl = (url: Redacted.Redacted<string>): Effect.Effect<void, CliError.CliError> => {
-  const problem = RedisUrl.check(url)
-  return problem === undefined ? Effect.void : Effect.fail(CliError.usage(problem))
-}
+export const validateUrl = (url: Redacted.Redacted<string>): Effect.Effect<void, CliError.CliError> =>
+  Effect.zipRight(
+    checkUrl(url),
+    Url.parse(url)._tag === "Sentinel"
+      ? Effect.fail(
+          CliError.usage(
+            "--redis-url: this command works on one server (redis://, rediss:// or a socket); tail, publish, consume and group info take a redis+sentinel:// URL"
+          )
+        )
+      : Effect.void
+  )
 
 /**
  * `--cluster`, else `REDIS_CLUSTER`: the URL names any node of a Redis Cluster.
@@ -138,7 +152,7 @@ export const resolveConnection = (
   given: ConnectionConfig
 ): Effect.Effect<Connection, CliError.CliError, FileSystem.FileSystem> =>
   Effect.gen(function* () {
-    yield* validateUrl(given.redisUrl)
+    yield* checkUrl(given.redisUrl)
     if (
       !Number.isInteger(given.partitions) ||
       given.partitions < 1 ||

@@ -6,6 +6,7 @@
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
+import * as CommonOptions from "../src/CommonOptions.js"
 import * as RedisUrl from "../src/RedisUrl.js"
 import * as Bin from "./helpers/bin.js"
 
@@ -51,6 +52,21 @@ describe("RedisUrl.check", () => {
     // What the command prints goes through the scrubber: nothing of the message is blanked.
     expect(RedisUrl.scrub(problem!)).toBe(problem)
   })
+})
+
+describe("CommonOptions.validateUrl (dead-letters, demo, serve: one server)", () => {
+  it.effect("takes a server's URL and refuses a Sentinel URL, saying which commands take it", () =>
+    Effect.gen(function* () {
+      yield* CommonOptions.validateUrl(url("rediss://h:6380/1"))
+      const refused = yield* Effect.flip(CommonOptions.validateUrl(url(`redis+sentinel://:${secret}@s1/m`)))
+      expect(refused.exitCode).toBe(2)
+      expect(refused.message).toBe(
+        "--redis-url: this command works on one server (redis://, rediss:// or a socket); tail, publish, consume and group info take a redis+sentinel:// URL"
+      )
+      const bad = yield* Effect.flip(CommonOptions.validateUrl(url("redis://h:99999")))
+      expect(bad.message).toBe("--redis-url: port 99999 is out of range (1-65535)")
+    })
+  )
 })
 
 describe("RedisUrl.describe and scrub", () => {

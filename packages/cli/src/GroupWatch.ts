@@ -110,9 +110,20 @@ export const fromXinfoGroups = (reply: unknown): ReadonlyArray<GroupStatus> =>
     }
   })
 
+/** Waits for the connection to be ready (at once when it is), until interrupted. */
+const ready = (client: Redis): Effect.Effect<void> =>
+  client.status === "ready"
+    ? Effect.void
+    : Effect.async<void>((resume) => {
+        const onReady = () => resume(Effect.void)
+        client.once("ready", onReady)
+        return Effect.sync(() => client.removeListener("ready", onReady))
+      })
+
 /**
- * The Redis probe: `XINFO GROUPS` on a connection of its own (made lazily, re-made after a loss,
- * closed with the scope), each bounded to 2 s. A stream that does not exist has no groups.
+ * The Redis probe: `XINFO GROUPS` on a connection of its own (made at once in the background,
+ * re-made after a loss, closed with the scope), each read bounded to 2 s, waiting for the
+ * connection in that time when it is being made. A stream that does not exist has no groups.
  *
  * @since 0.3.0
  * @category constructors
@@ -133,25 +144,40 @@ export const redis = (
           retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
           connectionName: clientName
         })
-        // Errors are answered to the probe; the connection's own events would be unhandled.
-        client.on("error", () => undefined)
+        const state = { client, lastError: undefined as string | undefined }
+        // The connection's failures are what a probe answers when it cannot read.
+        client.on("error", (error: Error) => {
+          state.lastError = RedisUrl.scrub(error.message, url)
+        })
+        client.on("ready", () => {
+          state.lastError = undefined
+        })
         client.connect().catch(() => undefined)
-        return client
+        return state
       }),
-      (client) => Effect.sync(() => client.disconnect(false))
+      ({ client }) => Effect.sync(() => client.disconnect(false))
     ),
-    (client): Probe =>
+    (state): Probe =>
       (stream) =>
-        Effect.tryPromise({
-          try: () => client.xinfo("GROUPS", stream),
-          catch: (error) => RedisUrl.scrub(error instanceof Error ? error.message : String(error), url)
-        }).pipe(
+        Effect.zipRight(
+          ready(state.client),
+          Effect.tryPromise({
+            try: () => state.client.xinfo("GROUPS", stream),
+            catch: (error) => RedisUrl.scrub(error instanceof Error ? error.message : String(error), url)
+          })
+        ).pipe(
           Effect.map(fromXinfoGroups),
           Effect.catchIf(
             (message) => /no such key/i.test(message),
             () => Effect.succeed([])
           ),
-          Effect.timeoutFail({ duration: Duration.seconds(2), onTimeout: () => "XINFO GROUPS timed out" })
+          Effect.timeoutFail({
+            duration: Duration.seconds(2),
+            onTimeout: () =>
+              state.lastError === undefined
+                ? "XINFO GROUPS: no answer in 2 s"
+                : `cannot reach the server: ${state.lastError}`
+          })
         )
   )
 

@@ -11,7 +11,7 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeStream from "@effect/platform-node/NodeStream"
-import { type Event, EventBus, Partitions } from "@maf/events"
+import { type Event, EventBus, Partitions, Tracing } from "@maf/events"
 import { RedisEventBus } from "@maf/events-redis"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -132,7 +132,10 @@ export const command = Command.make(
             )
           }
         }
-        return yield* publishInput(config.input.value, connection, config)
+        // A span of its own (under TRACEPARENT, or when exporting), which the events then carry.
+        return yield* publishInput(config.input.value, connection, config).pipe(
+          Tracing.withSpanWhenTraced("maf-events publish --input")
+        )
       }
       if (Option.isNone(config.kind)) {
         return yield* CliError.usage("a kind is required (maf-events publish <kind>), or --input FILE|-")

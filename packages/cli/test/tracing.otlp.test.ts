@@ -7,8 +7,11 @@
  * `settle` span for its ack. Both protocols: `http/json` decoded, `http/protobuf` checked by its
  * content type and the span's name and trace id in its bytes.
  */
+import * as Fs from "node:fs"
 import * as Http from "node:http"
 import type * as Net from "node:net"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import { beforeAll, expect, layer } from "@effect/vitest"
 import { RedisTestServer } from "@maf/events-test"
 import * as Effect from "effect/Effect"
@@ -197,6 +200,56 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })("maf-events traces
         expect(proto.map((r) => [r.path, r.contentType])).toEqual([["/v1/traces", "application/x-protobuf"]])
         expect(proto[0]!.body.includes(Buffer.from(`send ${stream}`))).toBe(true)
         expect(proto[0]!.body.includes(Buffer.from(traceId, "hex"))).toBe(true)
+      })
+  )
+
+  it.scoped(
+    "publish --input with TRACEPARENT: the run is a span of that trace, which every event carries",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* RedisTestServer.RedisTestServer
+        const otlp = yield* receiver
+        const stream = `test:cli-tracing-input:${process.pid}`
+        const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "maf-tracing-input-"))
+        yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true })))
+        const input = Path.join(dir, "events.jsonl")
+        Fs.writeFileSync(
+          input,
+          [0, 1, 2]
+            .map((i) => JSON.stringify({ kind: "agent.signal", arena: "trading", payload: { i } }))
+            .join("\n")
+        )
+        const published = yield* Bin.run(
+          [
+            "publish",
+            "--input",
+            input,
+            "--stream",
+            stream,
+            "--redis-url",
+            `redis://127.0.0.1:${server.port}/0`
+          ],
+          {
+            OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+            OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+            TRACEPARENT: `00-${traceId}-${callerSpanId}-01`
+          }
+        )
+        expect(published.code, published.stderr).toBe(0)
+        const spans = jsonSpans(otlp.received).map(({ span }) => span)
+        const run = spans.find((span) => span.name === "maf-events publish --input")!
+        expect(run.traceId).toBe(traceId)
+        expect(run.parentSpanId).toBe(callerSpanId)
+        const entries = (yield* server.command("XRANGE", stream, "-", "+")) as Array<[string, Array<string>]>
+        expect(entries.map(([, fields]) => fields.slice(2))).toEqual(
+          entries.map(() => ["traceparent", `00-${traceId}-${run.spanId}-01`])
+        )
+        const batches = spans.filter((span) => span.name === `send ${stream}`)
+        expect(batches.length).toBeGreaterThanOrEqual(1)
+        for (const batch of batches) {
+          expect(batch.kind).toBe(PRODUCER)
+          expect(batch.links?.map((link) => link.spanId)).toEqual([run.spanId])
+        }
       })
   )
 

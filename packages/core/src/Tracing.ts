@@ -18,6 +18,7 @@
  *
  * @since 0.3.0
  */
+import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Tracer from "effect/Tracer"
 import * as internal from "./internal/tracing.js"
@@ -71,3 +72,19 @@ export const fromFields = (fields: ReadonlyArray<string>): Option.Option<Tracer.
   const text = internal.traceparentOf(fields)
   return text === undefined ? Option.none() : fromTraceparent(text)
 }
+
+/**
+ * `Effect.withSpan`, but only where the span would be seen (as the bus decides for its own spans: a
+ * tracer other than Effect's built-in one, or a span around). Elsewhere `self` runs as it is, and
+ * what it publishes carries no trace context. For a span around work that publishes without waiting,
+ * whose events then carry this span's context.
+ *
+ * @since 0.3.0
+ * @category combinators
+ */
+export const withSpanWhenTraced =
+  (name: string, options?: Tracer.SpanOptions) =>
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.withFiberRuntime<A, E, R>((fiber) =>
+      internal.spansWanted(fiber) ? Effect.withSpan(self, name, options) : self
+    )

@@ -440,6 +440,35 @@ describe("Tracing: consumer groups", () => {
   )
 })
 
+describe("Tracing.withSpanWhenTraced", () => {
+  const publishTwo = Effect.flatMap(EventBus.EventBus, (bus) =>
+    Effect.zipRight(
+      Effect.all([bus.publishNowait({ kind: "agent.signal" }), bus.publishNowait({ kind: "agent.signal" })]),
+      bus.flush
+    )
+  )
+
+  it.live("with a tracer: a span, which the events published in it carry", () => {
+    const { tracer, named } = RecordingTracer.make()
+    return Effect.gen(function* () {
+      yield* publishTwo.pipe(Tracing.withSpanWhenTraced("import"))
+      const [run] = named("import")
+      const entries = yield* entriesOf("maf:events")
+      expect(entries.map((e) => e.fields[3])).toEqual([run!.traceparent, run!.traceparent])
+    }).pipe(Effect.provide(env()), Effect.withTracer(tracer))
+  })
+
+  it.live("without a tracer and outside any span: no span, and the events carry nothing", () =>
+    Effect.gen(function* () {
+      const inside = yield* Effect.option(Effect.currentSpan).pipe(Tracing.withSpanWhenTraced("import"))
+      expect(Option.isNone(inside)).toBe(true)
+      yield* publishTwo.pipe(Tracing.withSpanWhenTraced("import"))
+      const entries = yield* entriesOf("maf:events")
+      expect(entries.map((e) => e.fields.length)).toEqual([2, 2])
+    }).pipe(Effect.provide(env()))
+  )
+})
+
 describe("Tracing: the traceparent field", () => {
   const ok = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
   it.each([

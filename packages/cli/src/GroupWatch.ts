@@ -110,15 +110,17 @@ export const fromXinfoGroups = (reply: unknown): ReadonlyArray<GroupStatus> =>
     }
   })
 
-/** Waits for the connection to be ready (at once when it is), until interrupted. */
+/** Waits for the connection to be ready (at once when it is, as seen when run), until interrupted. */
 const ready = (client: Redis): Effect.Effect<void> =>
-  client.status === "ready"
-    ? Effect.void
-    : Effect.async<void>((resume) => {
-        const onReady = () => resume(Effect.void)
-        client.once("ready", onReady)
-        return Effect.sync(() => client.removeListener("ready", onReady))
-      })
+  Effect.suspend(() =>
+    client.status === "ready"
+      ? Effect.void
+      : Effect.async<void>((resume) => {
+          const onReady = () => resume(Effect.void)
+          client.once("ready", onReady)
+          return Effect.sync(() => client.removeListener("ready", onReady))
+        })
+  )
 
 /**
  * The Redis probe: `XINFO GROUPS` on a connection of its own (made at once in the background,

@@ -82,19 +82,27 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })("GroupWatch over a
         yield* server.command("XREADGROUP", "GROUP", "slow", "a", "COUNT", "2", "STREAMS", stream, ">")
         yield* server.command("XREADGROUP", "GROUP", "slow", "b", "COUNT", "1", "STREAMS", stream, ">")
         const probe = yield* GroupWatch.redis(Redacted.make(server.url), "test-watch")
-        const groups = yield* probe(stream)
+        // One read, made while the connection is being made, run now and again later (as the watch does).
+        const read = probe(stream)
+        const groups = yield* read
         expect(groups.map(({ last_delivered_id, ...g }) => g)).toEqual([
           { name: "done", pending: 0, lag: 0, consumers: 0 },
           { name: "slow", pending: 3, lag: 2, consumers: 2 }
         ])
         expect(yield* probe("watch:nothing-here")).toEqual([])
+        yield* server.command("XADD", stream, "*", "data", "{}")
+        // (Redis 7.0 cannot tell the lag of the group made at "$" once an entry came: null.)
+        expect((yield* read).map((g) => [g.name, g.lag])).toEqual([
+          ["done", null],
+          ["slow", 3]
+        ])
 
         // A server gone is a failure saying why; the same probe works once it is back.
         yield* server.stop
         const failure = yield* Effect.flip(probe(stream))
         expect(failure).toMatch(/^cannot reach the server: .*ECONNREFUSED/)
         yield* server.start
-        const back = yield* Effect.eventually(probe(stream))
+        const back = yield* Effect.eventually(read)
         expect(back.map((g) => g.name)).toEqual(["done", "slow"])
       })
   )

@@ -94,7 +94,7 @@ describe("Cluster", () => {
     "the commands on a real Redis Cluster with a partitioned stream",
     (it) => {
       it.effect(
-        "publish --input with REDIS_CLUSTER and MAF_EVENTS_PARTITIONS; tail --cluster --partitions reads every partition, each arena in order",
+        "publish --input with REDIS_CLUSTER and MAF_EVENTS_PARTITIONS; tail --cluster --partitions reads every partition, each arena in order; consume and group info on every partition",
         () =>
           Effect.gen(function* () {
             const cluster = yield* RedisTestCluster.RedisTestCluster
@@ -142,6 +142,36 @@ describe("Cluster", () => {
               const k = Number(arena.slice("arena-".length))
               expect(is).toEqual(Array.from({ length: n / 6 }, (_, j) => k + 6 * j))
             }
+
+            // A member of a group on every partition, then the group on each partition's key.
+            const env = { REDIS_URL: cluster.url, REDIS_CLUSTER: "true", MAF_EVENTS_PARTITIONS: "3" }
+            const consume = yield* Bin.run(
+              [
+                "consume",
+                "--stream",
+                stream,
+                "--group",
+                "g",
+                "--from",
+                "0",
+                "--limit",
+                String(n),
+                "--format",
+                "json"
+              ],
+              env
+            )
+            expect(consume.code).toBe(0)
+            const handled = jsonLines(consume.stdout)
+            expect(new Set(handled.map((line) => (line.payload as { i: number }).i)).size).toBe(n)
+            const info = yield* Bin.run(
+              ["group", "info", "--stream", stream, "--group", "g", "--format", "json"],
+              env
+            )
+            expect(info.code).toBe(0)
+            expect(
+              jsonLines(info.stdout).map(({ stream, group, pending }) => ({ stream, group, pending }))
+            ).toEqual(keys.map((key) => ({ stream: key, group: "g", pending: 0 })))
           })
       )
     }

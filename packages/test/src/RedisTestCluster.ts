@@ -38,33 +38,25 @@ import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as internal from "./internal/redisCluster.js"
+import type * as RedisTestServer from "./RedisTestServer.js"
 import type { RedisTestServerError } from "./RedisTestServer.js"
 
 /**
- * Options of {@link make} and {@link layer}.
+ * Options of {@link make} and {@link layer}: those of every deployment (`args` go to every node), and
+ * the cluster's shape.
  *
  * @since 0.3.0
  * @category models
  */
-export interface Options {
+export interface Options extends RedisTestServer.DeploymentOptions {
   /** How many masters share the slots; default 3 (`redis-cli --cluster create` needs at least 3). */
   readonly masters?: number | undefined
   /** Replicas of each master; default 1. */
   readonly replicasPerMaster?: number | undefined
   /** `cluster-node-timeout`: how long a node may be silent before it is failed over; default 1 second. */
   readonly nodeTimeout?: Duration.DurationInput | undefined
-  /** Extra `redis-server` arguments of every node, after the kit's own. */
-  readonly args?: ReadonlyArray<string> | undefined
-  /** The server executable; default `"redis-server"`. */
-  readonly executable?: string | undefined
   /** The client executable that creates the cluster; default `"redis-cli"`. */
   readonly cliExecutable?: string | undefined
-  /** How long the whole start may take until the cluster is settled; default 30 seconds. */
-  readonly startTimeout?: Duration.DurationInput | undefined
-  /** How long a fault waits for the cluster to settle again; default 30 seconds. */
-  readonly faultTimeout?: Duration.DurationInput | undefined
-  /** Bound on each helper command (connect and reply); default 10 seconds. */
-  readonly commandTimeout?: Duration.DurationInput | undefined
 }
 
 /**

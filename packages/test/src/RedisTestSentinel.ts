@@ -36,31 +36,23 @@ import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as internal from "./internal/redisSentinel.js"
+import type * as RedisTestServer from "./RedisTestServer.js"
 import type { RedisTestServerError } from "./RedisTestServer.js"
 
 /**
- * Options of {@link make} and {@link layer}.
+ * Options of {@link make} and {@link layer}: those of every deployment (`args` go to the master and
+ * the replica; `executable` runs the sentinels too), and the sentinels' settings.
  *
  * @since 0.3.0
  * @category models
  */
-export interface Options {
+export interface Options extends RedisTestServer.DeploymentOptions {
   /** The name the sentinels monitor the master under; default `"mymaster"`. */
   readonly masterName?: string | undefined
   /** `down-after-milliseconds`: how long the master may be silent before it is down; default 1 second. */
   readonly downAfter?: Duration.DurationInput | undefined
   /** `failover-timeout`; default 2 seconds (a failed attempt is tried again after twice this). */
   readonly failoverTimeout?: Duration.DurationInput | undefined
-  /** Extra `redis-server` arguments of the master and the replica, after the kit's own. */
-  readonly args?: ReadonlyArray<string> | undefined
-  /** The server executable (of servers and sentinels); default `"redis-server"`. */
-  readonly executable?: string | undefined
-  /** How long the whole start may take until every sentinel sees everything; default 30 seconds. */
-  readonly startTimeout?: Duration.DurationInput | undefined
-  /** How long a fault waits for the new master to be reported; default 30 seconds. */
-  readonly faultTimeout?: Duration.DurationInput | undefined
-  /** Bound on each helper command (connect and reply); default 10 seconds. */
-  readonly commandTimeout?: Duration.DurationInput | undefined
 }
 
 /**

@@ -108,6 +108,25 @@ export interface Options {
 }
 
 /**
+ * Options every deployment of several processes takes (`RedisTestCluster`, `RedisTestSentinel`).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface DeploymentOptions {
+  /** Extra `redis-server` arguments of every data server, after the kit's own. */
+  readonly args?: ReadonlyArray<string> | undefined
+  /** The server executable; default `"redis-server"`. */
+  readonly executable?: string | undefined
+  /** How long the whole start may take until the deployment is ready; default 30 seconds. */
+  readonly startTimeout?: Duration.DurationInput | undefined
+  /** How long a fault waits for the deployment to settle again; default 30 seconds. */
+  readonly faultTimeout?: Duration.DurationInput | undefined
+  /** Bound on each helper command (connect and reply); default 10 seconds. */
+  readonly commandTimeout?: Duration.DurationInput | undefined
+}
+
+/**
  * A real `redis-server` process: its address, its directory and its faults. The service of
  * {@link RedisTestServer}, and of `RedisTestTls` with its certificates.
  *

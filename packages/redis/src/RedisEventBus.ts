@@ -8,6 +8,7 @@ import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { connectionConfig } from "./internal/connectionConfig.js"
 import * as RedisStreamBackend from "./RedisStreamBackend.js"
 
 /**
@@ -54,7 +55,7 @@ export const layerConfig = (
   Layer.unwrapEffect(
     Effect.gen(function* () {
       const resolved = yield* EventBus.unwrapOptions(options)
-      const url = resolved.url ?? (yield* RedisStreamBackend.urlConfig)
+      const connection = yield* connectionConfig(resolved)
       const stream =
         resolved.stream ??
         (yield* Config.string("MAF_EVENTS_STREAM").pipe(Config.withDefault(EventBus.defaults.stream)))
@@ -65,6 +66,6 @@ export const layerConfig = (
           Config.withDefault(EventBus.defaults.maxlen)
         ))
       const partitions = resolved.partitions ?? (yield* Partitions.config)
-      return layer({ ...resolved, url, stream, maxlen, partitions })
+      return layer({ ...connection, stream, maxlen, partitions })
     })
   )

@@ -10,9 +10,9 @@ import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { connectionConfig } from "./internal/connectionConfig.js"
 import * as RedisEventReader from "./RedisEventReader.js"
 import * as RedisGroupBackend from "./RedisGroupBackend.js"
-import * as RedisStreamBackend from "./RedisStreamBackend.js"
 
 /**
  * Options of the consumer layer: the Redis connection, and the stream consumed when a member does
@@ -99,8 +99,8 @@ export const layerConfig = (
   Layer.unwrapEffect(
     Effect.gen(function* () {
       const resolved = yield* EventBus.unwrapOptions(options)
-      const url = resolved.url ?? (yield* RedisStreamBackend.urlConfig)
+      const connection = yield* connectionConfig(resolved)
       const stream = resolved.stream ?? (yield* RedisEventReader.streamConfig)
-      return layer({ ...resolved, url, stream })
+      return layer({ ...connection, stream })
     })
   )

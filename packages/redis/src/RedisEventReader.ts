@@ -9,6 +9,7 @@ import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { connectionConfig } from "./internal/connectionConfig.js"
 import * as RedisStreamBackend from "./RedisStreamBackend.js"
 
 /**
@@ -99,8 +100,8 @@ export const layerConfig = (
       const resolved: Options = yield* Config.isConfig(options)
         ? options
         : Config.unwrap<Options>({ ...options, stream: options.stream ?? streamConfig })
-      const url = resolved.url ?? (yield* RedisStreamBackend.urlConfig)
+      const connection = yield* connectionConfig(resolved)
       const stream = resolved.stream ?? (yield* streamConfig)
-      return layer({ ...resolved, url, stream })
+      return layer({ ...connection, stream })
     })
   )

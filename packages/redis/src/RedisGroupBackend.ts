@@ -25,11 +25,12 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { isNoSuchKey, timerBound, within } from "./internal/client.js"
 import * as Connection from "./internal/connection.js"
+import { connectionConfig } from "./internal/connectionConfig.js"
 import { toBackendError } from "./internal/errors.js"
 import * as Scripts from "./internal/groupScripts.js"
 import { fieldsOf } from "./internal/streamInfo.js"
 import type { Client } from "./internal/topology.js"
-import { type ConnectionOptions, urlConfig } from "./RedisStreamBackend.js"
+import type { ConnectionOptions } from "./RedisStreamBackend.js"
 
 /** A reply of `XREADGROUP`, `XAUTOCLAIM`'s entries, `XCLAIM`'s: `[id, [field, value, …]]` each. */
 type EntriesReply = ReadonlyArray<[string, ReadonlyArray<string> | null]>
@@ -397,9 +398,5 @@ export const layerConfig = (
 ): Layer.Layer<GroupBackend.GroupBackend, ConfigError.ConfigError> =>
   Layer.scoped(
     GroupBackend.GroupBackend,
-    Effect.flatMap(EventBus.unwrapOptions(options), (resolved) =>
-      Effect.flatMap(resolved.url === undefined ? urlConfig : Effect.succeed(resolved.url), (url) =>
-        make({ ...resolved, url })
-      )
-    )
+    Effect.flatMap(Effect.flatMap(EventBus.unwrapOptions(options), connectionConfig), make)
   )

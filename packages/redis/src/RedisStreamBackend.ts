@@ -27,16 +27,17 @@
  */
 
 import { EventBus, StreamBackend } from "@maf/events"
-import * as Config from "effect/Config"
+import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Appender from "./internal/appender.js"
 import { isNoSuchKey } from "./internal/client.js"
 import * as Connection from "./internal/connection.js"
+import { connectionConfig, urlConfig as connectionUrlConfig } from "./internal/connectionConfig.js"
 import { toBackendError } from "./internal/errors.js"
 import * as StreamCursor from "./internal/streamCursor.js"
 import { emptyInfo, parseInfo } from "./internal/streamInfo.js"
@@ -78,6 +79,16 @@ export interface ConnectionOptions {
    * Given, TLS is used whatever the URL's scheme.
    */
   readonly tls?: TlsOptions | undefined
+  /**
+   * Durability on failover: `WAIT replicas timeout` after each append, on the same connection, so
+   * that a `Written` result says how many replicas acknowledged the event (`replicas`; fewer than
+   * asked: the wait fell short). Batches are then pipelined `XADD`s (no script). Keep `timeout`
+   * below the bus's `publishTimeout`. Default: none (asynchronous replication: a failover can lose
+   * the last writes the master acknowledged).
+   */
+  readonly waitForReplicas?:
+    | { readonly replicas: number; readonly timeout: Duration.DurationInput }
+    | undefined
 }
 
 /**
@@ -111,9 +122,22 @@ export const defaultUrl: "redis://localhost:6379/0" = topologyDefaultUrl
  * @since 0.1.0
  * @category config
  */
-export const urlConfig: Config.Config<Redacted.Redacted<string>> = Config.redacted("REDIS_URL").pipe(
-  Config.withDefault(Redacted.make(defaultUrl))
-)
+export const urlConfig: Config.Config<Redacted.Redacted<string>> = connectionUrlConfig
+
+/** Refuses options that cannot work (a defect: they are the program's, not the environment's). */
+const validate = (options: ConnectionOptions): Effect.Effect<void> => {
+  const wait = options.waitForReplicas
+  if (wait === undefined) return Effect.void
+  const millis = Duration.toMillis(Duration.decode(wait.timeout))
+  if (!(Number.isInteger(wait.replicas) && wait.replicas >= 1))
+    return Effect.dieMessage(
+      `waitForReplicas.replicas must be a whole number of 1 or more, got ${wait.replicas}`
+    )
+  // (`WAIT n 0` blocks for ever.)
+  if (!(millis > 0 && Number.isFinite(millis)))
+    return Effect.dieMessage(`waitForReplicas.timeout must be a positive, finite duration, got ${millis} ms`)
+  return Effect.void
+}
 
 /**
  * A Redis backend; its connection is made in the background and closed with the scope.
@@ -124,7 +148,7 @@ export const urlConfig: Config.Config<Redacted.Redacted<string>> = Config.redact
 export const make = (
   options: ConnectionOptions = {}
 ): Effect.Effect<StreamBackend.StreamBackendService, never, Scope.Scope> =>
-  Effect.map(Connection.make(options), (connection) => {
+  Effect.map(Effect.zipRight(validate(options), Connection.make(options)), (connection) => {
     const info = (
       stream: string
     ): Effect.Effect<StreamBackend.StreamInfo, StreamBackend.StreamBackendError> =>
@@ -142,7 +166,16 @@ export const make = (
           )
         )
     return {
-      append: Appender.make(connection, options.appendMode ?? "auto"),
+      append: Appender.make(
+        connection,
+        options.appendMode ?? "auto",
+        options.waitForReplicas === undefined
+          ? undefined
+          : {
+              replicas: options.waitForReplicas.replicas,
+              timeoutMillis: Duration.toMillis(Duration.decode(options.waitForReplicas.timeout))
+            }
+      ),
       boundsAppends: true,
       server: {
         system: "redis",
@@ -174,9 +207,5 @@ export const layerConfig = (
 ): Layer.Layer<StreamBackend.StreamBackend, ConfigError.ConfigError> =>
   Layer.scoped(
     StreamBackend.StreamBackend,
-    Effect.flatMap(EventBus.unwrapOptions(options), (resolved) =>
-      Effect.flatMap(resolved.url === undefined ? urlConfig : Effect.succeed(resolved.url), (url) =>
-        make({ ...resolved, url })
-      )
-    )
+    Effect.flatMap(Effect.flatMap(EventBus.unwrapOptions(options), connectionConfig), make)
   )

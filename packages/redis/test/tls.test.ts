@@ -14,10 +14,12 @@ import {
 } from "@maf/events-redis"
 import { RedisTestTls } from "@maf/events-test"
 import * as Chunk from "effect/Chunk"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 
 type Server = RedisTestTls.RedisTestTls["Type"]
@@ -126,6 +128,51 @@ layer(RedisTestTls.layer())("TLS with the server's CA", (it) => {
         expect(millis).toBeLessThan(3_500)
       })
   )
+})
+
+describe("TLS from the environment (layerConfig)", () => {
+  layer(RedisTestTls.layer({ authClients: "yes" }))("REDIS_TLS_CA, REDIS_TLS_CERT, REDIS_TLS_KEY", (it) => {
+    it.scoped("name PEM files, read when the layer is built: the bus publishes over mutual TLS", () =>
+      Effect.gen(function* () {
+        const server = yield* RedisTestTls.RedisTestTls
+        const { ca, clientCert, clientKey } = server.certificates
+        const environment = ConfigProvider.fromMap(
+          new Map([
+            ["REDIS_URL", server.url],
+            ["REDIS_TLS_CA", ca.path],
+            ["REDIS_TLS_CERT", clientCert.path],
+            ["REDIS_TLS_KEY", clientKey.path],
+            ["MAF_EVENTS_STREAM", freshStream()]
+          ])
+        )
+        const result = yield* EventBus.publish({ kind: "agent.signal" }).pipe(
+          Effect.provide(RedisEventBus.layerConfig()),
+          Effect.withConfigProvider(environment)
+        )
+        expect(PublishResult.isWritten(result)).toBe(true)
+      })
+    )
+
+    it.scoped(
+      "a file that cannot be read, or a certificate without its key, fails the layer saying which",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* RedisTestTls.RedisTestTls
+          const build = (entries: ReadonlyArray<[string, string]>) =>
+            Effect.flip(
+              Effect.scoped(Layer.build(RedisEventBus.layerConfig())).pipe(
+                Effect.withConfigProvider(
+                  ConfigProvider.fromMap(new Map([["REDIS_URL", server.url], ...entries]))
+                )
+              )
+            )
+          const missing = yield* build([["REDIS_TLS_CA", "/nonexistent/ca.pem"]])
+          expect(String(missing)).toContain("REDIS_TLS_CA /nonexistent/ca.pem: cannot be read (ENOENT)")
+          const alone = yield* build([["REDIS_TLS_CERT", server.certificates.clientCert.path]])
+          expect(String(alone)).toContain("REDIS_TLS_CERT and REDIS_TLS_KEY go together")
+        })
+    )
+  })
 })
 
 describe("mutual TLS", () => {

@@ -19,10 +19,21 @@ import { refusesScripts, toBackendError } from "./errors.js"
 const appendSha = createHash("sha1").update(appendScript).digest("hex")
 const tracedAppendSha = createHash("sha1").update(tracedAppendScript).digest("hex")
 
-/** The `append` of the port on `connection`, in `mode` (`"auto"` falls back to pipelines by itself). */
+/** `WAIT replicas timeoutMillis` after each append (see `ConnectionOptions.waitForReplicas`). */
+export interface WaitForReplicas {
+  readonly replicas: number
+  readonly timeoutMillis: number
+}
+
+/**
+ * The `append` of the port on `connection`, in `mode` (`"auto"` falls back to pipelines by itself).
+ * With `wait`, every append is pipelined `XADD`s followed by `WAIT` on the same connection (on a
+ * Cluster, the node of the stream's slot), and answers how many replicas acknowledged it.
+ */
 export const make = (
   connection: Connection,
-  initialMode: AppendMode
+  initialMode: AppendMode,
+  wait?: WaitForReplicas | undefined
 ): StreamBackend.StreamBackendService["append"] => {
   const client = connection.client
   let mode = initialMode
@@ -85,6 +96,7 @@ export const make = (
               pipeline.xadd(stream, "MAXLEN", "~", String(maxlen), "*", "data", body)
             else pipeline.xadd(stream, "*", "data", body)
           })
+          if (wait !== undefined) pipeline.call("WAIT", String(wait.replicas), String(wait.timeoutMillis))
           return pipeline.exec()
         },
         backendError,
@@ -92,15 +104,22 @@ export const make = (
       )
       .pipe(
         Effect.flatMap((results) => {
-          const ids: Array<string> = []
-          for (const [error, id] of results ?? []) {
+          const ids: Array<string> & { replicas?: number } = []
+          const replies = results ?? []
+          for (const [error, id] of replies.slice(0, bodies.length)) {
             // (Sent on a ready connection: an entry lost with it may have been written.)
-            if (error !== null) return Effect.fail(toBackendError(connection.lost(error, true), ids))
+            if (error !== null)
+              return Effect.fail(toBackendError(connection.lost(connection.afterFailure(error), true), ids))
             ids.push(String(id))
           }
-          return ids.length === bodies.length
-            ? Effect.succeed(ids)
-            : Effect.fail(toBackendError(new Error("the pipeline answered short"), ids))
+          if (ids.length !== bodies.length)
+            return Effect.fail(toBackendError(new Error("the pipeline answered short"), ids))
+          if (wait !== undefined) {
+            const [error, replicas] = replies[bodies.length] ?? [new Error("no answer to WAIT"), undefined]
+            // Written; how far it was replicated is not known (said as none).
+            ids.replicas = error === null ? Number(replicas) : 0
+          }
+          return Effect.succeed(ids)
         })
       )
 
@@ -200,6 +219,8 @@ export const make = (
     const traceparents = appendOptions.traceparents?.some((t) => t !== undefined)
       ? appendOptions.traceparents
       : undefined
+    if (wait !== undefined)
+      return appendByPipeline(stream, bodies, appendOptions.maxlen, appendOptions.timeoutMillis, traceparents)
     if (bodies.length === 1)
       return appendOne(
         stream,

@@ -60,6 +60,8 @@ type Health = Pick<StallProbe.StallProbe, "mark" | "replied" | "unanswered">
 export class Connection {
   private readonly connecting: () => Promise<void> | undefined
   private readonly lastError: () => string | undefined
+  /** Whether a bounded command was ever answered on this connection (then it is not a TLS port). */
+  private answered = false
   readonly explain: (error: unknown) => unknown
 
   constructor(
@@ -83,13 +85,14 @@ export class Connection {
     if (!(sentReady && error instanceof Error && closedInFlight.test(error.message))) return error
     const last = this.lastError()
     const hint = "if the server's port speaks TLS, use rediss:// or the tls option"
-    const why = this.topology.tls
-      ? last
-      : last === undefined
-        ? `closed by the server; ${hint}`
-        : /ECONNRESET/.test(last)
-          ? `${last}; ${hint}`
-          : last
+    const why =
+      this.topology.tls || this.answered
+        ? last
+        : last === undefined
+          ? `closed by the server; ${hint}`
+          : /ECONNRESET/.test(last)
+            ? `${last}; ${hint}`
+            : last
     return Object.assign(
       new Error(
         `the connection was lost with the command in flight: it may have been run${why === undefined ? "" : ` (${why})`}`,
@@ -168,6 +171,7 @@ export class Connection {
         command(() => expired).then(
           (value) => {
             health.replied(mark, deadlines.clear(deadline))
+            this.answered = true
             resume(Effect.succeed(value))
           },
           (error: unknown) => {
@@ -205,6 +209,7 @@ export class Connection {
           return command(() => signal.aborted || expired).then(
             (value) => {
               health.replied(sentAt, !expired)
+              this.answered = true
               return value
             },
             (error: unknown) => {
@@ -227,9 +232,10 @@ export class Connection {
 
   /**
    * A Cluster whose node connection failed asks for the slot table again (a master may have failed
-   * over): ioredis follows `MOVED` by itself, but not a master that went away.
+   * over): ioredis follows `MOVED` by itself, but not a master that went away. (`run` tells it of its
+   * command's failure; a pipeline's caller, of each command's.)
    */
-  private afterFailure(error: unknown): unknown {
+  afterFailure(error: unknown): unknown {
     if (this.topology.kind === "cluster" && error instanceof Error && !isReply(error)) {
       ;(this.client as { refreshSlotsCache?: () => void }).refreshSlotsCache?.()
     }

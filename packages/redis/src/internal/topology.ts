@@ -132,7 +132,14 @@ const sentinel = (options: ConnectionOptions, parsed: RedisUrl.Sentinel): Topolo
 
 const cluster = (options: ConnectionOptions, first: RedisUrl.Single): Topology => {
   const tls = tlsSettings(options) ?? (first.tls ? {} : undefined)
-  const nodes = [{ host: first.host, port: first.port }, ...(options.clusterNodes ?? []).map(hostPort)]
+  // Every node met so far, by address: the start-up nodes of every client made after, and of the
+  // shared client's own reconnections (ioredis reads `startupNodes` again at each connect), so that
+  // a client made after the URL's node died still finds the cluster.
+  const known = new Map<string, { readonly host: string; readonly port: number }>()
+  const meet = (node: { readonly host: string; readonly port: number }) =>
+    known.set(`${node.host}:${node.port}`, node)
+  meet({ host: first.host, port: first.port })
+  for (const node of options.clusterNodes ?? []) meet(hostPort(node))
   return {
     kind: "cluster",
     tls: tls !== undefined,
@@ -165,7 +172,16 @@ const cluster = (options: ConnectionOptions, first: RedisUrl.Single): Topology =
           ...(tls !== undefined ? { tls } : {})
         }
       }
-      return new Cluster(nodes, clusterOptions)
+      const client = new Cluster([...known.values()], clusterOptions)
+      client.on("+node", (node: Redis) => {
+        const { host, port } = node.options
+        if (host === undefined || port === undefined || known.has(`${host}:${port}`)) return
+        meet({ host, port })
+        ;(client as unknown as { startupNodes: Array<{ host: string; port: number }> }).startupNodes = [
+          ...known.values()
+        ]
+      })
+      return client
     }
   }
 }

@@ -1,0 +1,127 @@
+/**
+ * Failovers and slot migrations of a real Redis Cluster under a steady load (an awaited and a
+ * fire-and-forget publisher, a reader from "0", a group member): a graceful failover of the stream's
+ * master, a SIGKILLed master (with `waitForReplicas`: no Written event lost), and a migration of the
+ * stream's slot (ASK, then MOVED). Each run's figures are printed (`FAILOVER …`) for the notes.
+ */
+import { expect, layer } from "@effect/vitest"
+import { RedisTestCluster } from "@maf/events-test"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { steadyLoad, summarize, type Tagged } from "./helpers/steadyLoad.js"
+
+type Cluster = RedisTestCluster.RedisTestCluster["Type"]
+
+let streams = 0
+const freshStream = () => `failover:${process.pid}:${++streams}`
+
+/** The stream's entries, from its master, tagged by publisher and number. */
+const entriesOf = (cluster: Cluster, stream: string) =>
+  Effect.flatMap(cluster.masterOf(stream), (master) =>
+    Effect.map(cluster.command({ port: master.port }, "XRANGE", stream, "-", "+"), (reply) =>
+      (reply as ReadonlyArray<[string, ReadonlyArray<string>]>).map(([id, fields]): Tagged => {
+        const data = JSON.parse(fields[fields.indexOf("data") + 1]!) as {
+          payload?: { src?: string; n?: number }
+        }
+        return { id, tag: `${data.payload?.src}:${data.payload?.n}` }
+      })
+    )
+  )
+
+const report = (name: string, figures: ReturnType<typeof summarize>) =>
+  Effect.sync(() => console.log(`FAILOVER ${name} ${JSON.stringify(figures)}`))
+
+/** What every fault must leave true. */
+const expectPromisesKept = (figures: ReturnType<typeof summarize>) => {
+  expect(figures.writtenLost).toEqual([])
+  expect(figures.notSentButWritten).toEqual([])
+  expect(figures.bufferedLost).toBe(0)
+  expect(figures.readInOrderOnce).toBe(true)
+  expect(figures.handledAll).toBe(true)
+  // Every awaited publish answered within its bound (2 s) and a little scheduling.
+  expect(figures.maxPublishMillis).toBeLessThan(2_500)
+  expect(figures.written).toBeGreaterThan(0)
+}
+
+layer(RedisTestCluster.layer({ nodeTimeout: Duration.millis(1_000) }), { excludeTestServices: true, timeout: 120_000 })(
+  "a Redis Cluster under a steady load",
+  (it) => {
+    it.scoped(
+      "a graceful failover of the stream's master: every Written event kept, buffered events arrive, readers and members go on",
+      () =>
+        Effect.gen(function* () {
+          const cluster = yield* RedisTestCluster.RedisTestCluster
+          const stream = freshStream()
+          const run = yield* steadyLoad({
+            connection: { url: cluster.url, cluster: true },
+            stream,
+            fault: Effect.flatMap(cluster.masterOf(stream), (master) =>
+              cluster.failover({ port: master.port })
+            ),
+            entries: entriesOf(cluster, stream)
+          })
+          const figures = summarize(run)
+          yield* report("graceful", figures)
+          expectPromisesKept(figures)
+        }),
+      120_000
+    )
+
+    it.scoped(
+      "a migration of the stream's slot to another master (ASK while it moves, MOVED after): nothing lost, nothing read twice",
+      () =>
+        Effect.gen(function* () {
+          const cluster = yield* RedisTestCluster.RedisTestCluster
+          const stream = freshStream()
+          const run = yield* steadyLoad({
+            connection: { url: cluster.url, cluster: true },
+            stream,
+            fault: Effect.gen(function* () {
+              const master = yield* cluster.masterOf(stream)
+              const other = (yield* cluster.topology).find(
+                (node) => node.role === "master" && node.running && node.port !== master.port
+              )!
+              const migration = yield* cluster.beginMigration(cluster.slotOf(stream), { port: other.port })
+              // Half done for a moment: the stream's key still on its old master, clients asked to ASK.
+              yield* Effect.sleep(Duration.millis(300))
+              yield* migration.finish
+            }),
+            entries: entriesOf(cluster, stream)
+          })
+          const figures = summarize(run)
+          yield* report("migration", figures)
+          expectPromisesKept(figures)
+        }),
+      120_000
+    )
+
+    it.scoped(
+      "a SIGKILLed master with waitForReplicas: every Written event survives the hard failover",
+      () =>
+        Effect.gen(function* () {
+          const cluster = yield* RedisTestCluster.RedisTestCluster
+          const stream = freshStream()
+          const master = yield* cluster.masterOf(stream)
+          const run = yield* steadyLoad({
+            connection: {
+              url: cluster.url,
+              cluster: true,
+              waitForReplicas: { replicas: 1, timeout: Duration.millis(500) }
+            },
+            stream,
+            fault: cluster.kill({ port: master.port }),
+            entries: entriesOf(cluster, stream),
+            after: Duration.seconds(3)
+          })
+          yield* cluster.start({ port: master.port })
+          const figures = summarize(run)
+          yield* report("sigkill-wait", figures)
+          // A Written result that says one replica has it was not lost with the master.
+          const replicated = run.awaited.filter((a) => a.result._tag === "Written" && a.result.replicas === 1)
+          expect(replicated.length).toBeGreaterThan(0)
+          expectPromisesKept(figures)
+        }),
+      120_000
+    )
+  }
+)

@@ -1,7 +1,8 @@
 /**
  * Our encoder → the Python reference's decoder: events published with `RedisEventBus` are read back
  * by the reference's real `EventBusReader` (scripts/python-interop/read_with_reference.py), and each
- * body Python decodes must equal what our own `WireCodec.decode` makes of the same entry.
+ * body Python decodes must equal what our own `WireCodec.decode` makes of the same entry; entries
+ * published in a span (a second field, `traceparent`, after `data`) decode exactly as untraced ones.
  *
  * Needs `/usr/bin/python3` with redis-py (`python3-redis`); without them the file is skipped, saying
  * why. The reference itself is optional: see `referenceDir` for where it is looked for; without it
@@ -458,6 +459,83 @@ describe.skipIf(unavailable !== undefined)(
               }
               if (c.payload !== undefined) expect(pythonBody.payload, label).toEqual(c.payload)
             }
+          }),
+        120_000
+      )
+
+      it.scoped(
+        "entries published in a span (a traceparent field after data) decode in Python exactly as untraced ones",
+        () =>
+          Effect.gen(function* () {
+            const server = yield* RedisTestServer.RedisTestServer
+            // The same events twice, ts and correlation ids fixed: untraced, then in a span.
+            const inputs = cases.map((c, i) => ({
+              ...c.input,
+              ts: "2026-05-14T11:22:33.123456+00:00",
+              // ("" asks for a fresh one, as none does.)
+              correlationId: c.input.correlationId || `${i}`.padStart(32, "0")
+            }))
+            const publishAll = (stream: string) =>
+              Effect.scoped(
+                Effect.gen(function* () {
+                  const bus = yield* EventBus.EventBus
+                  for (const input of inputs)
+                    expect(PublishResult.isWritten(yield* bus.publish(input))).toBe(true)
+                  for (const input of inputs) expect(yield* bus.publishNowait(input)).toBe(true)
+                  yield* bus.flush
+                }).pipe(
+                  Effect.provide(
+                    RedisEventBus.layer({ url: server.url, stream, publishTimeout: "5 seconds" })
+                  )
+                )
+              )
+            yield* publishAll("test:python-interop:untraced")
+            yield* publishAll("test:python-interop:traced").pipe(Effect.withSpan("producer"))
+            const untraced = (yield* server.command(
+              "XRANGE",
+              "test:python-interop:untraced",
+              "-",
+              "+"
+            )) as Array<Entry>
+            const traced = (yield* server.command(
+              "XRANGE",
+              "test:python-interop:traced",
+              "-",
+              "+"
+            )) as Array<Entry>
+            expect(traced.map(([, fields]) => [fields[0], fields[2]])).toEqual(
+              traced.map(() => ["data", "traceparent"])
+            )
+            expect(traced.map(([, fields]) => fields[1])).toEqual(untraced.map(([, fields]) => fields[1]))
+
+            const reference = yield* referenceDir
+            const read = (stream: string, count: number) =>
+              Effect.map(
+                run([
+                  "--redis-url",
+                  server.url,
+                  "--stream",
+                  stream,
+                  "--count",
+                  String(count),
+                  ...(reference.dir === undefined ? [] : ["--reference", reference.dir])
+                ]),
+                (result) => {
+                  expect(result.code, result.stderr).toBe(0)
+                  return result.stdout
+                    .split("\n")
+                    .filter((line) => line !== "")
+                    .slice(1)
+                    .map((line) => JSON.parse(line) as Record<string, unknown>)
+                }
+              )
+            const fromUntraced = yield* read("test:python-interop:untraced", untraced.length)
+            const fromTraced = yield* read("test:python-interop:traced", traced.length)
+            expect(fromTraced.map((line) => line.stream_id)).toEqual(traced.map(([id]) => id))
+            const bodies = (lines: ReadonlyArray<Record<string, unknown>>) =>
+              lines.map(({ stream_id: _, ...body }) => body)
+            expect(bodies(fromTraced).every((body) => body.error === undefined)).toBe(true)
+            expect(bodies(fromTraced)).toEqual(bodies(fromUntraced))
           }),
         120_000
       )

@@ -17,6 +17,7 @@ import * as Layer from "effect/Layer"
 import { GroupBackend, type GroupBackendService } from "./GroupBackend.js"
 import * as MemoryGroups from "./internal/memoryGroups.js"
 import * as MemoryStreamInternal from "./internal/memoryStream.js"
+import { traceparentField } from "./internal/tracing.js"
 import {
   type AppendOptions,
   type BackendServer,
@@ -119,7 +120,7 @@ export const make: Effect.Effect<MemoryStreamBackendService> = Effect.sync(() =>
       stream,
       bodies.map((body, i) => {
         const traceparent = traceparents?.[i]
-        return traceparent === undefined ? ["data", body] : ["data", body, "traceparent", traceparent]
+        return traceparent === undefined ? ["data", body] : ["data", body, traceparentField, traceparent]
       }),
       options.maxlen
     )

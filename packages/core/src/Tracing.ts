@@ -29,7 +29,7 @@ import * as internal from "./internal/tracing.js"
  * @since 0.3.0
  * @category constants
  */
-export const traceparentField: "traceparent" = "traceparent"
+export const traceparentField: "traceparent" = internal.traceparentField
 
 /**
  * A span's context as a W3C `traceparent` (`00-<trace-id>-<span-id>-<flags>`); none when its ids

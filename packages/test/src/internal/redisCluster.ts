@@ -24,8 +24,11 @@ import {
   type Started
 } from "./redisNode.js"
 
-/** A node's own port and the bus port (port + 10000) must both be below 65536. */
-const PORT_RULE = { below: 55_536, alsoFreeAt: 10_000 }
+/**
+ * A node's ports (its own and the bus port, 10000 above) below the system's ephemeral ports
+ * (32768 and up on Linux), where no outgoing connection takes them while a node is down.
+ */
+const PORT_RULE = { range: [12_000, 22_768], alsoFreeAt: 10_000 } as const
 const MIGRATE_BATCH = 100
 const MIGRATE_TIMEOUT_MILLIS = 5_000
 

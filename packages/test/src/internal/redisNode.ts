@@ -44,7 +44,9 @@ export class RedisTestServerError extends Data.TaggedError("RedisTestServerError
 
 export const HOST = "127.0.0.1"
 const OUTPUT_LIMIT = 16_384
-export const POLL_INTERVAL = Duration.millis(20)
+const POLL_INTERVAL = Duration.millis(20)
+/** How often a deployment's state is looked at while waiting (each look opens a connection a node). */
+const SETTLE_INTERVAL = Duration.millis(50)
 /** Time given to the server to take up `DEBUG SLEEP` before `hang` returns (added to the sleep). */
 const HANG_SETTLE = Duration.millis(15)
 const HELPER_NAME = "maf-events-test-helper"
@@ -61,7 +63,7 @@ export const errorMessage = (cause: unknown): string =>
 const noop = (): void => {}
 
 /**
- * Retries `check` every poll interval until it succeeds, failing with `reason` (default `Fault`)
+ * Retries `check` every 50 ms until it succeeds, failing with `reason` (default `Fault`)
  * after `timeout` (the message says what was last seen).
  */
 export const awaitCondition = <A, E>(
@@ -79,7 +81,7 @@ export const awaitCondition = <A, E>(
             last = typeof cause === "string" ? cause : errorMessage(cause)
           })
         ),
-        Effect.retry(Schedule.spaced(POLL_INTERVAL)),
+        Effect.retry(Schedule.spaced(SETTLE_INTERVAL)),
         Effect.catchAll(() => Effect.never),
         Effect.timeoutFail({
           duration: timeout,
@@ -104,9 +106,13 @@ export type Started<A> = Effect.Effect<A, RedisTestServerError, Scope.Scope | Co
 
 /** Where a node's port may be. */
 export interface PortRule {
-  /** Every port picked is below this one (a cluster node also listens on port + 10000). */
-  readonly below?: number | undefined
-  /** A port this far above the picked one must be free as well (the cluster bus). */
+  /**
+   * Pick among `[from, below)` instead of the system's ephemeral ports: a cluster node's ports are
+   * kept out of the range outgoing connections take theirs from, so that a killed node finds them
+   * free when it starts again.
+   */
+  readonly range?: readonly [from: number, below: number] | undefined
+  /** A port this far above the picked one must be free as well (the cluster bus: port + 10000). */
   readonly alsoFreeAt?: number | undefined
 }
 
@@ -128,19 +134,21 @@ const portOf = (server: Net.Server): number => {
   return typeof address === "object" && address !== null ? address.port : 0
 }
 
-/** A port of `127.0.0.1` that was free a moment ago (and, by the rule, below a bound with a twin). */
+/** A port of `127.0.0.1` that was free a moment ago (by the rule: in a range, with a free twin). */
 export const freePort = (rule: PortRule = {}): Effect.Effect<number, RedisTestServerError> =>
   Effect.gen(function* () {
     for (let attempt = 0; attempt < 200; attempt++) {
-      const first = yield* listenOn(0)
-      if (Option.isNone(first)) break
+      const candidate =
+        rule.range === undefined
+          ? 0
+          : rule.range[0] + Math.floor(Math.random() * (rule.range[1] - rule.range[0]))
+      const first = yield* listenOn(candidate)
+      if (Option.isNone(first)) continue
       const port = portOf(first.value)
-      const inRange = port > 0 && (rule.below === undefined || port < rule.below)
-      const twin =
-        inRange && rule.alsoFreeAt !== undefined ? yield* listenOn(port + rule.alsoFreeAt) : Option.none()
+      const twin = rule.alsoFreeAt === undefined ? Option.none() : yield* listenOn(port + rule.alsoFreeAt)
       if (Option.isSome(twin)) yield* closeServer(twin.value)
       yield* closeServer(first.value)
-      if (inRange && (rule.alsoFreeAt === undefined || Option.isSome(twin))) return port
+      if (port > 0 && (rule.alsoFreeAt === undefined || Option.isSome(twin))) return port
     }
     return yield* new RedisTestServerError({ reason: "Spawn", message: "no free port" })
   })
@@ -220,8 +228,10 @@ export const serverFaults = (node: RedisNode) => ({
   stop: node.stop,
   start: node.start,
   restart: Effect.zipRight(node.stop, node.start),
+  kill: node.kill,
   killClients: node.killClients,
   hang: node.hang,
+  pause: node.pause,
   command: node.command
 })
 

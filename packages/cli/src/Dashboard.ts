@@ -11,8 +11,9 @@
  *   consumer groups come on the same feed as messages of their own type, `event: groups` (no `id:`),
  *   each a `GroupWatch.Snapshot`, every `groupsInterval`.
  * - `GET /metrics`: every `maf_events_*` metric of the process in the Prometheus text format
- *   (`PrometheusText`): the library's readers' and the dashboard's own (`DashboardMetrics`), the
- *   groups' gauges when it watches them, and those of whatever else the process runs.
+ *   (`PrometheusText`): the library's readers' and the dashboard's own (`DashboardMetrics`), both at
+ *   0 from the start for the stream, the groups' gauges when it watches them, and those of whatever
+ *   else the process runs.
  *
  * Filters are bounded (`Feed.checkFilters`: at most 20 kind globs of at most 100 characters, an
  * arena of at most 200): beyond, the feed is answered 400.
@@ -38,7 +39,7 @@ import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { PrometheusText, StreamBackend } from "@maf/events"
+import { PrometheusText, ReadMetrics, StreamBackend } from "@maf/events"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -227,6 +228,26 @@ const feed = (options: Options, groups: GroupWatch.Watch | undefined) =>
   })
 
 /**
+ * Makes the stream's series of the feeds' readers (entries read, gaps, entries lost, failed reads)
+ * and of the dashboard's own metrics exist from the start, at 0, so that `/metrics` has them before
+ * the first event (a rate, or an alert on failures, needs the series before it moves).
+ */
+const registerSeries = (stream: string) =>
+  Effect.forEach(
+    [
+      ReadMetrics.read,
+      ReadMetrics.gaps,
+      ReadMetrics.lost,
+      ReadMetrics.failures,
+      DashboardMetrics.feeds,
+      DashboardMetrics.sent,
+      DashboardMetrics.delay
+    ] as ReadonlyArray<Metric.Metric<any, any, any>>,
+    (metric) => Metric.value(Metric.tagged(metric, "stream", stream)),
+    { discard: true }
+  )
+
+/**
  * The `/metrics` response: every `maf_events_*` metric of the process, in the Prometheus text format.
  *
  * @since 0.3.0
@@ -295,6 +316,7 @@ export const layer = (
       const server = Http.createServer()
       const serve = Layer.scopedDiscard(
         Effect.gen(function* () {
+          yield* registerSeries(options.stream)
           const groups =
             options.groups === undefined
               ? undefined

@@ -1,10 +1,11 @@
 /**
  * `maf-events serve` scraped as Prometheus would (a real process over a real redis-server): `GET
- * /metrics` answers the text format with the process' `maf_events_*` metrics. After entries flowed
- * through a feed, the reader's and the dashboard's counters moved by exactly what was sent, the
- * delay histogram has its buckets (cumulative, `+Inf` equal to `_count`), the open feed is counted,
- * and the stream's consumer groups show as the group gauges (from `XINFO GROUPS`). The groups come
- * on the feed too, as `event: groups` messages.
+ * /metrics` answers the text format with the process' `maf_events_*` metrics. The stream's series
+ * are there from the start, at 0; after entries flowed through a feed, the reader's and the
+ * dashboard's counters moved by exactly what was sent, the delay histogram has its buckets
+ * (cumulative, `+Inf` equal to `_count`), the open feed is counted, and the stream's consumer groups
+ * show as the group gauges (from `XINFO GROUPS`). The groups come on the feed too, as
+ * `event: groups` messages.
  */
 import { beforeAll, expect, layer } from "@effect/vitest"
 import { RedisTestServer } from "@maf/events-test"
@@ -96,7 +97,17 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })("maf-events serve,
           2
         )
         expect(sampleValue(first.text, `maf_events_group_lag{group="workers",stream="${stream}"}`)).toBe(3)
-        expect(sampleValue(first.text, `maf_events_dashboard_sent_total{stream="${stream}"}`)).toBeUndefined()
+        // The stream's series are there from the start, at 0: rates and alerts need them before they move.
+        for (const name of [
+          "read_total",
+          "read_gaps_total",
+          "read_failures_total",
+          "dashboard_sent_total",
+          "dashboard_feeds"
+        ]) {
+          expect(sampleValue(first.text, `maf_events_${name}{stream="${stream}"}`), name).toBe(0)
+        }
+        expect(sampleValue(first.text, `maf_events_dashboard_delay_ms_count{stream="${stream}"}`)).toBe(0)
 
         // Entries flow through a feed from 0; the groups come on it too.
         const feed = yield* Sse.open(`${url}events?from=0`)

@@ -21,14 +21,12 @@ import {
   makeNode,
   type RedisNode,
   RedisTestServerError,
-  type Started
+  type Started,
+  stablePorts
 } from "./redisNode.js"
 
-/**
- * A node's ports (its own and the bus port, 10000 above) below the system's ephemeral ports
- * (32768 and up on Linux), where no outgoing connection takes them while a node is down.
- */
-const PORT_RULE = { range: [12_000, 22_768], alsoFreeAt: 10_000 } as const
+/** A node's own port among the stable ones, and its bus port 10000 above (22000-32767). */
+const PORT_RULE = { ...stablePorts, alsoFreeAt: 10_000 }
 const MIGRATE_BATCH = 100
 const MIGRATE_TIMEOUT_MILLIS = 5_000
 

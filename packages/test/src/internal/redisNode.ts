@@ -116,6 +116,12 @@ export interface PortRule {
   readonly alsoFreeAt?: number | undefined
 }
 
+/**
+ * Ports below the system's ephemeral ones (32768 and up on Linux), for nodes that are killed and
+ * started again: no outgoing connection takes their port while they are down.
+ */
+export const stablePorts: PortRule = { range: [12_000, 22_768] }
+
 const listenOn = (port: number): Effect.Effect<Option.Option<Net.Server>> =>
   Effect.async((resume) => {
     const server = Net.createServer()

@@ -10,7 +10,8 @@ import {
   makeNode,
   type RedisNode,
   RedisTestServerError,
-  type Started
+  type Started,
+  stablePorts
 } from "./redisNode.js"
 
 const SENTINELS = 3
@@ -46,9 +47,11 @@ export const make = (options: RedisTestSentinel.Options): Started<RedisTestSenti
       const common = { executable: options.executable, commandTimeout: options.commandTimeout }
       const dataArgs = ["--repl-diskless-sync-delay", "0", ...(options.args ?? [])]
 
-      const first = yield* makeNode({ ...common, args: dataArgs })
+      // The servers are killed and started again: their ports are kept out of the ephemeral range.
+      const first = yield* makeNode({ ...common, portRule: stablePorts, args: dataArgs })
       const second = yield* makeNode({
         ...common,
+        portRule: stablePorts,
         args: ["--replicaof", HOST, String(first.port), ...dataArgs]
       })
       const servers: ReadonlyArray<RedisNode> = [first, second]

@@ -37,6 +37,17 @@ export const acquireClient = (
   )
 
 /**
+ * An error in one line: OpenSSL's messages run over lines (a code, a source path, an alert number),
+ * their reason is the line; a Cluster's "Failed to refresh slots cache." says why after it.
+ */
+const oneLine = (error: Error): string => {
+  const reason = (error as { reason?: unknown }).reason
+  const text = typeof reason === "string" ? reason : error.message.split("\n")[0]!.trim()
+  const inner = (error as { lastNodeError?: unknown }).lastNodeError
+  return inner instanceof Error ? `${text} ${oneLine(inner)}` : text
+}
+
+/**
  * A way to say why a command failed to be sent: "Stream isn't writeable" says nothing of why, the
  * connection's last error does (refused, bad password, unknown host). It holds host and port at
  * most, never the URL.
@@ -45,11 +56,12 @@ export const explainer = (
   client: Client
 ): { readonly explain: (error: unknown) => unknown; readonly lastError: () => string | undefined } => {
   let lastConnectionError: string | undefined
-  client.on("error", (error: Error) => {
-    // OpenSSL's messages run over lines (a code, a source path, an alert number): its reason is the line.
-    const reason = (error as { reason?: unknown }).reason
-    lastConnectionError = typeof reason === "string" ? reason : error.message.split("\n")[0]!.trim()
-  })
+  const remember = (error: Error) => {
+    lastConnectionError = oneLine(error)
+  }
+  client.on("error", remember)
+  // A Cluster's nodes' own errors (a refused `CLUSTER SLOTS` among them).
+  client.on("node error", remember)
   client.on("ready", () => {
     lastConnectionError = undefined
   })

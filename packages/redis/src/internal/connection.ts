@@ -130,9 +130,8 @@ export class Connection {
         const sentReady = this.ready
         // A Cluster queues commands while it is not ready (so that a node's connection being made
         // holds them): refused at once here, as a single connection's are (certainly not run).
-        if (!sentReady && this.topology.kind === "cluster") {
-          return Effect.fail(onError(new Error(`not connected to the Redis Cluster (${this.client.status})`)))
-        }
+        if (!sentReady && this.topology.kind === "cluster")
+          return Effect.fail(onError(this.clusterNotReady()))
         if (bound === undefined) {
           return Effect.tryPromise({
             try: () => command(never),
@@ -203,6 +202,7 @@ export class Connection {
           if (signal.aborted || expired) {
             return Promise.reject(new Error("abandoned before the connection was made"))
           }
+          if (!this.ready && this.topology.kind === "cluster") return Promise.reject(this.clusterNotReady())
           const sentAt = health.mark()
           mark = sentAt
           const sentReady = this.ready
@@ -224,10 +224,23 @@ export class Connection {
           // Only a command that went out and got no answer says the connection is bad: a wait for
           // a connection being made (a slow handshake) must not have it made anew.
           if (mark !== undefined) health.unanswered(mark)
+        }).catch((error: unknown) => {
+          // Never sent: certainly not run (reason `Unavailable`), and why the connection is not made.
+          if (mark !== undefined || !(error instanceof Error && error.name === "TimeoutError")) throw error
+          const last = this.lastError()
+          throw new Error(
+            `not connected to Redis within ${bound} ms${last === undefined ? "" : ` (${last})`}`
+          )
         })
       },
       catch: onError
     })
+  }
+
+  /** A Cluster not ready: refused, not queued (certainly not run), saying why when known. */
+  private clusterNotReady(): Error {
+    const last = this.lastError()
+    return new Error(`not connected to the Redis Cluster (${last ?? this.client.status})`)
   }
 
   /**

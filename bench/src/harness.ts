@@ -28,7 +28,12 @@ export const keys = [
   "raw_e2e_p99_ms",
   "null_publish_ns",
   "memory_publish",
-  "read_rss_growth_mb"
+  "read_rss_growth_mb",
+  "cluster_publish_nowait",
+  "cluster_raw_pipeline",
+  "cluster_partitioned_nowait",
+  "cluster_raw_partitioned",
+  "cluster_server_limit"
 ] as const
 
 export type Key = (typeof keys)[number]

@@ -1,7 +1,7 @@
 /**
  * `pnpm bench [--quick] [--json] [--pin|--no-pin] [--in-process] [--only <key>[,<key>…]]`: the library
  * against plain ioredis, on the same redis-server in the same run (method and results:
- * `docs/benchmarks.md`).
+ * `docs/benchmarks.md`). `--topology cluster` runs the cluster bench instead (`cluster/run.ts`).
  *
  * - Starts a redis-server of its own (`RedisTestServer`), unless `REDIS_URL` names one, and decides by
  *   a round-trip probe whether to pin it and each case's main thread to different cores
@@ -27,6 +27,7 @@ import * as Scope from "effect/Scope"
 import { bodyBytes } from "./body.js"
 import type { Case, CaseResult } from "./case.js"
 import { cases } from "./cases/index.js"
+import { clusterKeys, runCluster } from "./cluster/run.js"
 import { isKey, type Key, keys, type Stats } from "./harness.js"
 import { pinMainThread, pinServer } from "./pin.js"
 import { type PinningDecision, probePinning } from "./pinProbe.js"
@@ -34,8 +35,8 @@ import { serverInfo } from "./redis.js"
 import { figureTable, jsonReport, targetTable } from "./report.js"
 import { check } from "./targets.js"
 
-const usage = `usage: node bench/dist/main.js [--quick] [--json] [--pin|--no-pin] [--in-process] [--only <key>[,<key>...]]
-keys: ${keys.join(", ")}
+const usage = `usage: node bench/dist/main.js [--topology single|cluster] [--quick] [--json] [--pin|--no-pin] [--in-process] [--only <key>[,<key>...]]
+keys: ${keys.join(", ")} (cluster_*: --topology cluster)
 REDIS_URL=redis://host:port/db uses that server instead of starting one.`
 
 const parseArgs = (argv: ReadonlyArray<string>) => {
@@ -44,6 +45,7 @@ const parseArgs = (argv: ReadonlyArray<string>) => {
   let pin: "probe" | "--pin" | "--no-pin" = "probe"
   let inProcess = false
   let only: Set<Key> | undefined
+  let topology: "single" | "cluster" = "single"
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     if (arg === "--") continue // `pnpm bench -- --json` passes the `--` on
@@ -51,7 +53,12 @@ const parseArgs = (argv: ReadonlyArray<string>) => {
     else if (arg === "--quick") quick = true
     else if (arg === "--pin" || arg === "--no-pin") pin = arg
     else if (arg === "--in-process") inProcess = true
-    else if (arg === "--only" || arg.startsWith("--only=")) {
+    else if (arg === "--topology" || arg.startsWith("--topology=")) {
+      const value = arg === "--topology" ? argv[++i] : arg.slice("--topology=".length)
+      if (value !== "single" && value !== "cluster")
+        throw new Error(`--topology: single or cluster\n${usage}`)
+      topology = value
+    } else if (arg === "--only" || arg.startsWith("--only=")) {
       const list = arg === "--only" ? argv[++i] : arg.slice("--only=".length)
       only = new Set()
       for (const name of (list ?? "").split(",").filter((s) => s !== "")) {
@@ -63,7 +70,11 @@ const parseArgs = (argv: ReadonlyArray<string>) => {
       process.exit(0)
     } else throw new Error(`unknown argument ${arg}\n${usage}`)
   }
-  return { json, quick, pin, inProcess, only }
+  const clusterOnly = [...(only ?? [])].filter((key) => clusterKeys.includes(key))
+  if (topology === "single" && clusterOnly.length > 0) {
+    throw new Error(`${clusterOnly.join(", ")}: with --topology cluster\n${usage}`)
+  }
+  return { json, quick, pin, inProcess, only, topology }
 }
 
 const cpuModel = (): string => {
@@ -154,14 +165,27 @@ const main = async () => {
     stop().finally(() => process.exit(130))
   })
   try {
+    const only = options.only
+    const selected = (key: Key) => only === undefined || only.has(key)
+    if (options.topology === "cluster") {
+      const machine = `${cores} cores (${cpuModel()}), node ${process.version}`
+      return await runCluster({
+        scope,
+        quick: options.quick,
+        json: options.json,
+        selected,
+        machine,
+        started,
+        out,
+        log
+      })
+    }
     let url = process.env.REDIS_URL ?? ""
     const ownServer = url === ""
     if (ownServer) {
       const context = await Effect.runPromise(Layer.buildWithScope(RedisTestServer.layer(), scope))
       url = Context.get(context, RedisTestServer).url
     }
-    const only = options.only
-    const selected = (key: Key) => only === undefined || only.has(key)
     const redis = await serverInfo(url)
     const pinning = await decidePinning(options.pin, ownServer, url, redis.pid)
     if (pinning.pinned && !pinServer(redis.pid)) throw new Error("taskset could not pin redis-server")

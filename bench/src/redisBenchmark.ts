@@ -41,8 +41,10 @@ export const serverLimitRound = async (options: {
   readonly maxlen: number
   readonly body: string
   readonly pinned: boolean
+  /** The stream; default a fresh key (on a Cluster: one of the slots of the node `url` names). */
+  readonly key?: string | undefined
 }): Promise<number> => {
-  const key = freshKey("server_limit")
+  const key = options.key ?? freshKey("server_limit")
   const args = [
     "-u",
     options.url,

@@ -8,7 +8,7 @@ import type { Stats } from "./stats.js"
 import { type Checked, wanted } from "./targets.js"
 
 /** A Markdown table; `left` says which columns are left-aligned. */
-const markdown = (
+export const markdown = (
   head: ReadonlyArray<string>,
   rows: ReadonlyArray<ReadonlyArray<string>>,
   left: ReadonlySet<number>
@@ -52,17 +52,39 @@ export const targetTable = (checked: ReadonlyArray<Checked>): string =>
         new Set([0, 5, 6])
       )
 
+/** A ratio reported without a bound (the cluster bench's): `a / b`, its `--json` key, its per-round summary. */
+export interface Ratio {
+  readonly name: string
+  readonly jsonKey: string
+  readonly value: Stats
+}
+
+/** The ratios measured: the median of the per-round ratios, its spread, the rounds. */
+export const ratioTable = (ratios: ReadonlyArray<Ratio>): string =>
+  markdown(
+    ["ratio", "median", "IQR", "min – max", "rounds"],
+    ratios.map(({ name, value }) => [
+      name,
+      format(value.median),
+      ...spread(value),
+      String(value.samples.length)
+    ]),
+    new Set([0])
+  )
+
 const round = (n: number, digits: number) => Number(n.toPrecision(digits))
 
 /**
  * The `--json` object: every figure's median under its key, every ratio target's median under
  * `ratio_<a>_<b>`, then `targets` (each checked target's median, spread, bound and whether it is
- * met), `targets_missed`, `spread` (each figure's quartiles, min, max and rounds), `pinning` and
- * `seconds` (the run's wall time).
+ * met), `targets_missed`, `ratios` (each ratio reported without a bound, summarised as a target
+ * is; its median under its own key too), `spread` (each figure's quartiles, min, max and rounds),
+ * `pinning` and `seconds` (the run's wall time).
  */
 export const jsonReport = (options: {
   readonly stats: ReadonlyMap<Key, Stats>
   readonly checked: ReadonlyArray<Checked>
+  readonly ratios?: ReadonlyArray<Ratio> | undefined
   readonly pinning: PinningDecision
   readonly quick: boolean
   readonly seconds: number
@@ -75,6 +97,7 @@ export const jsonReport = (options: {
   for (const { target, value } of options.checked) {
     if (target.jsonKey !== target.name) out[target.jsonKey] = round(value.median, 4)
   }
+  for (const { jsonKey, value } of options.ratios ?? []) out[jsonKey] = round(value.median, 4)
   const summary = (s: Stats, digits: number) => ({
     median: round(s.median, digits),
     q1: round(s.q1, digits),
@@ -90,6 +113,9 @@ export const jsonReport = (options: {
     ])
   )
   out.targets_missed = options.checked.filter((c) => !c.met).map((c) => c.target.name)
+  if (options.ratios !== undefined) {
+    out.ratios = Object.fromEntries(options.ratios.map(({ jsonKey, value }) => [jsonKey, summary(value, 4)]))
+  }
   out.spread = Object.fromEntries(
     keys.flatMap((key) => {
       const s = options.stats.get(key)

@@ -5,7 +5,7 @@
  *
  * @since 0.2.0
  */
-import { EventBus, EventConsumer } from "@maf/events"
+import { EventBus, EventConsumer, Partitions } from "@maf/events"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
@@ -24,21 +24,36 @@ import * as RedisGroupBackend from "./RedisGroupBackend.js"
 export interface Options extends RedisGroupBackend.Options {
   /** The stream a member names none consumes. Default `"maf:events"`; a member's own `stream` wins. */
   readonly stream?: string | undefined
+  /**
+   * The partitions of that stream (see `Partitions`), for a member that names neither a stream nor
+   * its partitions. Default 1.
+   */
+  readonly partitions?: number | undefined
 }
 
 /** The consumer of the context, consuming `stream` where a member names none. */
 const consumingByDefault = (
-  stream: string
-): Layer.Layer<EventConsumer.EventConsumer, never, EventConsumer.EventConsumer> =>
-  Layer.effect(
+  stream: string,
+  partitions: number | undefined
+): Layer.Layer<EventConsumer.EventConsumer, never, EventConsumer.EventConsumer> => {
+  const withDefaults = <
+    O extends { readonly stream?: string | undefined; readonly partitions?: number | undefined }
+  >(
+    options: O
+  ): O =>
+    options.stream === undefined && options.partitions === undefined && partitions !== undefined
+      ? { ...options, stream, partitions }
+      : { ...options, stream: options.stream ?? stream }
+  return Layer.effect(
     EventConsumer.EventConsumer,
     Effect.map(EventConsumer.EventConsumer, (consumer) =>
       EventConsumer.EventConsumer.of({
-        consume: (options) => consumer.consume({ ...options, stream: options.stream ?? stream }),
-        stream: (options) => consumer.stream({ ...options, stream: options.stream ?? stream })
+        consume: (options) => consumer.consume(withDefaults(options)),
+        stream: (options) => consumer.stream(withDefaults(options))
       })
     )
   )
+}
 
 /**
  * The consumer on Redis. `stream` is the stream of every member that names none (default
@@ -68,8 +83,8 @@ const consumingByDefault = (
  * ```
  */
 export const layer = (options: Options = {}): Layer.Layer<EventConsumer.EventConsumer> => {
-  const { stream = EventConsumer.defaults.stream, ...connection } = options
-  return consumingByDefault(stream).pipe(
+  const { stream = EventConsumer.defaults.stream, partitions, ...connection } = options
+  return consumingByDefault(stream, partitions === 1 ? undefined : partitions).pipe(
     Layer.provide(EventConsumer.layer),
     Layer.provide(RedisGroupBackend.layer(connection))
   )
@@ -101,6 +116,7 @@ export const layerConfig = (
       const resolved = yield* EventBus.unwrapOptions(options)
       const connection = yield* connectionConfig(resolved)
       const stream = resolved.stream ?? (yield* RedisEventReader.streamConfig)
-      return layer({ ...connection, stream })
+      const partitions = resolved.partitions ?? (yield* Partitions.config)
+      return layer({ ...connection, stream, partitions })
     })
   )

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { EventReader } from "@maf/events"
+import { EventReader, Partitions } from "@maf/events"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
@@ -22,6 +22,11 @@ import * as RedisStreamBackend from "./RedisStreamBackend.js"
 export interface Options extends RedisStreamBackend.ConnectionOptions {
   /** The stream a read names none reads. Default `"maf:events"`; a read's own `stream` wins. */
   readonly stream?: string | undefined
+  /**
+   * The partitions of that stream (see `Partitions`), for a read that names neither a stream nor
+   * its partitions. Default 1.
+   */
+  readonly partitions?: number | undefined
 }
 
 /**
@@ -36,13 +41,19 @@ export const streamConfig: Config.Config<string> = Config.string("MAF_EVENTS_STR
 
 /** The reader of the context, reading `stream` where a read names none. */
 const readingByDefault = (
-  stream: string
+  stream: string,
+  partitions: number | undefined
 ): Layer.Layer<EventReader.EventReader, never, EventReader.EventReader> =>
   Layer.effect(
     EventReader.EventReader,
     Effect.map(EventReader.EventReader, (reader) =>
       EventReader.EventReader.of({
-        stream: (options = {}) => reader.stream({ ...options, stream: options.stream ?? stream })
+        stream: (options = {}) =>
+          reader.stream(
+            options.stream === undefined && options.partitions === undefined && partitions !== undefined
+              ? { ...options, stream, partitions }
+              : { ...options, stream: options.stream ?? stream }
+          )
       })
     )
   )
@@ -66,8 +77,8 @@ const readingByDefault = (
  * ```
  */
 export const layer = (options: Options = {}): Layer.Layer<EventReader.EventReader> => {
-  const { stream = EventReader.defaults.stream, ...connection } = options
-  return readingByDefault(stream).pipe(
+  const { stream = EventReader.defaults.stream, partitions, ...connection } = options
+  return readingByDefault(stream, partitions === 1 ? undefined : partitions).pipe(
     Layer.provide(EventReader.layer),
     Layer.provide(RedisStreamBackend.layer(connection))
   )
@@ -102,6 +113,7 @@ export const layerConfig = (
         : Config.unwrap<Options>({ ...options, stream: options.stream ?? streamConfig })
       const connection = yield* connectionConfig(resolved)
       const stream = resolved.stream ?? (yield* streamConfig)
-      return layer({ ...connection, stream })
+      const partitions = resolved.partitions ?? (yield* Partitions.config)
+      return layer({ ...connection, stream, partitions })
     })
   )

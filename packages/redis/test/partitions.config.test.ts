@@ -1,8 +1,8 @@
 /**
  * A partitioned stream configured from the environment on a real redis-server:
  * `RedisEventBus.layerConfig` reads `MAF_EVENTS_PARTITIONS`, writes one key a partition (each arena
- * whole in its key, what `redis-cli` shows), and a reader and a member of the Redis layers read them
- * all; a bad count fails the layer with the variable's reason.
+ * whole in its key, what `redis-cli` shows), and a reader and a member of the Redis layers (their
+ * `layerConfig` reading it too) read them all; a bad count fails the layer with the variable's reason.
  */
 import { layer } from "@effect/vitest"
 import { EventBus, EventConsumer, EventReader, Partitions } from "@maf/events"
@@ -45,7 +45,8 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })("partitions from t
       }
       expect(total).toBe(60)
 
-      const read = yield* EventReader.stream({ from: "0", partitions: 3 }).pipe(
+      // The reader and the member of layerConfig read MAF_EVENTS_PARTITIONS too: no partitions given.
+      const read = yield* EventReader.stream({ from: "0" }).pipe(
         Stream.take(60),
         Stream.runCollect,
         Effect.provide(RedisEventReader.layerConfig().pipe(Layer.provide(fromEnv(env))))
@@ -56,7 +57,6 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })("partitions from t
       const member = yield* EventConsumer.consume({
         group: "env-group",
         from: "0",
-        partitions: 3,
         block: "100 millis",
         handler: (message) =>
           Effect.sync(() => {

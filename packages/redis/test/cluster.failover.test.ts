@@ -43,85 +43,85 @@ const expectPromisesKept = (figures: ReturnType<typeof summarize>) => {
   expect(figures.written).toBeGreaterThan(0)
 }
 
-layer(RedisTestCluster.layer({ nodeTimeout: Duration.millis(1_000) }), { excludeTestServices: true, timeout: 120_000 })(
-  "a Redis Cluster under a steady load",
-  (it) => {
-    it.scoped(
-      "a graceful failover of the stream's master: every Written event kept, buffered events arrive, readers and members go on",
-      () =>
-        Effect.gen(function* () {
-          const cluster = yield* RedisTestCluster.RedisTestCluster
-          const stream = freshStream()
-          const run = yield* steadyLoad({
-            connection: { url: cluster.url, cluster: true },
-            stream,
-            fault: Effect.flatMap(cluster.masterOf(stream), (master) =>
-              cluster.failover({ port: master.port })
-            ),
-            entries: entriesOf(cluster, stream)
-          })
-          const figures = summarize(run)
-          yield* report("graceful", figures)
-          expectPromisesKept(figures)
-        }),
-      120_000
-    )
+layer(RedisTestCluster.layer({ nodeTimeout: Duration.millis(1_000) }), {
+  excludeTestServices: true,
+  timeout: 120_000
+})("a Redis Cluster under a steady load", (it) => {
+  it.scoped(
+    "a graceful failover of the stream's master: every Written event kept, buffered events arrive, readers and members go on",
+    () =>
+      Effect.gen(function* () {
+        const cluster = yield* RedisTestCluster.RedisTestCluster
+        const stream = freshStream()
+        const run = yield* steadyLoad({
+          connection: { url: cluster.url, cluster: true },
+          stream,
+          fault: Effect.flatMap(cluster.masterOf(stream), (master) =>
+            cluster.failover({ port: master.port })
+          ),
+          entries: entriesOf(cluster, stream)
+        })
+        const figures = summarize(run)
+        yield* report("graceful", figures)
+        expectPromisesKept(figures)
+      }),
+    120_000
+  )
 
-    it.scoped(
-      "a migration of the stream's slot to another master (ASK while it moves, MOVED after): nothing lost, nothing read twice",
-      () =>
-        Effect.gen(function* () {
-          const cluster = yield* RedisTestCluster.RedisTestCluster
-          const stream = freshStream()
-          const run = yield* steadyLoad({
-            connection: { url: cluster.url, cluster: true },
-            stream,
-            fault: Effect.gen(function* () {
-              const master = yield* cluster.masterOf(stream)
-              const other = (yield* cluster.topology).find(
-                (node) => node.role === "master" && node.running && node.port !== master.port
-              )!
-              const migration = yield* cluster.beginMigration(cluster.slotOf(stream), { port: other.port })
-              // Half done for a moment: the stream's key still on its old master, clients asked to ASK.
-              yield* Effect.sleep(Duration.millis(300))
-              yield* migration.finish
-            }),
-            entries: entriesOf(cluster, stream)
-          })
-          const figures = summarize(run)
-          yield* report("migration", figures)
-          expectPromisesKept(figures)
-        }),
-      120_000
-    )
+  it.scoped(
+    "a migration of the stream's slot to another master (ASK while it moves, MOVED after): nothing lost, nothing read twice",
+    () =>
+      Effect.gen(function* () {
+        const cluster = yield* RedisTestCluster.RedisTestCluster
+        const stream = freshStream()
+        const run = yield* steadyLoad({
+          connection: { url: cluster.url, cluster: true },
+          stream,
+          fault: Effect.gen(function* () {
+            const master = yield* cluster.masterOf(stream)
+            const other = (yield* cluster.topology).find(
+              (node) => node.role === "master" && node.running && node.port !== master.port
+            )!
+            const migration = yield* cluster.beginMigration(cluster.slotOf(stream), { port: other.port })
+            // Half done for a moment: the stream's key still on its old master, clients asked to ASK.
+            yield* Effect.sleep(Duration.millis(300))
+            yield* migration.finish
+          }),
+          entries: entriesOf(cluster, stream)
+        })
+        const figures = summarize(run)
+        yield* report("migration", figures)
+        expectPromisesKept(figures)
+      }),
+    120_000
+  )
 
-    it.scoped(
-      "a SIGKILLed master with waitForReplicas: every Written event survives the hard failover",
-      () =>
-        Effect.gen(function* () {
-          const cluster = yield* RedisTestCluster.RedisTestCluster
-          const stream = freshStream()
-          const master = yield* cluster.masterOf(stream)
-          const run = yield* steadyLoad({
-            connection: {
-              url: cluster.url,
-              cluster: true,
-              waitForReplicas: { replicas: 1, timeout: Duration.millis(500) }
-            },
-            stream,
-            fault: cluster.kill({ port: master.port }),
-            entries: entriesOf(cluster, stream),
-            after: Duration.seconds(3)
-          })
-          yield* cluster.start({ port: master.port })
-          const figures = summarize(run)
-          yield* report("sigkill-wait", figures)
-          // A Written result that says one replica has it was not lost with the master.
-          const replicated = run.awaited.filter((a) => a.result._tag === "Written" && a.result.replicas === 1)
-          expect(replicated.length).toBeGreaterThan(0)
-          expectPromisesKept(figures)
-        }),
-      120_000
-    )
-  }
-)
+  it.scoped(
+    "a SIGKILLed master with waitForReplicas: every Written event survives the hard failover",
+    () =>
+      Effect.gen(function* () {
+        const cluster = yield* RedisTestCluster.RedisTestCluster
+        const stream = freshStream()
+        const master = yield* cluster.masterOf(stream)
+        const run = yield* steadyLoad({
+          connection: {
+            url: cluster.url,
+            cluster: true,
+            waitForReplicas: { replicas: 1, timeout: Duration.millis(500) }
+          },
+          stream,
+          fault: cluster.kill({ port: master.port }),
+          entries: entriesOf(cluster, stream),
+          after: Duration.seconds(3)
+        })
+        yield* cluster.start({ port: master.port })
+        const figures = summarize(run)
+        yield* report("sigkill-wait", figures)
+        // A Written result that says one replica has it was not lost with the master.
+        const replicated = run.awaited.filter((a) => a.result._tag === "Written" && a.result.replicas === 1)
+        expect(replicated.length).toBeGreaterThan(0)
+        expectPromisesKept(figures)
+      }),
+    120_000
+  )
+})

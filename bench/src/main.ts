@@ -1,7 +1,8 @@
 /**
  * `pnpm bench [--quick] [--json] [--pin|--no-pin] [--in-process] [--only <key>[,<key>…]]`: the library
  * against plain ioredis, on the same redis-server in the same run (method and results:
- * `docs/benchmarks.md`). `--topology cluster` runs the cluster bench instead (`cluster/run.ts`).
+ * `docs/benchmarks.md`). `--topology cluster` runs the cluster bench instead (`cluster/run.ts`: a
+ * cluster of its own, whatever `REDIS_URL` says; no pinning, in this process).
  *
  * - Starts a redis-server of its own (`RedisTestServer`), unless `REDIS_URL` names one, and decides by
  *   a round-trip probe whether to pin it and each case's main thread to different cores
@@ -73,6 +74,11 @@ const parseArgs = (argv: ReadonlyArray<string>) => {
   const clusterOnly = [...(only ?? [])].filter((key) => clusterKeys.includes(key))
   if (topology === "single" && clusterOnly.length > 0) {
     throw new Error(`${clusterOnly.join(", ")}: with --topology cluster\n${usage}`)
+  }
+  if (topology === "cluster" && (pin !== "probe" || inProcess)) {
+    throw new Error(
+      `--topology cluster runs in this process and never pins: no ${pin !== "probe" ? pin : "--in-process"}`
+    )
   }
   return { json, quick, pin, inProcess, only, topology }
 }

@@ -8,7 +8,7 @@ import { expect, layer } from "@effect/vitest"
 import { RedisTestCluster } from "@maf/events-test"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { steadyLoad, summarize, type Tagged } from "./helpers/steadyLoad.js"
+import { steadyLoad, summarize, taggedEntries } from "./helpers/steadyLoad.js"
 
 type Cluster = RedisTestCluster.RedisTestCluster["Type"]
 
@@ -18,14 +18,7 @@ const freshStream = () => `failover:${process.pid}:${++streams}`
 /** The stream's entries, from its master, tagged by publisher and number. */
 const entriesOf = (cluster: Cluster, stream: string) =>
   Effect.flatMap(cluster.masterOf(stream), (master) =>
-    Effect.map(cluster.command({ port: master.port }, "XRANGE", stream, "-", "+"), (reply) =>
-      (reply as ReadonlyArray<[string, ReadonlyArray<string>]>).map(([id, fields]): Tagged => {
-        const data = JSON.parse(fields[fields.indexOf("data") + 1]!) as {
-          payload?: { src?: string; n?: number }
-        }
-        return { id, tag: `${data.payload?.src}:${data.payload?.n}` }
-      })
-    )
+    Effect.map(cluster.command({ port: master.port }, "XRANGE", stream, "-", "+"), taggedEntries)
   )
 
 const report = (name: string, figures: ReturnType<typeof summarize>) =>

@@ -22,6 +22,13 @@ export interface Tagged {
   readonly tag: string
 }
 
+/** An `XRANGE` reply of the load's stream, tagged by publisher and number. */
+export const taggedEntries = (reply: unknown): ReadonlyArray<Tagged> =>
+  (reply as ReadonlyArray<[string, ReadonlyArray<string>]>).map(([id, fields]) => ({
+    id,
+    tag: tagOf((JSON.parse(fields[fields.indexOf("data") + 1]!) as { payload?: unknown }).payload)
+  }))
+
 /** What the load saw, and what the stream holds at the end. */
 export interface LoadRun {
   /** Awaited publishes: the number, its result, how long it took. */

@@ -155,6 +155,13 @@ export interface Server {
   /** `stop`, then `start`. */
   readonly restart: Effect.Effect<void, RedisTestServerError>
   /**
+   * `SIGKILL` and wait for the exit, as `SHUTDOWN NOSAVE` would lose the data: what was written
+   * since the last save is gone, and `start` loads the last `dump.rdb` (none: an empty server).
+   *
+   * @since 0.3.0
+   */
+  readonly kill: Effect.Effect<void, RedisTestServerError>
+  /**
    * `CLIENT KILL TYPE normal SKIPME yes`: close every normal client connection except the
    * helper's own; succeeds with how many were closed.
    */
@@ -166,6 +173,13 @@ export interface Server {
    * `duration` after that.
    */
   readonly hang: (duration: Duration.DurationInput) => Effect.Effect<void, RedisTestServerError>
+  /**
+   * Freeze the process (`SIGSTOP`) for `duration`, then let it go on (`SIGCONT`); returns at once.
+   * Unlike `hang`, the kernel still accepts connections meanwhile; nothing is answered.
+   *
+   * @since 0.3.0
+   */
+  readonly pause: (duration: Duration.DurationInput) => Effect.Effect<void, RedisTestServerError>
   /**
    * Send a raw command on a fresh helper connection and return the raw reply (strings, numbers,
    * nested arrays, `null`), e.g. `command("XLEN", "maf:events")`.

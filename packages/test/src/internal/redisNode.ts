@@ -200,25 +200,17 @@ export interface NodeOptions extends RedisTestServer.Options {
   readonly tls?: Tls.ConnectionOptions | undefined
 }
 
-/** One `redis-server` process and its directory, owned by the scope that made it. */
-export interface RedisNode {
-  readonly host: string
-  readonly port: number
-  readonly dir: string
+/**
+ * One `redis-server` process and its directory, owned by the scope that made it: what a
+ * `RedisTestServer` offers (but its URL and `restart`), and what the topologies need besides.
+ */
+export interface RedisNode extends Omit<RedisTestServer.Server, "url" | "restart"> {
   /** The process id while it runs. */
   readonly pid: Effect.Effect<Option.Option<number>>
-  /** `SHUTDOWN SAVE` and wait for the exit; nothing when stopped. */
-  readonly stop: Effect.Effect<void, RedisTestServerError>
-  /** Start on the same port and directory, wait for `PING`; nothing when running. */
-  readonly start: Effect.Effect<void, RedisTestServerError>
   /** `SIGKILL` and wait for the exit (the directory stays); nothing when stopped. */
   readonly kill: Effect.Effect<void, RedisTestServerError>
-  /** `DEBUG SLEEP` on a throwaway connection (see `RedisTestServer.hang`). */
-  readonly hang: (duration: Duration.DurationInput) => Effect.Effect<void, RedisTestServerError>
   /** `SIGSTOP` now and `SIGCONT` after `duration` (in the background; at the latest with the scope). */
   readonly pause: (duration: Duration.DurationInput) => Effect.Effect<void, RedisTestServerError>
-  readonly command: (...args: ReadonlyArray<string | number>) => Effect.Effect<unknown, RedisTestServerError>
-  readonly killClients: Effect.Effect<number, RedisTestServerError>
   /** Runs `use` on a fresh helper connection, bounded by the command time-out. */
   readonly withClient: <A>(
     what: string,

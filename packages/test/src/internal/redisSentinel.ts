@@ -1,3 +1,11 @@
+/**
+ * The Sentinel kit's workings: two data servers and three sentinels (each a {@link RedisNode}),
+ * what "settled" means (every sentinel reports the same master, which is one; it sees the running
+ * replica in sync and the two other sentinels; nothing is down or failing over), and the faults,
+ * each waiting until the deployment has settled on its new master.
+ *
+ * @internal
+ */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"

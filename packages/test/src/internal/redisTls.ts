@@ -1,3 +1,10 @@
+/**
+ * The TLS server kit's workings: the certificates in a directory of their own, then one
+ * {@link RedisNode} listening with `--tls-port` (and `--port 0` unless a plain port is asked for),
+ * whose helper connections speak TLS with the client certificate.
+ *
+ * @internal
+ */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as RedisTestTls from "../RedisTestTls.js"

@@ -40,6 +40,7 @@ import type * as Scope from "effect/Scope"
 import * as internal from "./internal/redisCluster.js"
 import type * as RedisTestServer from "./RedisTestServer.js"
 import type { RedisTestServerError } from "./RedisTestServer.js"
+import type * as RedisTestTls from "./RedisTestTls.js"
 
 /**
  * Options of {@link make} and {@link layer}: those of every deployment (`args` go to every node), and
@@ -57,6 +58,13 @@ export interface Options extends RedisTestServer.DeploymentOptions {
   readonly nodeTimeout?: Duration.DurationInput | undefined
   /** The client executable that creates the cluster; default `"redis-cli"`. */
   readonly cliExecutable?: string | undefined
+  /**
+   * TLS only, for clients, the cluster bus and replication, with throwaway certificates as
+   * `RedisTestTls` makes them (`certificates`); `authClients` as there. Default: plain TCP.
+   */
+  readonly tls?: boolean | { readonly authClients?: "yes" | "no" | "optional" | undefined } | undefined
+  /** The certificate maker when `tls` is on; default `"openssl"`. */
+  readonly opensslExecutable?: string | undefined
 }
 
 /**
@@ -128,8 +136,16 @@ export interface Cluster {
   readonly host: string
   /** Every node's address, in start order: the start-up nodes of an ioredis `Cluster`. */
   readonly nodes: ReadonlyArray<{ readonly host: string; readonly port: number }>
-  /** `redis://127.0.0.1:<port>/0` of the first node (any node leads a cluster client to all). */
+  /**
+   * `redis://127.0.0.1:<port>/0` (`rediss://` with `tls`) of the first node (any node leads a
+   * cluster client to all).
+   */
   readonly url: string
+  /**
+   * The certificates with the `tls` option (a cluster client takes them in ioredis'
+   * `redisOptions.tls`: a `rediss://` start-up node alone does not turn TLS on).
+   */
+  readonly certificates: Option.Option<RedisTestTls.Certificates>
   /** The nodes as the cluster sees them now (the first running node's `CLUSTER NODES`), by port. */
   readonly topology: Effect.Effect<ReadonlyArray<ClusterNode>, RedisTestServerError>
   /** The slot of a key, as Redis computes it (CRC16 of the key or of its `{hash tag}`, mod 16384). */

@@ -247,6 +247,33 @@ layer(RedisTestCluster.layer(), { timeout: 60_000 })("RedisTestCluster", (it) =>
   )
 })
 
+describe("RedisTestCluster with TLS", () => {
+  it.effect("speaks TLS only: to clients, on the cluster bus and to replicas", () =>
+    Effect.gen(function* () {
+      const cluster = yield* RedisTestCluster.RedisTestCluster
+      expect(cluster.url).toBe(`rediss://127.0.0.1:${cluster.nodes[0]?.port}/0`)
+      const { ca, clientCert, clientKey } = yield* cluster.certificates
+      const client = yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          const tls = { ca: ca.pem, cert: clientCert.pem, key: clientKey.pem }
+          const redis = new Cluster([...cluster.nodes], { redisOptions: { tls } })
+          redis.on("error", () => {})
+          return redis
+        }),
+        (redis) => Effect.sync(() => redis.disconnect())
+      )
+      expect(yield* Effect.promise(() => client.set("tls:key", "v"))).toBe("OK")
+      const master = yield* cluster.masterOf("tls:key")
+      expect(yield* cluster.command(master, "WAIT", 1, 5_000)).toBe(1) // replicated over TLS
+      const promoted = yield* cluster.failover(master)
+      expect(yield* cluster.command(promoted, "GET", "tls:key")).toBe("v")
+      const plain = yield* nodeClient(promoted.port)
+      const refused = yield* rejection(() => plain.ping())
+      expect(String(refused)).toMatch(/closed|reset|ECONNRESET/i)
+    }).pipe(Effect.scoped, Effect.provide(RedisTestCluster.layer({ tls: true })))
+  )
+})
+
 describe("RedisTestCluster lifecycle", () => {
   it.effect("closing the scope kills every node and removes their directories", () =>
     Effect.gen(function* () {

@@ -1,17 +1,20 @@
 /**
  * Throwaway TLS certificates made with `openssl` (EC P-256 keys): a CA, a server certificate it
- * signs for `127.0.0.1` (Node checks the IP in `subjectAltName`), a client certificate it signs for
- * mutual TLS, and a second, unrelated CA for "wrong CA" tests. Written as PEM files into a directory.
+ * signs for `127.0.0.1` (Node checks the IP in `subjectAltName`; also good as a client certificate,
+ * which cluster nodes and replicas present to each other), a client certificate it signs for mutual
+ * TLS, and a second, unrelated CA for "wrong CA" tests. Written as PEM files into a directory; the
+ * `redis-server` arguments and the client options that use them.
  *
  * @internal
  */
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
+import type * as Tls from "node:tls"
 import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as Effect from "effect/Effect"
 import type * as RedisTestTls from "../RedisTestTls.js"
 import { runProgram } from "./program.js"
-import { errorMessage, RedisTestServerError, writeFile } from "./redisNode.js"
+import { errorMessage, RedisTestServerError, tempDir, writeFile } from "./redisNode.js"
 
 const DAYS = "2"
 const CURVE = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
@@ -74,7 +77,7 @@ export const makeCertificates = (
               signed(
                 "server",
                 "/CN=127.0.0.1",
-                "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
+                "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n"
               ),
               signed(
                 "client",
@@ -113,3 +116,38 @@ export const makeCertificates = (
       { concurrency: "unbounded" }
     )
   })
+
+/** Who must show a certificate: `redis-server`'s `tls-auth-clients`. */
+export type AuthClients = "yes" | "no" | "optional"
+
+/** The `redis-server` arguments of a TLS-only node on `port` (`--port 0`, unless a plain port is given). */
+export const tlsServerArgs = (
+  certificates: RedisTestTls.Certificates,
+  authClients: AuthClients,
+  port: number,
+  plainPort = 0
+): ReadonlyArray<string> => [
+  "--port",
+  String(plainPort),
+  "--tls-port",
+  String(port),
+  "--tls-cert-file",
+  certificates.cert.path,
+  "--tls-key-file",
+  certificates.key.path,
+  "--tls-ca-cert-file",
+  certificates.ca.path,
+  "--tls-auth-clients",
+  authClients
+]
+
+/** A client's TLS options: trust the CA, show the client certificate. */
+export const tlsClientOptions = (certificates: RedisTestTls.Certificates): Tls.ConnectionOptions => ({
+  ca: certificates.ca.pem,
+  cert: certificates.clientCert.pem,
+  key: certificates.clientKey.pem
+})
+
+/** Makes the certificates in a temporary directory of their own, removed with the scope. */
+export const makeCertificatesDir = (openssl?: string) =>
+  Effect.flatMap(tempDir("maf-tls-"), (dir) => makeCertificates(dir, openssl))

@@ -11,6 +11,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as RedisTestCluster from "../RedisTestCluster.js"
+import { makeCertificatesDir, tlsClientOptions, tlsServerArgs } from "./certificates.js"
 import { isFailing, type NodeLine, parseClusterNodes, SLOTS, slotMap, slotsCovered } from "./clusterSlots.js"
 import { runProgram } from "./program.js"
 import {
@@ -59,12 +60,48 @@ export const make = (options: RedisTestCluster.Options): Started<RedisTestCluste
       const startTimeout = options.startTimeout ?? "30 seconds"
       const faultTimeout = options.faultTimeout ?? "30 seconds"
 
+      const tls =
+        options.tls === undefined || options.tls === false
+          ? undefined
+          : options.tls === true
+            ? {}
+            : options.tls
+      const certificates =
+        tls === undefined ? Option.none() : Option.some(yield* makeCertificatesDir(options.opensslExecutable))
+      // TLS only: clients, the cluster bus and replication (each node shows its certificate to the others).
+      const tlsNode = Option.match(certificates, {
+        onNone: () => ({}),
+        onSome: (files) => ({
+          listen: (port: number) => [
+            ...tlsServerArgs(files, tls?.authClients ?? "no", port),
+            "--tls-cluster",
+            "yes",
+            "--tls-replication",
+            "yes"
+          ],
+          tls: tlsClientOptions(files)
+        })
+      })
+      const cliTls = Option.match(certificates, {
+        onNone: () => [],
+        onSome: (files) => [
+          "--tls",
+          "--cacert",
+          files.ca.path,
+          "--cert",
+          files.clientCert.path,
+          "--key",
+          files.clientKey.path
+        ]
+      })
+
       const nodes: ReadonlyArray<RedisNode> = yield* Effect.all(
         Array.from({ length: masters * (1 + replicas) }, () =>
           makeNode({
             executable: options.executable,
             portRule: PORT_RULE,
             commandTimeout: options.commandTimeout,
+            ...tlsNode,
             args: [
               "--cluster-enabled",
               "yes",
@@ -216,6 +253,7 @@ export const make = (options: RedisTestCluster.Options): Started<RedisTestCluste
       yield* runProgram(
         options.cliExecutable ?? "redis-cli",
         [
+          ...cliTls,
           "--cluster",
           "create",
           ...nodes.map((node) => `${HOST}:${node.port}`),
@@ -376,7 +414,8 @@ export const make = (options: RedisTestCluster.Options): Started<RedisTestCluste
       return {
         host: HOST,
         nodes: nodes.map((node) => ({ host: HOST, port: node.port })),
-        url: `redis://${HOST}:${nodes[0]?.port ?? 0}/0`,
+        url: `${Option.isSome(certificates) ? "rediss" : "redis"}://${HOST}:${nodes[0]?.port ?? 0}/0`,
+        certificates,
         topology,
         slotOf: Partitions.keySlot,
         masterOf,

@@ -8,36 +8,23 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as RedisTestTls from "../RedisTestTls.js"
-import { makeCertificates } from "./certificates.js"
-import { freePort, makeNode, type Started, serverFaults, tempDir } from "./redisNode.js"
+import { makeCertificatesDir, tlsClientOptions, tlsServerArgs } from "./certificates.js"
+import { freePort, makeNode, type Started, serverFaults } from "./redisNode.js"
 
 export const make = (options: RedisTestTls.Options): Started<RedisTestTls.TlsServer> =>
   Effect.gen(function* () {
-    const certificates = yield* Effect.flatMap(tempDir("maf-tls-"), (dir) =>
-      makeCertificates(dir, options.opensslExecutable)
-    )
+    const certificates = yield* makeCertificatesDir(options.opensslExecutable)
     const plainPort = options.plainPort === true ? Option.some(yield* freePort()) : Option.none<number>()
     const node = yield* makeNode({
       ...options,
-      listen: (port) => [
-        "--port",
-        String(Option.getOrElse(plainPort, () => 0)),
-        "--tls-port",
-        String(port),
-        "--tls-cert-file",
-        certificates.cert.path,
-        "--tls-key-file",
-        certificates.key.path,
-        "--tls-ca-cert-file",
-        certificates.ca.path,
-        "--tls-auth-clients",
-        options.authClients ?? "no"
-      ],
-      tls: {
-        ca: certificates.ca.pem,
-        cert: certificates.clientCert.pem,
-        key: certificates.clientKey.pem
-      }
+      listen: (port) =>
+        tlsServerArgs(
+          certificates,
+          options.authClients ?? "no",
+          port,
+          Option.getOrElse(plainPort, () => 0)
+        ),
+      tls: tlsClientOptions(certificates)
     })
     return {
       ...serverFaults(node),

@@ -128,6 +128,14 @@ export interface History {
     readonly baselineConnections: number
     /** The same, after the last fault and a quiet period. */
     readonly finalConnections: number
+    /** At the baseline, by client name: the most connections it held to one server. */
+    readonly baselinePerServer: Readonly<Record<string, number>>
+    /** At the end: the connections each client holds to each server. */
+    readonly finalPerServer: ReadonlyArray<{
+      readonly name: string
+      readonly port: number
+      readonly count: number
+    }>
     readonly rssMaxMb: number
     readonly rssBoundMb: number
   }

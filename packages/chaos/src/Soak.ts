@@ -13,9 +13,11 @@ import { RedisEventBus, RedisEventConsumer, RedisEventReader } from "@maf/events
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Deployment from "./Deployment.js"
 import type {
@@ -107,18 +109,22 @@ export const run = (options: Options): Effect.Effect<History, unknown> =>
       // ---- the bus ---------------------------------------------------------------------------------
       const dropped = Metric.tagged(PublishMetrics.dropped, "stream", stream)
       const droppedBefore = (yield* Metric.value(dropped)).count
+      // In a scope of its own: closed (drained) before its drop count is read.
+      const busScope = yield* Scope.make()
       const bus = Context.get(
-        yield* Layer.build(
+        yield* Layer.buildWithScope(
           RedisEventBus.layer({
             ...connection("bus"),
             stream,
             publishTimeout,
             bufferCapacity: 2_000,
             drainTimeout: Duration.seconds(20)
-          })
+          }),
+          busScope
         ),
         EventBus.EventBus
       )
+      yield* Effect.addFinalizer(() => Scope.close(busScope, Exit.void))
 
       // ---- readers ---------------------------------------------------------------------------------
       const readers: Array<{ name: string; from: "$" | "0"; deliveries: Array<Delivery> }> = [
@@ -293,17 +299,29 @@ export const run = (options: Options): Effect.Effect<History, unknown> =>
           )
         )
       )
-      const ownConnections = Effect.map(
-        deployment.clients,
-        (clients) => clients.filter((c) => nameOf(c.line).startsWith(prefix)).length
-      )
+      /** The soak's own connections: by client name and server. */
+      const ownConnections = Effect.map(deployment.clients, (clients) => {
+        const counts = new Map<string, { name: string; port: number; count: number }>()
+        for (const c of clients) {
+          const name = nameOf(c.line)
+          if (!name.startsWith(prefix)) continue
+          const key = `${name}@${c.port}`
+          const entry = counts.get(key) ?? { name, port: c.port, count: 0 }
+          entry.count++
+          counts.set(key, entry)
+        }
+        return [...counts.values()]
+      })
+      const total = (list: ReadonlyArray<{ count: number }>) => list.reduce((n, c) => n + c.count, 0)
 
       // ---- faults ----------------------------------------------------------------------------------
       const startedAt = Date.now()
       const endAt = startedAt + options.seconds * 1_000
       const faultsEndAt = startedAt + options.seconds * 800
       yield* Effect.sleep(Duration.seconds(Math.min(2, options.seconds / 5)))
-      const baselineConnections = yield* ownConnections
+      const baseline = yield* ownConnections
+      const baselinePerServer: Record<string, number> = {}
+      for (const c of baseline) baselinePerServer[c.name] = Math.max(baselinePerServer[c.name] ?? 0, c.count)
       const offered = [...Object.keys(deployment.faults), ...genericFaults] as Array<FaultKind>
       const allowed = offered.filter((kind) => options.faults === undefined || options.faults.includes(kind))
       const faults: Array<Fault> = []
@@ -384,6 +402,9 @@ export const run = (options: Options): Effect.Effect<History, unknown> =>
       yield* Effect.forEach(publishers, Fiber.join)
       const flushed = yield* Effect.timeout(bus.flush, Duration.seconds(30)).pipe(Effect.option)
       log(`publishers stopped; buffer ${flushed._tag === "Some" ? "flushed" : "NOT flushed within 30 s"}`)
+      const finalConnections = yield* ownConnections
+      // Closed: what it could not write by its drain deadline is counted as dropped now.
+      yield* Scope.close(busScope, Exit.void)
       const lastId = entriesOf(yield* command("XREVRANGE", stream, "+", "-", "COUNT", 1))[0]?.id ?? "0-0"
       const positionOf = (deliveries: ReadonlyArray<Delivery>) => {
         let position = "0-0"
@@ -417,7 +438,6 @@ export const run = (options: Options): Effect.Effect<History, unknown> =>
       )
       log(caughtUp ? "readers and group caught up" : "readers or group did not catch up within 60 s")
       const group = yield* Effect.orElseSucceed(groupState, () => ({ pending: -1, caughtUp: false }))
-      const finalConnections = yield* ownConnections
 
       const final: Array<Entry> = []
       for (let from = "-"; ; ) {
@@ -460,8 +480,10 @@ export const run = (options: Options): Effect.Effect<History, unknown> =>
         group: { pendingAtEnd: Math.max(0, group.pending), caughtUp: group.caughtUp && group.pending >= 0 },
         final,
         resources: {
-          baselineConnections,
-          finalConnections,
+          baselineConnections: total(baseline),
+          finalConnections: total(finalConnections),
+          baselinePerServer,
+          finalPerServer: finalConnections,
           rssMaxMb,
           rssBoundMb: options.rssBoundMb ?? 1_024
         }

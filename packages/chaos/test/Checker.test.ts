@@ -45,7 +45,17 @@ const clean: History = {
   deadLettered: [],
   group: { pendingAtEnd: 0, caughtUp: true },
   final: entries,
-  resources: { baselineConnections: 7, finalConnections: 7, rssMaxMb: 150, rssBoundMb: 1024 }
+  resources: {
+    baselineConnections: 2,
+    finalConnections: 2,
+    baselinePerServer: { "chaos-bus": 1, "chaos-m1": 1 },
+    finalPerServer: [
+      { name: "chaos-bus", port: 6379, count: 1 },
+      { name: "chaos-m1", port: 6379, count: 1 }
+    ],
+    rssMaxMb: 150,
+    rssBoundMb: 1024
+  }
 }
 
 const fault = (kind: Fault["kind"], at: number, more: Partial<Fault> = {}): Fault => ({
@@ -305,9 +315,33 @@ const cases: ReadonlyArray<{
   },
   // ---- resources
   {
-    name: "connections above the baseline",
-    history: { ...clean, resources: { ...clean.resources, finalConnections: 9 } },
+    name: "a client holding more connections to a server than at the start",
+    history: {
+      ...clean,
+      resources: {
+        ...clean.resources,
+        finalPerServer: [
+          { name: "chaos-bus", port: 6379, count: 2 },
+          { name: "chaos-m1", port: 6379, count: 1 }
+        ]
+      }
+    },
     rules: ["resources.connections"]
+  },
+  {
+    name: "a client connected to more servers than at the start (a Cluster's nodes)",
+    history: {
+      ...clean,
+      resources: {
+        ...clean.resources,
+        finalPerServer: [
+          { name: "chaos-bus", port: 6379, count: 1 },
+          { name: "chaos-bus", port: 6380, count: 1 },
+          { name: "chaos-m1", port: 6379, count: 1 }
+        ]
+      }
+    },
+    rules: []
   },
   {
     name: "RSS above its bound",

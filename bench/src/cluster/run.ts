@@ -7,6 +7,8 @@
  * `stats.ts`, `report.ts`); beside them, each side's CPU an event, client and nodes (`meter.ts`),
  * which the scaling model of docs/benchmarks.md ("Cluster") is built from.
  */
+
+import { loadavg } from "node:os"
 import * as RedisTestCluster from "@maf/events-test/RedisTestCluster"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -49,6 +51,12 @@ const notPinned: PinningDecision = {
   description: "not pinned (six redis-servers and the bench share the cores)"
 }
 
+/** The load averages (1, 5, 15 minutes) as `uptime` prints them. */
+const loadAverage = (): string =>
+  loadavg()
+    .map((n) => n.toFixed(2))
+    .join(", ")
+
 /** The median CPU an event of each side's recorded rounds (`warmup` rounds left out). */
 const cpuMedians = (measures: ReadonlyMap<Key, ReadonlyArray<Measure>>, warmup: number) =>
   [...measures].map(([key, all]) => {
@@ -75,6 +83,7 @@ export const runCluster = async (options: {
   readonly log: (line: string) => void
 }): Promise<void> => {
   const { out, log } = options
+  const loadBefore = loadAverage()
   log("starting a Redis Cluster of 3 masters and 3 replicas (RedisTestCluster)")
   const context = await Effect.runPromise(Layer.buildWithScope(RedisTestCluster.layer(), options.scope))
   const cluster = Context.get(context, RedisTestCluster.RedisTestCluster)
@@ -97,7 +106,7 @@ export const runCluster = async (options: {
     const masters = topology.filter((node) => node.role === "master").length
     out(
       [
-        `@maf/events bench --topology cluster${options.quick ? " --quick" : ""}: ${options.machine}, redis ${redis.version}, a cluster of ${masters} masters and ${topology.length - masters} replicas (RedisTestCluster), ${notPinned.description}`,
+        `@maf/events bench --topology cluster${options.quick ? " --quick" : ""}: ${options.machine}, redis ${redis.version}, a cluster of ${masters} masters and ${topology.length - masters} replicas (RedisTestCluster), ${notPinned.description}, load average ${loadBefore} at start`,
         `body: ${bodyBytes} bytes of JSON in field data, the same text on both sides; partitioned: ${partitions} partitions, one on each master`
       ].join("\n")
     )
@@ -122,6 +131,7 @@ export const runCluster = async (options: {
     })
     const cpu = cpuMedians(measures, defaultRounds[options.quick ? "quick" : "full"].warmup)
     const seconds = (performance.now() - options.started) / 1000
+    const loadAfter = loadAverage()
 
     out("")
     out(figureTable(result.stats))
@@ -144,7 +154,7 @@ export const runCluster = async (options: {
       "CPU an event: this process's (client), the masters' and the replicas' together (INFO cpu), over the timed stretch of each round"
     ]
     out(notes.map((n) => `- ${n}`).join("\n"))
-    out(`- ${seconds.toFixed(1)} s in all`)
+    out(`- ${seconds.toFixed(1)} s in all; load average ${loadAfter} at the end`)
     if (options.json) {
       const json = jsonReport({
         stats: result.stats,
@@ -159,6 +169,7 @@ export const runCluster = async (options: {
         cpu.map((c) => [c.key, { client: us(c.client), masters: us(c.masters), replicas: us(c.replicas) }])
       )
       json.cluster = { masters, replicas: topology.length - masters, partitions }
+      json.load_average = { start: loadBefore, end: loadAfter }
       process.stdout.write(`${JSON.stringify(json)}\n`)
     }
   } finally {

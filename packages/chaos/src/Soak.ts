@@ -188,7 +188,9 @@ export const run = (options: Options): Effect.Effect<History, unknown> =>
         from: "0",
         block: Duration.seconds(1),
         minIdle: Duration.seconds(2),
-        maxDeliveries
+        maxDeliveries,
+        // Entries waiting for their retry hold a handler's place: with one, the group falls behind.
+        concurrency: 4
       })
       const memberLayer = (member: string) => RedisEventConsumer.layer({ ...connection(member), stream })
       const runMember = (member: string): Effect.Effect<void> =>
@@ -225,7 +227,7 @@ export const run = (options: Options): Effect.Effect<History, unknown> =>
       for (const member of members) memberFibers.set(member, yield* Effect.forkIn(runMember(member), scope))
 
       // Ready: the group exists and every reader and member has its connection.
-      yield* awaitCondition("the group and every connection", Duration.seconds(30), () =>
+      yield* awaitCondition(Duration.seconds(30), () =>
         Effect.gen(function* () {
           const groups = yield* Effect.either(command("XINFO", "GROUPS", stream))
           const current = (yield* deployment.clients).map((c) => nameOf(c.line))
@@ -237,6 +239,7 @@ export const run = (options: Options): Effect.Effect<History, unknown> =>
           )
         })
       )
+      // Publishing starts once every reader is connected: the live readers' `$` is the empty stream's end.
       const startAfter = "0-0"
 
       // ---- publishers ------------------------------------------------------------------------------
@@ -403,6 +406,10 @@ export const run = (options: Options): Effect.Effect<History, unknown> =>
       const flushed = yield* Effect.timeout(bus.flush, Duration.seconds(30)).pipe(Effect.option)
       log(`publishers stopped; buffer ${flushed._tag === "Some" ? "flushed" : "NOT flushed within 30 s"}`)
       const finalConnections = yield* ownConnections
+      const unnamed = (yield* deployment.clients).filter((c) => nameOf(c.line) === "").length
+      log(
+        `connections at the end: ${finalConnections.map((c) => `${c.name}@${c.port}×${c.count}`).join(", ")}; unnamed ${unnamed}`
+      )
       // Closed: what it could not write by its drain deadline is counted as dropped now.
       yield* Scope.close(busScope, Exit.void)
       const lastId = entriesOf(yield* command("XREVRANGE", stream, "+", "-", "COUNT", 1))[0]?.id ?? "0-0"
@@ -426,7 +433,7 @@ export const run = (options: Options): Effect.Effect<History, unknown> =>
           caughtUp: group !== undefined && StreamId.compare(String(group["last-delivered-id"]), lastId) >= 0
         }
       })
-      const caughtUp = yield* awaitCondition("readers and group caught up", Duration.seconds(60), () =>
+      const caughtUp = yield* awaitCondition(Duration.seconds(60), () =>
         Effect.map(
           Effect.either(groupState),
           (state) =>
@@ -493,7 +500,6 @@ export const run = (options: Options): Effect.Effect<History, unknown> =>
 
 /** Polls `condition` every 100 ms until it holds or `within` passes; succeeds with whether it held. */
 const awaitCondition = <E>(
-  _what: string,
   within: Duration.DurationInput,
   condition: () => Effect.Effect<boolean, E>
 ): Effect.Effect<boolean, E> =>

@@ -23,8 +23,22 @@ export type FaultKind =
   | "trim"
   | "memberKill"
   | "failover"
-  | "masterKill"
   | "slotMigration"
+
+/** Every fault kind, for parsing. */
+export const faultKinds: ReadonlyArray<FaultKind> = [
+  "restart",
+  "crash",
+  "clientKill",
+  "hangShort",
+  "hangLong",
+  "proxyStall",
+  "proxyDrop",
+  "trim",
+  "memberKill",
+  "failover",
+  "slotMigration"
+]
 
 /** One fault, from its start to the end of its effect (a restart: until the server answers again). */
 export interface Fault {

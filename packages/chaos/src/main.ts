@@ -10,7 +10,7 @@ import * as Exit from "effect/Exit"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Checker from "./Checker.js"
-import { type FaultKind, type Topology, topologies } from "./History.js"
+import { type FaultKind, faultKinds, type Topology, topologies } from "./History.js"
 import * as Report from "./Report.js"
 import * as Rng from "./Rng.js"
 import * as Soak from "./Soak.js"
@@ -47,11 +47,16 @@ const parse = (argv: ReadonlyArray<string>): Soak.Options => {
     } else if (name === "--seed") {
       seed = Number(value())
       if (!Number.isInteger(seed)) throw new Error("--seed takes an integer")
-    } else if (name === "--faults")
+    } else if (name === "--faults") {
       faults = value()
         .split(",")
         .filter((k) => k !== "") as Array<FaultKind>
-    else if (name === "--verbose") verbose = true
+      const unknown = faults.filter((k) => !faultKinds.includes(k))
+      if (unknown.length > 0 || faults.length === 0)
+        throw new Error(
+          `--faults takes kinds among ${faultKinds.join(", ")}${unknown.length > 0 ? `, not ${unknown.join(", ")}` : ""}`
+        )
+    } else if (name === "--verbose") verbose = true
     else if (name === "--help" || name === "-h") {
       process.stdout.write(`${usage}\n`)
       process.exit(0)

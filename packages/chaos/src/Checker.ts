@@ -69,6 +69,15 @@ const count = <K extends string>(into: Partial<Record<K, number>>, key: K, by = 
   into[key] = (into[key] ?? 0) + by
 }
 
+/** Whether `id` is a stream id (`<ms>-<seq>`). */
+const isStreamId = (id: unknown): id is string => typeof id === "string" && /^\d+-\d+$/.test(id)
+
+/** A value as at most 60 characters of a message. */
+const shorten = (value: unknown): string => {
+  const text = JSON.stringify(value) ?? String(value)
+  return text.length <= 60 ? text : `${text.slice(0, 57)}...`
+}
+
 /** Whether a fault could have taken away what was written at `at`: it ended after `at`. */
 const after = (fault: Fault, at: number) => fault.error === undefined && fault.end >= at
 
@@ -196,6 +205,13 @@ export const check = (history: History): Verdict => {
       continue
     }
     written++
+    if (!isStreamId(result.id)) {
+      publish(
+        "written-id",
+        `${call.tag} was answered Written with ${shorten(result.id)}, which is not a stream id`
+      )
+      continue
+    }
     if (ids !== undefined) {
       if (!ids.includes(result.id))
         publish(

@@ -163,6 +163,17 @@ const cases: ReadonlyArray<{
     rules: ["publish.written-id"]
   },
   {
+    name: "a Written id that is not a stream id (another command's reply)",
+    history: {
+      ...clean,
+      awaited: [
+        { ...clean.awaited[0]!, result: { _tag: "Written", id: ["1000-0", "1001-0"] as unknown as string } },
+        clean.awaited[1]!
+      ]
+    },
+    rules: ["publish.written-id"]
+  },
+  {
     name: "a fire-and-forget event taken and never written, not counted as dropped",
     history: { ...clean, final: entries.filter((e) => e.tag !== "f1:0") },
     rules: ["publish.drops-counted"]

@@ -4,8 +4,9 @@
  * report (with its seed) is the failure's message.
  *
  * Every fault of the single topology but `proxyStall`: after a `TcpProxy` stall (bytes lost, the
- * connection kept open), group members stop for good and awaited publishes time out one after the
- * other (`pnpm chaos --seconds 20 --seed 3 --faults proxyStall` shows it). Put it back once fixed.
+ * connection kept open), group members may stop for good, awaited publishes time out one after the
+ * other, and a publish may be answered `Written` with another command's reply (`pnpm chaos --seconds
+ * 20 --seed 3 --faults proxyStall`; `--seconds 120 --seed 21`). Put it back once fixed.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"

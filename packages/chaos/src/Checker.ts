@@ -7,8 +7,9 @@
  *   promoted replica lacks what the old master took last. A `Written` with `replicas === 0` (or any
  *   write on a run without `waitForReplicas`) lost across a failover is "acknowledged by no replica".
  * - `SHUTDOWN NOSAVE` (a `SIGKILL`) loses what was written since the last save, by design: a
- *   `Written` event gone after such a fault is lost with it (readers that had not read it must have
- *   been told by a `Gap`: the reader rules check that).
+ *   `Written` event gone after such a fault is lost with it. A reader that had not read it needs a
+ *   `Gap` or that restart explaining it: without a Gap it is counted ("lost with the server before
+ *   a reader read them, no Gap"), not reported; a trimmed entry always needs a Gap.
  * - A publish answered `NotWritten` with reason `Timeout` has an unknown outcome: it may be in the
  *   stream. Every other `NotWritten` says it is not.
  * - `XTRIM` removes entries on purpose: gone below the trim's floor is "trimmed".
@@ -47,6 +48,8 @@ export interface Figures {
   readonly gaps: number
   /** Entries reported lost by readers' gaps (where the backend could tell). */
   readonly gapEntries: number
+  /** Entries a server took away before a reader read them, with no Gap to tell it (per reader). */
+  readonly lostUnannounced: number
   readonly lost: Readonly<Partial<Record<LossCause, number>>>
   readonly maxPublishMillis: number
   readonly handled: number
@@ -114,9 +117,11 @@ const covers = (gap: { readonly after: string; readonly streamId: string }, id: 
 const checkReader = (
   reader: ReaderRun,
   known: ReadonlyArray<string>,
+  lostWithServer: ReadonlySet<string>,
   add: (rule: string, message: string) => void
-): { duplicates: number; gaps: number; gapEntries: number } => {
+): { duplicates: number; gaps: number; gapEntries: number; unannounced: number } => {
   const seen = new Set<string>()
+  let unannounced = 0
   let duplicates = 0
   let gaps = 0
   let gapEntries = 0
@@ -146,6 +151,10 @@ const checkReader = (
   for (const id of known) {
     if (StreamId.compare(id, reader.startAfter) <= 0 || StreamId.compare(id, position) > 0) continue
     if (seen.has(id) || gapNotices.some((gap) => covers(gap, id))) continue
+    if (lostWithServer.has(id)) {
+      unannounced++
+      continue
+    }
     add("skipped", `reader ${reader.name} skipped ${id} without a Gap covering it`)
   }
   if (!reader.caughtUp)
@@ -153,7 +162,7 @@ const checkReader = (
       "caught-up",
       `reader ${reader.name} had not delivered the stream's last entry at the end (at ${position})`
     )
-  return { duplicates, gaps, gapEntries }
+  return { duplicates, gaps, gapEntries, unannounced }
 }
 
 /** Checks a history: every promise, every violation, and the figures. */
@@ -185,6 +194,12 @@ export const check = (history: History): Verdict => {
   let maxPublishMillis = 0
   /** Written entries gone with a fault: they existed, so a reader that did not read them needs a Gap. */
   const lostIds: Array<string> = []
+  /**
+   * Written entries a server took away (a restart without the data, a failover): a reader that had
+   * not read them is not told by a Gap, and the fault explains it (the brief: "a Gap or a restart
+   * explaining it"); counted apart in the figures.
+   */
+  const lostWithServer = new Set<string>()
   for (const call of history.awaited) {
     maxPublishMillis = Math.max(maxPublishMillis, call.millis)
     if (call.millis > history.publishBoundMillis)
@@ -225,6 +240,7 @@ export const check = (history: History): Verdict => {
     if (cause !== undefined) {
       count(lost, cause)
       lostIds.push(result.id)
+      if (cause !== "trimmed") lostWithServer.add(result.id)
     } else
       publish(
         "written-lost",
@@ -267,10 +283,12 @@ export const check = (history: History): Verdict => {
   const knownIds = [...known].sort(StreamId.compare)
   const readers = add("readers")
   let readerDuplicates = 0
+  let lostUnannounced = 0
   let gaps = 0
   let gapEntries = 0
   for (const reader of history.readers) {
-    const figures = checkReader(reader, knownIds, readers)
+    const figures = checkReader(reader, knownIds, lostWithServer, readers)
+    lostUnannounced += figures.unannounced
     readerDuplicates += figures.duplicates
     gaps += figures.gaps
     gapEntries += figures.gapEntries
@@ -356,6 +374,7 @@ export const check = (history: History): Verdict => {
       readerDuplicates,
       gaps,
       gapEntries,
+      lostUnannounced,
       lost,
       maxPublishMillis: Math.round(maxPublishMillis),
       handled: history.handled.filter((h) => h.outcome !== "fail").length,

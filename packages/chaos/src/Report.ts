@@ -31,7 +31,10 @@ export const render = (history: History, verdict: Verdict): string => {
       "duplicates",
       `in the stream ${f.duplicatesInStream}, delivered twice by a reader ${f.readerDuplicates}`
     ],
-    ["reader gaps", `${f.gaps} notices, ${f.gapEntries} entries reported lost`],
+    [
+      "reader gaps",
+      `${f.gaps} notices, ${f.gapEntries} entries reported lost; ${f.lostUnannounced} lost with the server before a reader read them, no Gap`
+    ],
     ["lost, with cause", `${lostTotal}: ${entries(f.lost)}`],
     ["max publish latency", `${f.maxPublishMillis} ms (bound ${history.publishBoundMillis} ms)`],
     [

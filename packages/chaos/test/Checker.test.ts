@@ -260,10 +260,19 @@ const cases: ReadonlyArray<{
     rules: ["readers.caught-up"]
   },
   {
-    name: "an entry lost with the server's data that a reader had not read, without a Gap",
+    name: "an entry lost with the server's data that a reader had not read, without a Gap (the restart explains it)",
     history: {
       ...a1Gone(clean),
       faults: [fault("crash", 1500, { losesData: true })],
+      readers: [clean.readers[0]!, { ...clean.readers[1]!, deliveries: events(withoutA1) }]
+    },
+    rules: []
+  },
+  {
+    name: "a trimmed entry a reader had not read, without a Gap",
+    history: {
+      ...a1Gone(clean),
+      faults: [fault("trim", 1500, { trimmedBelow: "1001-0" })],
       readers: [clean.readers[0]!, { ...clean.readers[1]!, deliveries: events(withoutA1) }]
     },
     rules: ["readers.skipped"]
@@ -380,6 +389,15 @@ describe("Checker.check", () => {
   it("counts what a fault explains as lost, with its cause", () => {
     const verdict = Checker.check(a1Gone({ ...clean, faults: [fault("crash", 1500, { losesData: true })] }))
     expect(verdict.figures.lost).toEqual({ "server data loss": 1 })
+  })
+
+  it("counts entries a server took away before a reader read them, unannounced", () => {
+    const verdict = Checker.check({
+      ...a1Gone(clean),
+      faults: [fault("crash", 1500, { losesData: true })],
+      readers: [clean.readers[0]!, { ...clean.readers[1]!, deliveries: events(withoutA1) }]
+    })
+    expect(verdict.figures.lostUnannounced).toBe(1)
   })
 
   it("lists ten violations of a rule and counts the rest", () => {

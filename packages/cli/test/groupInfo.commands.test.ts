@@ -2,7 +2,7 @@
  * `group info` and `dead-letters list|replay` as a user runs them: the built `maf-events` as a process
  * against a real redis-server. (`consume`: `groups.commands.test.ts`.)
  */
-import { afterAll, beforeAll, expect, layer } from "@effect/vitest"
+import { expect, layer } from "@effect/vitest"
 import { RedisTestServer } from "@maf/events-test"
 import * as Effect from "effect/Effect"
 import * as Bin from "./helpers/bin.js"
@@ -11,6 +11,7 @@ import {
   eventData,
   freePort,
   freshStream,
+  guardOutputs,
   jsonLines,
   password,
   refused,
@@ -18,11 +19,7 @@ import {
   xadd
 } from "./helpers/groupCommands.js"
 
-beforeAll(() => Bin.assertBuilt())
-
-afterAll(() => {
-  for (const output of Bin.allOutput) expect(output).not.toContain(password)
-})
+guardOutputs()
 
 layer(RedisTestServer.layer({ args: ["--requirepass", password], password }), { excludeTestServices: true })(
   "group info and dead-letters against a real redis-server",

@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { afterAll, beforeAll, expect, layer } from "@effect/vitest"
+import { expect, layer } from "@effect/vitest"
 import { RedisTestServer } from "@maf/events-test"
 import * as Effect from "effect/Effect"
 import * as Bin from "./helpers/bin.js"
@@ -14,6 +14,7 @@ import {
   eventData,
   freshStream,
   groupFields,
+  guardOutputs,
   isRunning,
   jsonLines,
   password,
@@ -23,11 +24,7 @@ import {
   xadd
 } from "./helpers/groupCommands.js"
 
-beforeAll(() => Bin.assertBuilt())
-
-afterAll(() => {
-  for (const output of Bin.allOutput) expect(output).not.toContain(password)
-})
+guardOutputs()
 
 layer(RedisTestServer.layer({ args: ["--requirepass", password], password }), { excludeTestServices: true })(
   "consume against a real redis-server",

@@ -8,7 +8,7 @@ import { expect, layer } from "@effect/vitest"
 import { RedisTestCluster } from "@maf/events-test"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { steadyLoad, summarize, taggedEntries } from "./helpers/steadyLoad.js"
+import { type Connection, report, steadyLoad, summarize, taggedEntries } from "./helpers/steadyLoad.js"
 
 type Cluster = RedisTestCluster.RedisTestCluster["Type"]
 
@@ -20,9 +20,6 @@ const entriesOf = (cluster: Cluster, stream: string) =>
   Effect.flatMap(cluster.masterOf(stream), (master) =>
     Effect.map(cluster.command({ port: master.port }, "XRANGE", stream, "-", "+"), taggedEntries)
   )
-
-const report = (name: string, figures: ReturnType<typeof summarize>) =>
-  Effect.sync(() => console.log(`FAILOVER ${name} ${JSON.stringify(figures)}`))
 
 /** What every fault must leave true. */
 const expectPromisesKept = (figures: ReturnType<typeof summarize>) => {
@@ -36,6 +33,32 @@ const expectPromisesKept = (figures: ReturnType<typeof summarize>) => {
   expect(figures.written).toBeGreaterThan(0)
 }
 
+/**
+ * The steady load on a fresh stream of the cluster through `fault` (`settings`: more connection options,
+ * the load's time after the fault);
+ * the promises every fault must keep checked, the figures printed.
+ */
+const underLoad = <E>(
+  name: string,
+  fault: (cluster: Cluster, stream: string) => Effect.Effect<void, E>,
+  settings: { readonly connection?: Partial<Connection>; readonly after?: Duration.DurationInput } = {}
+) =>
+  Effect.gen(function* () {
+    const cluster = yield* RedisTestCluster.RedisTestCluster
+    const stream = freshStream()
+    const run = yield* steadyLoad({
+      connection: { url: cluster.url, cluster: true, ...settings.connection },
+      stream,
+      fault: fault(cluster, stream),
+      entries: entriesOf(cluster, stream),
+      ...(settings.after !== undefined ? { after: settings.after } : {})
+    })
+    const figures = summarize(run)
+    yield* report(name, figures)
+    expectPromisesKept(figures)
+    return run
+  })
+
 layer(RedisTestCluster.layer({ nodeTimeout: Duration.millis(1_000) }), {
   excludeTestServices: true,
   timeout: 120_000
@@ -43,49 +66,27 @@ layer(RedisTestCluster.layer({ nodeTimeout: Duration.millis(1_000) }), {
   it.scoped(
     "a graceful failover of the stream's master: every Written event kept, buffered events arrive, readers and members go on",
     () =>
-      Effect.gen(function* () {
-        const cluster = yield* RedisTestCluster.RedisTestCluster
-        const stream = freshStream()
-        const run = yield* steadyLoad({
-          connection: { url: cluster.url, cluster: true },
-          stream,
-          fault: Effect.flatMap(cluster.masterOf(stream), (master) =>
-            cluster.failover({ port: master.port })
-          ),
-          entries: entriesOf(cluster, stream)
-        })
-        const figures = summarize(run)
-        yield* report("graceful", figures)
-        expectPromisesKept(figures)
-      }),
+      underLoad("graceful", (cluster, stream) =>
+        Effect.flatMap(cluster.masterOf(stream), (master) => cluster.failover({ port: master.port }))
+      ),
     120_000
   )
 
   it.scoped(
     "a migration of the stream's slot to another master (ASK while it moves, MOVED after): nothing lost, nothing read twice",
     () =>
-      Effect.gen(function* () {
-        const cluster = yield* RedisTestCluster.RedisTestCluster
-        const stream = freshStream()
-        const run = yield* steadyLoad({
-          connection: { url: cluster.url, cluster: true },
-          stream,
-          fault: Effect.gen(function* () {
-            const master = yield* cluster.masterOf(stream)
-            const other = (yield* cluster.topology).find(
-              (node) => node.role === "master" && node.running && node.port !== master.port
-            )!
-            const migration = yield* cluster.beginMigration(cluster.slotOf(stream), { port: other.port })
-            // Half done for a moment: the stream's key still on its old master, clients asked to ASK.
-            yield* Effect.sleep(Duration.millis(300))
-            yield* migration.finish
-          }),
-          entries: entriesOf(cluster, stream)
+      underLoad("migration", (cluster, stream) =>
+        Effect.gen(function* () {
+          const master = yield* cluster.masterOf(stream)
+          const other = (yield* cluster.topology).find(
+            (node) => node.role === "master" && node.running && node.port !== master.port
+          )!
+          const migration = yield* cluster.beginMigration(cluster.slotOf(stream), { port: other.port })
+          // Half done for a moment: the stream's key still on its old master, clients asked to ASK.
+          yield* Effect.sleep(Duration.millis(300))
+          yield* migration.finish
         })
-        const figures = summarize(run)
-        yield* report("migration", figures)
-        expectPromisesKept(figures)
-      }),
+      ),
     120_000
   )
 
@@ -94,26 +95,23 @@ layer(RedisTestCluster.layer({ nodeTimeout: Duration.millis(1_000) }), {
     () =>
       Effect.gen(function* () {
         const cluster = yield* RedisTestCluster.RedisTestCluster
-        const stream = freshStream()
-        const master = yield* cluster.masterOf(stream)
-        const run = yield* steadyLoad({
-          connection: {
-            url: cluster.url,
-            cluster: true,
-            waitForReplicas: { replicas: 1, timeout: Duration.millis(500) }
-          },
-          stream,
-          fault: cluster.kill({ port: master.port }),
-          entries: entriesOf(cluster, stream),
-          after: Duration.seconds(3)
-        })
-        yield* cluster.start({ port: master.port })
-        const figures = summarize(run)
-        yield* report("sigkill-wait", figures)
+        let killed = 0
+        const run = yield* underLoad(
+          "sigkill-wait",
+          (cluster, stream) =>
+            Effect.flatMap(cluster.masterOf(stream), (master) => {
+              killed = master.port
+              return cluster.kill({ port: master.port })
+            }),
+          {
+            connection: { waitForReplicas: { replicas: 1, timeout: Duration.millis(500) } },
+            after: Duration.seconds(3)
+          }
+        )
+        yield* cluster.start({ port: killed })
         // A Written result that says one replica has it was not lost with the master.
         const replicated = run.awaited.filter((a) => a.result._tag === "Written" && a.result.replicas === 1)
         expect(replicated.length).toBeGreaterThan(0)
-        expectPromisesKept(figures)
       }),
     120_000
   )

@@ -10,7 +10,7 @@ import { expect, layer } from "@effect/vitest"
 import { RedisTestSentinel } from "@maf/events-test"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { type LoadRun, steadyLoad, summarize, taggedEntries } from "./helpers/steadyLoad.js"
+import { type LoadRun, report, steadyLoad, summarize, taggedEntries } from "./helpers/steadyLoad.js"
 
 type Sentinel = RedisTestSentinel.RedisTestSentinel["Type"]
 
@@ -27,9 +27,6 @@ const expectAcknowledgedKept = (run: LoadRun) => {
   const inStream = new Set(run.stream.map((e) => e.tag))
   expect(acknowledged.filter((a) => !inStream.has(a.tag)).map((a) => a.tag)).toEqual([])
 }
-
-const report = (name: string, figures: ReturnType<typeof summarize>) =>
-  Effect.sync(() => console.log(`FAILOVER ${name} ${JSON.stringify(figures)}`))
 
 /**
  * The steady load through a graceful failover or a SIGKILLed master (started again after), with or

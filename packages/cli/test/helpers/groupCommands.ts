@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import * as Net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { expect } from "@effect/vitest"
+import { afterAll, beforeAll, expect } from "@effect/vitest"
 import { RedisTestServer } from "@maf/events-test"
 import * as Effect from "effect/Effect"
 import * as Bin from "./bin.js"
@@ -110,3 +110,11 @@ export const refused = (cases: ReadonlyArray<readonly [ReadonlyArray<string>, st
     const streams = new Set(cases.map(([args]) => args[args.indexOf("--stream") + 1]!))
     for (const stream of streams) expect(yield* server.command("EXISTS", stream)).toBe(0)
   })
+
+/** The file's guards: the CLI built before any test, and the password in no output of any process. */
+export const guardOutputs = () => {
+  beforeAll(() => Bin.assertBuilt())
+  afterAll(() => {
+    for (const output of Bin.allOutput) expect(output).not.toContain(password)
+  })
+}

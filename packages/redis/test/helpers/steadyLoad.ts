@@ -211,3 +211,7 @@ export const summarize = (run: LoadRun) => {
     faultMillis: Math.round(run.faultMillis)
   }
 }
+
+/** Prints a run's figures (`FAILOVER <name> {…}`), for the notes. */
+export const report = (name: string, figures: ReturnType<typeof summarize>) =>
+  Effect.sync(() => console.log(`FAILOVER ${name} ${JSON.stringify(figures)}`))

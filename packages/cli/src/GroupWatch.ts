@@ -110,22 +110,59 @@ export const fromXinfoGroups = (reply: unknown): ReadonlyArray<GroupStatus> =>
     }
   })
 
-/** Waits for the connection to be ready (at once when it is, as seen when run), until interrupted. */
-const ready = (client: Redis): Effect.Effect<void> =>
+/**
+ * The probe's own connection: the client, how many times it became ready, and its last failure (what
+ * a read answers when the server cannot be reached).
+ */
+interface ProbeConnection {
+  readonly client: Redis
+  readies: number
+  lastError: string | undefined
+}
+
+/** Waits until the connection has become ready more than `readies` times (a connection made since). */
+const readyAfter = (connection: ProbeConnection, readies: number): Effect.Effect<void> =>
   Effect.suspend(() =>
-    client.status === "ready"
+    connection.readies > readies
       ? Effect.void
       : Effect.async<void>((resume) => {
           const onReady = () => resume(Effect.void)
-          client.once("ready", onReady)
-          return Effect.sync(() => client.removeListener("ready", onReady))
+          connection.client.once("ready", onReady)
+          return Effect.sync(() => connection.client.removeListener("ready", onReady))
         })
   )
 
 /**
+ * One `XINFO GROUPS` on a ready connection. A failure that is not the server's reply (the connection
+ * closed, or ioredis saw it closing: "Stream isn't writeable…") waits for the next connection and
+ * tries again; the caller's bound answers with the connection's own failure.
+ */
+const xinfoGroups = (connection: ProbeConnection, stream: string, url: Redacted.Redacted<string>) => {
+  const attempt = (readies: number): Effect.Effect<unknown, string> =>
+    Effect.zipRight(
+      readyAfter(connection, readies),
+      Effect.suspend(() => {
+        const sentOn = connection.readies
+        return Effect.tryPromise({
+          try: () => connection.client.xinfo("GROUPS", stream),
+          catch: (error) => ({ error, sentOn })
+        }).pipe(
+          Effect.catchAll(({ error, sentOn }) =>
+            error instanceof Error && error.name === "ReplyError"
+              ? Effect.fail(RedisUrl.scrub(error.message, url))
+              : attempt(sentOn)
+          )
+        )
+      })
+    )
+  return attempt(0)
+}
+
+/**
  * The Redis probe: `XINFO GROUPS` on a connection of its own (made at once in the background,
  * re-made after a loss, closed with the scope), each read bounded to 2 s, waiting for the
- * connection in that time when it is being made. A stream that does not exist has no groups.
+ * connection in that time when it is being made. A stream that does not exist has no groups; a
+ * server that cannot be reached is `cannot reach the server: <the connection's last failure>`.
  *
  * @since 0.3.0
  * @category constructors
@@ -146,28 +183,26 @@ export const redis = (
           retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
           connectionName: clientName
         })
-        const state = { client, lastError: undefined as string | undefined }
+        const connection: ProbeConnection = { client, readies: 0, lastError: undefined }
         // The connection's failures are what a probe answers when it cannot read.
         client.on("error", (error: Error) => {
-          state.lastError = RedisUrl.scrub(error.message, url)
+          connection.lastError = RedisUrl.scrub(error.message, url)
+        })
+        client.on("close", () => {
+          connection.lastError ??= "the connection closed"
         })
         client.on("ready", () => {
-          state.lastError = undefined
+          connection.readies++
+          connection.lastError = undefined
         })
         client.connect().catch(() => undefined)
-        return state
+        return connection
       }),
       ({ client }) => Effect.sync(() => client.disconnect(false))
     ),
-    (state): Probe =>
+    (connection): Probe =>
       (stream) =>
-        Effect.zipRight(
-          ready(state.client),
-          Effect.tryPromise({
-            try: () => state.client.xinfo("GROUPS", stream),
-            catch: (error) => RedisUrl.scrub(error instanceof Error ? error.message : String(error), url)
-          })
-        ).pipe(
+        xinfoGroups(connection, stream, url).pipe(
           Effect.map(fromXinfoGroups),
           Effect.catchIf(
             (message) => /no such key/i.test(message),
@@ -176,9 +211,9 @@ export const redis = (
           Effect.timeoutFail({
             duration: Duration.seconds(2),
             onTimeout: () =>
-              state.lastError === undefined
+              connection.lastError === undefined
                 ? "XINFO GROUPS: no answer in 2 s"
-                : `cannot reach the server: ${state.lastError}`
+                : `cannot reach the server: ${connection.lastError}`
           })
         )
   )

@@ -245,11 +245,17 @@ export class Connection {
 
   /**
    * A Cluster whose node connection failed asks for the slot table again (a master may have failed
-   * over): ioredis follows `MOVED` by itself, but not a master that went away. (`run` tells it of its
+   * over): ioredis follows `MOVED` by itself, but not a master that went away, nor a `MOVED` in a
+   * pipeline it does not retry (one with a write after the redirected key's commands, as `XADD`s
+   * then `WAIT`: left alone, every later batch would go to the old node). (`run` tells it of its
    * command's failure; a pipeline's caller, of each command's.)
    */
   afterFailure(error: unknown): unknown {
-    if (this.topology.kind === "cluster" && error instanceof Error && !isReply(error)) {
+    if (
+      this.topology.kind === "cluster" &&
+      error instanceof Error &&
+      (!isReply(error) || error.message.startsWith("MOVED "))
+    ) {
       ;(this.client as { refreshSlotsCache?: () => void }).refreshSlotsCache?.()
     }
     return error

@@ -8,7 +8,19 @@ import { StreamBackend } from "@maf/events"
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 /**
- * Server replies (`ERR`, `NOPERM`, `WRONGTYPE`, `OOM`, …) are `Rejected`; a command timeout is
+ * Server replies that say "not here, not now": the command was not run, and runs once the server or
+ * the cluster is ready or on the node that serves the key now (a dataset loading, a redirection
+ * ioredis did not follow — a pipeline with a write after the key's commands, as `XADD`s then `WAIT`
+ * —, a slot being migrated or a cluster down, a master gone, a replica that was a master before a
+ * failover, a busy script). (`BUSYGROUP` is a refusal: `\b` keeps it out.)
+ *
+ * @internal
+ */
+export const notRunHere = /^(LOADING|MOVED|ASK|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|BUSY)\b/
+
+/**
+ * Server replies (`ERR`, `NOPERM`, `WRONGTYPE`, `OOM`, …) are `Rejected`, but for those of
+ * {@link notRunHere} (`Unavailable`: certainly not run, worth trying again); a command timeout is
  * `Timeout`; everything else (not connected, connection closed, refused) is `Unavailable`.
  *
  * @internal
@@ -16,7 +28,7 @@ const messageOf = (error: unknown): string => (error instanceof Error ? error.me
 export const reasonOf = (error: unknown): StreamBackend.StreamBackendErrorReason => {
   const name = error instanceof Error ? error.name : ""
   const message = messageOf(error)
-  if (name === "ReplyError") return message.startsWith("LOADING") ? "Unavailable" : "Rejected"
+  if (name === "ReplyError") return notRunHere.test(message) ? "Unavailable" : "Rejected"
   if (name === "TimeoutError" || /timed out/i.test(message)) return "Timeout"
   return "Unavailable"
 }

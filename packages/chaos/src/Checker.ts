@@ -275,6 +275,12 @@ export const check = (history: History): Verdict => {
       `drops counted (${history.dropsCounted}) differ from drops made (${nowaitRefused} refused by the buffer, ${missingUnexplained} taken and never in the stream${missingExplained > 0 ? `, up to ${missingExplained} more lost with a fault` : ""})`
     )
 
+  if (!history.flushedAtEnd)
+    publish(
+      "stuck",
+      "the bus did not write what it held within 30 s after the publishers stopped and the faults ended"
+    )
+
   // ---- readers -------------------------------------------------------------------------------------
   const known = new Set<string>([...history.final.map((e) => e.id), ...lostIds])
   for (const reader of history.readers)

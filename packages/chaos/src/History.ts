@@ -127,6 +127,11 @@ export interface History {
   readonly nowait: ReadonlyArray<NowaitPublish>
   /** The bus's `maf_events_dropped_total` for the stream at the end. */
   readonly dropsCounted: number
+  /**
+   * The bus wrote everything it held within 30 s after the publishers stopped (the last fault long
+   * over): a writer stuck on a failure that no longer is (a node it should have left) does not.
+   */
+  readonly flushedAtEnd: boolean
   readonly readers: ReadonlyArray<ReaderRun>
   readonly handled: ReadonlyArray<Handling>
   /** Group gap notices: entries pending for the group that were removed before they were handled. */

@@ -480,6 +480,7 @@ export const run = (options: Options): Effect.Effect<History, unknown> =>
         awaited,
         nowait,
         dropsCounted,
+        flushedAtEnd: flushed._tag === "Some",
         readers: readerRuns,
         handled,
         groupGaps,

@@ -29,6 +29,7 @@ const clean: History = {
   ],
   nowait: [{ tag: "f1:0", at: 1001, accepted: true }],
   dropsCounted: 0,
+  flushedAtEnd: true,
   readers: [
     { name: "live-1", from: "$", startAfter: "0-0", deliveries: events(entries), caughtUp: true },
     { name: "replay", from: "0", startAfter: "0-0", deliveries: events(entries), caughtUp: true }
@@ -196,6 +197,11 @@ const cases: ReadonlyArray<{
     name: "more drops counted than made",
     history: { ...clean, dropsCounted: 2 },
     rules: ["publish.drops-counted"]
+  },
+  {
+    name: "a bus that did not write what it held within 30 s after the publishers stopped (a stuck writer)",
+    history: { ...clean, flushedAtEnd: false },
+    rules: ["publish.stuck"]
   },
   // ---- readers
   {

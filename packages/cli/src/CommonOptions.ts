@@ -50,26 +50,6 @@ const checkUrl = (url: Redacted.Redacted<string>): Effect.Effect<void, CliError.
 }
 
 /**
- * Fails with a usage error when the URL is not the URL of one server (`redis://`, `rediss://`, a
- * socket): for the commands that take `--redis-url` alone (`dead-letters`, `demo`, `serve`), whose
- * clients are not made for Sentinel.
- *
- * @since 0.1.0
- * @category validation
- */
-export const validateUrl = (url: Redacted.Redacted<string>): Effect.Effect<void, CliError.CliError> =>
-  Effect.zipRight(
-    checkUrl(url),
-    Url.parse(url)._tag === "Sentinel"
-      ? Effect.fail(
-          CliError.usage(
-            "--redis-url: this command works on one server (redis://, rediss:// or a socket); tail, publish, consume and group info take a redis+sentinel:// URL"
-          )
-        )
-      : Effect.void
-  )
-
-/**
  * `--cluster`, else `REDIS_CLUSTER`: the URL names any node of a Redis Cluster.
  *
  * @since 0.3.0
@@ -102,9 +82,45 @@ const tlsFile = (name: string, variable: string, what: string) =>
     Options.optional
   )
 
+const tlsFiles = {
+  tlsCa: tlsFile("tls-ca", "REDIS_TLS_CA", "The CA certificates to trust instead of the system's"),
+  tlsCert: tlsFile("tls-cert", "REDIS_TLS_CERT", "The client's certificate, for mutual TLS (with --tls-key)"),
+  tlsKey: tlsFile("tls-key", "REDIS_TLS_KEY", "The client's private key, for mutual TLS (with --tls-cert)")
+}
+
 /**
- * The connection options of every Redis command: `--redis-url`, `--cluster`, `--partitions`,
- * `--tls-ca`, `--tls-cert`, `--tls-key`, each with its environment variable.
+ * The options of the server: `--redis-url` (every URL form), `--cluster`, `--tls-ca`, `--tls-cert`,
+ * `--tls-key`, each with its environment variable; for the commands on one key (`dead-letters`,
+ * `serve`).
+ *
+ * @since 0.3.0
+ * @category options
+ */
+export const server = Options.all({
+  redisUrl,
+  cluster,
+  tlsCa: tlsFiles.tlsCa,
+  tlsCert: tlsFiles.tlsCert,
+  tlsKey: tlsFiles.tlsKey
+})
+
+/**
+ * The options of the server as the demo takes them: the same, the URL optional (without it the
+ * demo runs in memory, and the others are not used).
+ *
+ * @since 0.3.0
+ * @category options
+ */
+export const optionalServer = Options.all({
+  redisUrl: optionalRedisUrl,
+  cluster,
+  tlsCa: tlsFiles.tlsCa,
+  tlsCert: tlsFiles.tlsCert,
+  tlsKey: tlsFiles.tlsKey
+})
+
+/**
+ * The connection options of the stream commands: those of {@link server}, and `--partitions`.
  *
  * @since 0.3.0
  * @category options
@@ -113,10 +129,18 @@ export const connection = Options.all({
   redisUrl,
   cluster,
   partitions,
-  tlsCa: tlsFile("tls-ca", "REDIS_TLS_CA", "The CA certificates to trust instead of the system's"),
-  tlsCert: tlsFile("tls-cert", "REDIS_TLS_CERT", "The client's certificate, for mutual TLS (with --tls-key)"),
-  tlsKey: tlsFile("tls-key", "REDIS_TLS_KEY", "The client's private key, for mutual TLS (with --tls-cert)")
+  tlsCa: tlsFiles.tlsCa,
+  tlsCert: tlsFiles.tlsCert,
+  tlsKey: tlsFiles.tlsKey
 })
+
+/**
+ * The values of {@link server} as the command line (or the environment) gives them.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type ServerConfig = typeof server extends Options.Options<infer A> ? A : never
 
 /**
  * The values of {@link connection} as the command line (or the environment) gives them.
@@ -143,20 +167,22 @@ export interface Connection {
 /**
  * Checks the connection options and reads the TLS files: a usage error saying what is wrong (the
  * URL, a partition count out of range, `--cluster` with a Sentinel URL or a socket, a TLS file that
- * cannot be read, a certificate without its key).
+ * cannot be read, a certificate without its key). Without `partitions` (the options of
+ * {@link server}), one key.
  *
  * @since 0.3.0
  * @category validation
  */
 export const resolveConnection = (
-  given: ConnectionConfig
+  given: ServerConfig & { readonly partitions?: number | undefined }
 ): Effect.Effect<Connection, CliError.CliError, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     yield* checkUrl(given.redisUrl)
     if (
-      !Number.isInteger(given.partitions) ||
-      given.partitions < 1 ||
-      given.partitions > Partitions.maxPartitions
+      given.partitions !== undefined &&
+      (!Number.isInteger(given.partitions) ||
+        given.partitions < 1 ||
+        given.partitions > Partitions.maxPartitions)
     ) {
       return yield* CliError.usage(
         `--partitions (MAF_EVENTS_PARTITIONS) must be from 1 to ${Partitions.maxPartitions}, got ${given.partitions}`

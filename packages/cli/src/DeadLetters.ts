@@ -6,67 +6,40 @@
  * A replay puts an entry's `data` field back on the main stream (`XADD`, with the stream's `MAXLEN ~`
  * policy) and deletes the dead letter (`XDEL`) in one server-side script: never one without the
  * other, so a crash or a lost connection at any point leaves each entry either replayed once or not
- * at all. A dead letter without a `data` field (its original had none) is not replayed.
+ * at all. On a Cluster whose two streams are in different slots (no shared `{hash tag}`: `maf:events`
+ * and `maf:events:dead`), no script can hold both: the entry is added, then the dead letter deleted,
+ * as the consumer's own dead-lettering across slots does; a failure between the two leaves the dead
+ * letter there, replayed again by the next replay (at least once, never lost). A dead letter
+ * without a `data` field (its original had none) is not replayed.
  *
  * @since 0.2.0
  */
-import { WireCodec } from "@maf/events"
-import * as Duration from "effect/Duration"
+import { Partitions, WireCodec } from "@maf/events"
+import { RedisClient, type RedisStreamBackend } from "@maf/events-redis"
 import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import { Redis } from "ioredis"
+import { Cluster } from "ioredis"
 import * as CliError from "./CliError.js"
 import * as Feed from "./Feed.js"
 import type * as GroupFormat from "./GroupFormat.js"
 import * as RedisUrl from "./RedisUrl.js"
 
 /**
- * A connection for one command, closed with the scope: made at once (a server that cannot be
+ * A connection for one command, of any deployment (`RedisClient` of `@maf/events-redis`: one
+ * server, Sentinel, a Cluster, TLS), closed with the scope: made at once (a server that cannot be
  * reached is a failure, exit 1), no command queued while it is down, none sent twice.
  *
  * @since 0.2.0
  * @category constructors
  */
 export const connect = (
-  url: Redacted.Redacted<string>,
-  clientName: string
-): Effect.Effect<Redis, CliError.CliError, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.tryPromise({
-      try: async () => {
-        const client = new Redis(Redacted.value(url), {
-          lazyConnect: true,
-          enableOfflineQueue: false,
-          maxRetriesPerRequest: 0,
-          connectTimeout: 2_000,
-          retryStrategy: () => null,
-          connectionName: clientName
-        })
-        // The connection's own error says why ("Connection is closed" says nothing).
-        let connectionError: unknown
-        client.on("error", (error) => {
-          connectionError = error
-        })
-        try {
-          await client.connect()
-        } catch (error) {
-          client.disconnect(false)
-          throw connectionError ?? error
-        }
-        return client
-      },
-      catch: (error) => failure(url, `cannot connect to ${RedisUrl.describe(url)}`, error)
-    }),
-    (client) =>
-      Effect.interruptible(Effect.promise(() => client.quit().catch(() => undefined))).pipe(
-        Effect.timeoutOption(Duration.seconds(1)),
-        Effect.ensuring(Effect.sync(() => client.disconnect(false)))
-      )
-  )
+  options: RedisStreamBackend.ConnectionOptions
+): Effect.Effect<RedisClient.Client, CliError.CliError, Scope.Scope> =>
+  Effect.mapError(RedisClient.make(options), (error) => CliError.failed(error.message))
 
 const failure = (url: Redacted.Redacted<string>, what: string, error: unknown): CliError.CliError =>
-  CliError.failed(`${what}: ${RedisUrl.scrub(error instanceof Error ? error.message : String(error), url)}`)
+  CliError.failed(`${what}: ${RedisClient.reason(error, url)}`)
 
 /** Runs a command, its failure a one-line `CliError` saying what could not be done on which server. */
 const send = <A>(url: Redacted.Redacted<string>, what: string, command: () => Promise<A>) =>
@@ -76,6 +49,12 @@ const send = <A>(url: Redacted.Redacted<string>, what: string, command: () => Pr
   })
 
 type EntriesReply = ReadonlyArray<[string, ReadonlyArray<string>]>
+
+/** The first value of a field (the original's `data`, as the replay script takes it). */
+const firstField = (fields: ReadonlyArray<string>, name: string): string | undefined => {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1]
+  return undefined
+}
 
 /** The last value of a field (the consumer's fields come after the original's). */
 const lastField = (fields: ReadonlyArray<string>, name: string): string | undefined => {
@@ -116,7 +95,7 @@ const page = 200
  * @category reading
  */
 export const list = (
-  client: Redis,
+  client: RedisClient.Client,
   url: Redacted.Redacted<string>,
   deadStream: string,
   limit: number | undefined
@@ -208,13 +187,38 @@ export interface ReplayOptions {
 }
 
 /**
+ * The replay of one dead letter when its stream and the main stream are in different slots of a
+ * Cluster: its fields read, its `data` field added to the main stream, then the dead letter
+ * deleted (see the module's description); the reply of {@link replayScript} for it.
+ */
+const replayAcrossSlots = (
+  client: RedisClient.Client,
+  url: Redacted.Redacted<string>,
+  what: string,
+  options: ReplayOptions,
+  id: string
+): Effect.Effect<readonly [string, string, string], CliError.CliError> =>
+  Effect.gen(function* () {
+    const found = (yield* send(url, what, () => client.xrange(options.deadStream, id, id))) as EntriesReply
+    const fields = found[0]?.[1]
+    if (fields === undefined) return [id, "missing", ""] as const
+    const originalId = lastField(fields, "original_id") ?? ""
+    const data = firstField(fields, "data")
+    if (data === undefined) return [id, "no_data", originalId] as const
+    const trim = options.maxlen > 0 ? ["MAXLEN", "~", String(options.maxlen)] : []
+    const newId = yield* send(url, what, () => client.xadd(options.stream, ...trim, "*", "data", data))
+    yield* send(url, what, () => client.xdel(options.deadStream, id))
+    return [id, String(newId), originalId] as const
+  })
+
+/**
  * Replays dead letters on the main stream (see the module's description).
  *
  * @since 0.2.0
  * @category replaying
  */
 export const replay = (
-  client: Redis,
+  client: RedisClient.Client,
   url: Redacted.Redacted<string>,
   options: ReplayOptions
 ): Effect.Effect<ReplayOutcome, CliError.CliError> =>
@@ -222,21 +226,27 @@ export const replay = (
     const replayed: Array<GroupFormat.Replayed> = []
     const missing: Array<string> = []
     const noData: Array<string> = []
+    const acrossSlots =
+      client instanceof Cluster &&
+      Partitions.keySlot(options.stream) !== Partitions.keySlot(options.deadStream)
+    const what = `cannot replay ${options.deadStream} on ${options.stream}`
     const run = (ids: ReadonlyArray<string>) =>
       Effect.map(
-        send(
-          url,
-          `cannot replay ${options.deadStream} on ${options.stream}`,
-          () =>
-            client.eval(
-              replayScript,
-              2,
-              options.stream,
-              options.deadStream,
-              String(options.maxlen),
-              ...ids
-            ) as Promise<ReadonlyArray<[string, string, string]>>
-        ),
+        acrossSlots
+          ? Effect.forEach(ids, (id) => replayAcrossSlots(client, url, what, options, id))
+          : send(
+              url,
+              what,
+              () =>
+                client.eval(
+                  replayScript,
+                  2,
+                  options.stream,
+                  options.deadStream,
+                  String(options.maxlen),
+                  ...ids
+                ) as Promise<ReadonlyArray<readonly [string, string, string]>>
+            ),
         (answers) => {
           for (const [id, outcome, originalId] of answers) {
             if (outcome === "missing") missing.push(id)

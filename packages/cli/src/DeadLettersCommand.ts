@@ -15,10 +15,12 @@ import * as DeadLetters from "./DeadLetters.js"
 import * as GroupFormat from "./GroupFormat.js"
 import * as TailCommand from "./TailCommand.js"
 
+const clientName = "maf-events-dead-letters"
+
 const listCommand = Command.make(
   "list",
   {
-    redisUrl: CommonOptions.redisUrl,
+    server: CommonOptions.server,
     stream: CommonOptions.stream,
     deadLetter: CommonOptions.deadLetter,
     limit: CommonOptions.limit("At most this many dead letters, oldest first. Default: all."),
@@ -26,11 +28,11 @@ const listCommand = Command.make(
   },
   (config) =>
     Effect.gen(function* () {
-      yield* CommonOptions.validateUrl(config.redisUrl)
+      const connection = yield* CommonOptions.resolveConnection(config.server)
       const limit = yield* CommonOptions.validateLimit(config.limit)
       const deadStream = CommonOptions.deadLetterOf(config.stream, config.deadLetter)
-      const client = yield* DeadLetters.connect(config.redisUrl, "maf-events-dead-letters")
-      const letters = yield* DeadLetters.list(client, config.redisUrl, deadStream, limit)
+      const client = yield* DeadLetters.connect({ ...connection.options, clientName })
+      const letters = yield* DeadLetters.list(client, connection.url, deadStream, limit)
       if (letters.length === 0) {
         if (config.format === "pretty") process.stderr.write(`no dead letters in ${deadStream}\n`)
         return
@@ -64,7 +66,7 @@ const maxlen = Options.integer("maxlen").pipe(
 const replayCommand = Command.make(
   "replay",
   {
-    redisUrl: CommonOptions.redisUrl,
+    server: CommonOptions.server,
     stream: CommonOptions.stream,
     deadLetter: CommonOptions.deadLetter,
     ids,
@@ -74,7 +76,7 @@ const replayCommand = Command.make(
   },
   (config) =>
     Effect.gen(function* () {
-      yield* CommonOptions.validateUrl(config.redisUrl)
+      const connection = yield* CommonOptions.resolveConnection(config.server)
       if (config.all === config.ids.length > 0)
         return yield* CliError.usage("give the dead letters to replay: --id <id> (repeatable) or --all")
       const bad = config.ids.find((id) => StreamBackend.parseEntryId(id) === undefined)
@@ -84,8 +86,8 @@ const replayCommand = Command.make(
         )
       if (config.maxlen < 0) return yield* CliError.usage(`--maxlen must be 0 or more, got ${config.maxlen}`)
       const deadStream = CommonOptions.deadLetterOf(config.stream, config.deadLetter)
-      const client = yield* DeadLetters.connect(config.redisUrl, "maf-events-dead-letters")
-      const outcome = yield* DeadLetters.replay(client, config.redisUrl, {
+      const client = yield* DeadLetters.connect({ ...connection.options, clientName })
+      const outcome = yield* DeadLetters.replay(client, connection.url, {
         stream: config.stream,
         deadStream,
         maxlen: config.maxlen,

@@ -16,13 +16,12 @@ import {
   MemoryStreamBackend,
   StreamBackend
 } from "@maf/events"
-import { RedisEventBus } from "@maf/events-redis"
+import { RedisEventBus, type RedisStreamBackend } from "@maf/events-redis"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as CliError from "./CliError.js"
@@ -49,7 +48,7 @@ const reached = (id: string, target: string): boolean => {
  * @category layers
  */
 export const services = (
-  redisUrl: Option.Option<Redacted.Redacted<string>>,
+  redis: Option.Option<RedisStreamBackend.ConnectionOptions>,
   served: Dashboard.Options
 ): Layer.Layer<
   | HttpServer.HttpServer
@@ -59,7 +58,7 @@ export const services = (
   | GroupBackend.GroupBackend,
   HttpServerError.ServeError
 > =>
-  Option.match(redisUrl, {
+  Option.match(redis, {
     onNone: () =>
       Layer.mergeAll(
         Layer.unwrapEffect(
@@ -69,16 +68,18 @@ export const services = (
         ),
         DemoWorkers.layerMemory
       ).pipe(Layer.provideMerge(EventBus.layerMemory({ stream: served.stream }))),
-    onSome: (url) =>
+    onSome: (connection) =>
       Layer.mergeAll(
         Layer.unwrapScoped(
-          Effect.map(GroupWatch.redis(url, "maf-events-demo-groups"), (groups) =>
+          Effect.map(GroupWatch.redis({ ...connection, clientName: "maf-events-demo-groups" }), (groups) =>
             Dashboard.layer({ ...served, groups })
           )
         ),
-        DemoWorkers.layerRedis(url)
+        DemoWorkers.layerRedis(connection)
       ).pipe(
-        Layer.provideMerge(RedisEventBus.layer({ url, stream: served.stream, clientName: "maf-events-demo" }))
+        Layer.provideMerge(
+          RedisEventBus.layer({ ...connection, stream: served.stream, clientName: "maf-events-demo" })
+        )
       )
   })
 
@@ -91,7 +92,7 @@ export const services = (
 export const command = Command.make(
   "demo",
   {
-    redisUrl: CommonOptions.optionalRedisUrl,
+    server: CommonOptions.optionalServer,
     stream: CommonOptions.stream,
     host: CommonOptions.host,
     port: CommonOptions.port(0, "The dashboard's port. Default: a free one."),
@@ -115,15 +116,24 @@ export const command = Command.make(
       const runs = Option.getOrUndefined(config.runs)
       if (runs !== undefined && runs < 1)
         return yield* CliError.usage(`--runs must be 1 or more, got ${runs}`)
-      if (Option.isSome(config.redisUrl)) yield* CommonOptions.validateUrl(config.redisUrl.value)
-      const source = Option.match(config.redisUrl, { onNone: () => "in-memory", onSome: RedisUrl.describe })
-      const layer = services(config.redisUrl, {
-        stream: config.stream,
-        source,
-        host: config.host,
-        port,
-        token
+      const { redisUrl, ...server } = config.server
+      const connection = Option.isSome(redisUrl)
+        ? Option.some(yield* CommonOptions.resolveConnection({ ...server, redisUrl: redisUrl.value }))
+        : Option.none()
+      const source = Option.match(connection, {
+        onNone: () => "in-memory",
+        onSome: (c) => RedisUrl.describe(c.url)
       })
+      const layer = services(
+        Option.map(connection, (c) => c.options),
+        {
+          stream: config.stream,
+          source,
+          host: config.host,
+          port,
+          token
+        }
+      )
 
       const program = Effect.gen(function* () {
         const backend = yield* StreamBackend.StreamBackend

@@ -7,13 +7,12 @@
  * @since 0.3.0
  */
 import { EventConsumer, GroupBackend, MemoryStreamBackend } from "@maf/events"
-import { RedisGroupBackend } from "@maf/events-redis"
+import { RedisGroupBackend, type RedisStreamBackend } from "@maf/events-redis"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
-import type * as Redacted from "effect/Redacted"
 
 /**
  * The groups' names.
@@ -85,8 +84,8 @@ export const layerMemory: Layer.Layer<
  * @category layers
  */
 export const layerRedis = (
-  url: Redacted.Redacted<string>
+  connection: RedisStreamBackend.ConnectionOptions
 ): Layer.Layer<EventConsumer.EventConsumer | GroupBackend.GroupBackend> =>
   EventConsumer.layer.pipe(
-    Layer.provideMerge(RedisGroupBackend.layer({ url, clientName: "maf-events-demo-groups" }))
+    Layer.provideMerge(RedisGroupBackend.layer({ ...connection, clientName: "maf-events-demo-groups" }))
   )

@@ -10,18 +10,17 @@
  * @since 0.3.0
  */
 import { ConsumerMetrics, type GroupBackend } from "@maf/events"
+import { RedisClient, type RedisStreamBackend } from "@maf/events-redis"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Metric from "effect/Metric"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
-import { Redis } from "ioredis"
-import * as RedisUrl from "./RedisUrl.js"
 
 /**
  * One group as the dashboard shows it.
@@ -115,7 +114,7 @@ export const fromXinfoGroups = (reply: unknown): ReadonlyArray<GroupStatus> =>
  * a read answers when the server cannot be reached).
  */
 interface ProbeConnection {
-  readonly client: Redis
+  readonly client: RedisClient.Client
   readies: number
   lastError: string | undefined
 }
@@ -137,7 +136,11 @@ const readyAfter = (connection: ProbeConnection, readies: number): Effect.Effect
  * closed, or ioredis saw it closing: "Stream isn't writeable…") waits for the next connection and
  * tries again; the caller's bound answers with the connection's own failure.
  */
-const xinfoGroups = (connection: ProbeConnection, stream: string, url: Redacted.Redacted<string>) => {
+const xinfoGroups = (
+  connection: ProbeConnection,
+  stream: string,
+  url: Redacted.Redacted<string> | string | undefined
+) => {
   const attempt = (readies: number): Effect.Effect<unknown, string> =>
     Effect.zipRight(
       readyAfter(connection, readies),
@@ -149,7 +152,7 @@ const xinfoGroups = (connection: ProbeConnection, stream: string, url: Redacted.
         }).pipe(
           Effect.catchAll(({ error, sentOn }) =>
             error instanceof Error && error.name === "ReplyError"
-              ? Effect.fail(RedisUrl.scrub(error.message, url))
+              ? Effect.fail(RedisClient.reason(error, url))
               : attempt(sentOn)
           )
         )
@@ -158,65 +161,78 @@ const xinfoGroups = (connection: ProbeConnection, stream: string, url: Redacted.
   return attempt(0)
 }
 
+/** Follows a connected client: how many times it became ready, its last failure. */
+const follow = (client: RedisClient.Client, url: Redacted.Redacted<string> | string | undefined) => {
+  const connection: ProbeConnection = { client, readies: 1, lastError: undefined }
+  const fail = (error: unknown) => {
+    connection.lastError = RedisClient.reason(error, url)
+  }
+  client.on("error", fail)
+  // A Cluster's nodes' own failures.
+  client.on("node error", fail)
+  client.on("close", () => {
+    connection.lastError ??= "the connection closed"
+  })
+  client.on("ready", () => {
+    connection.readies++
+    connection.lastError = undefined
+  })
+  return connection
+}
+
 /**
- * The Redis probe: `XINFO GROUPS` on a connection of its own (made at once in the background,
- * re-made after a loss, closed with the scope), each read bounded to 2 s, waiting for the
- * connection in that time when it is being made. A stream that does not exist has no groups; a
- * server that cannot be reached is `cannot reach the server: <the connection's last failure>`.
+ * The Redis probe, on any deployment (`RedisClient` of `@maf/events-redis`: one server, Sentinel, a
+ * Cluster, TLS): `XINFO GROUPS` on a connection of its own (made by the first read, re-made after a
+ * loss, closed with the scope), each read bounded to 2 s, waiting for the connection in that time
+ * when it is being made. A stream that does not exist has no groups; a server that cannot be
+ * reached is `cannot reach the server: <the connection's last failure>`.
  *
  * @since 0.3.0
  * @category constructors
  */
 export const redis = (
-  url: Redacted.Redacted<string>,
-  clientName: string
+  options: RedisStreamBackend.ConnectionOptions
 ): Effect.Effect<Probe, never, Scope.Scope> =>
-  Effect.map(
-    Effect.acquireRelease(
-      Effect.sync(() => {
-        const client = new Redis(Redacted.value(url), {
-          lazyConnect: true,
-          enableOfflineQueue: false,
-          maxRetriesPerRequest: 0,
-          enableReadyCheck: false,
-          connectTimeout: 2_000,
-          retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
-          connectionName: clientName
-        })
-        const connection: ProbeConnection = { client, readies: 0, lastError: undefined }
-        // The connection's failures are what a probe answers when it cannot read.
-        client.on("error", (error: Error) => {
-          connection.lastError = RedisUrl.scrub(error.message, url)
-        })
-        client.on("close", () => {
-          connection.lastError ??= "the connection closed"
-        })
-        client.on("ready", () => {
-          connection.readies++
-          connection.lastError = undefined
-        })
-        client.connect().catch(() => undefined)
-        return connection
-      }),
-      ({ client }) => Effect.sync(() => client.disconnect(false))
-    ),
-    (connection): Probe =>
-      (stream) =>
-        xinfoGroups(connection, stream, url).pipe(
+  Effect.gen(function* () {
+    const scope = yield* Effect.scope
+    const lock = yield* Effect.makeSemaphore(1)
+    let current: ProbeConnection | undefined
+    // One connection, made by the first read that finds none; it then re-makes itself.
+    const connection = lock.withPermits(1)(
+      Effect.suspend(() =>
+        current !== undefined
+          ? Effect.succeed(current)
+          : RedisClient.make(options).pipe(
+              Scope.extend(scope),
+              Effect.map((client) => {
+                current = follow(client, options.url)
+                return current
+              }),
+              Effect.mapError((error) => `cannot reach the server: ${error.reason}`)
+            )
+      )
+    )
+    return (stream) =>
+      Effect.flatMap(connection, (connected) =>
+        xinfoGroups(connected, stream, options.url).pipe(
           Effect.map(fromXinfoGroups),
           Effect.catchIf(
             (message) => /no such key/i.test(message),
             () => Effect.succeed([])
-          ),
-          Effect.timeoutFail({
-            duration: Duration.seconds(2),
-            onTimeout: () =>
-              connection.lastError === undefined
-                ? "XINFO GROUPS: no answer in 2 s"
-                : `cannot reach the server: ${connection.lastError}`
-          })
+          )
         )
-  )
+      ).pipe(
+        Effect.timeoutFail({
+          duration: Duration.seconds(2),
+          onTimeout: () =>
+            current === undefined
+              ? "cannot reach the server: no connection within 2 s"
+              : current.lastError === undefined
+                ? "XINFO GROUPS: no answer in 2 s"
+                : `cannot reach the server: ${current.lastError}`
+        })
+      )
+  })
 
 /**
  * A probe of named groups through the `GroupBackend` port (the in-memory backend has no listing of

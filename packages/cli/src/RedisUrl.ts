@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { RedisUrl } from "@maf/events-redis"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 
 /**
  * What is wrong with a URL (`undefined` when it is one of the accepted forms: `redis://`,
@@ -33,10 +33,6 @@ export const describe = (url: Redacted.Redacted<string>): string => {
   return RedisUrl.isRedisUrlError(parsed) ? "(invalid URL)" : RedisUrl.describe(parsed)
 }
 
-// The placeholder of a usage text (`redis://[user:password@]host`) is left as it is.
-const credentials = /([a-z][a-z0-9+.-]*:\/\/)([^@\s/]*)@/gi
-const placeholders = new Set(["[user:password", "[user:pass"])
-
 /**
  * Removes credentials from any URL in a text (`redis://user:secret@host` → `redis://***@host`), and
  * every occurrence of the given URL's password: for messages that come from elsewhere.
@@ -44,16 +40,4 @@ const placeholders = new Set(["[user:password", "[user:pass"])
  * @since 0.1.0
  * @category getters
  */
-export const scrub = (text: string, url?: Redacted.Redacted<string> | undefined): string => {
-  let out = text.replace(credentials, (match, scheme: string, userinfo: string) =>
-    placeholders.has(userinfo) ? match : `${scheme}***@`
-  )
-  if (url !== undefined) {
-    const parsed = RedisUrl.parse(url)
-    const password = RedisUrl.isRedisUrlError(parsed) ? undefined : parsed.password
-    if (password !== undefined && Redacted.value(password).length >= 3) {
-      out = out.split(Redacted.value(password)).join("***")
-    }
-  }
-  return out
-}
+export const scrub: (text: string, url?: Redacted.Redacted<string> | undefined) => string = RedisUrl.scrub

@@ -23,7 +23,7 @@ import * as RedisUrl from "./RedisUrl.js"
 export const command = Command.make(
   "serve",
   {
-    redisUrl: CommonOptions.redisUrl,
+    server: CommonOptions.server,
     stream: CommonOptions.stream,
     host: CommonOptions.host,
     port: CommonOptions.port(8080, "The dashboard's port (0: a free one)."),
@@ -32,16 +32,18 @@ export const command = Command.make(
   },
   (config) =>
     Effect.gen(function* () {
-      yield* CommonOptions.validateUrl(config.redisUrl)
+      const connection = yield* CommonOptions.resolveConnection(config.server)
       const port = yield* CommonOptions.validatePort(config.port)
       const token = yield* CommonOptions.validateAccess(config.host, config.token, config.noAuth)
-      const source = RedisUrl.describe(config.redisUrl)
+      const source = RedisUrl.describe(connection.url)
       const dashboard = Layer.unwrapScoped(
-        Effect.map(GroupWatch.redis(config.redisUrl, "maf-events-serve-groups"), (groups) =>
-          Dashboard.layer({ stream: config.stream, source, host: config.host, port, token, groups })
+        Effect.map(
+          GroupWatch.redis({ ...connection.options, clientName: "maf-events-serve-groups" }),
+          (groups) =>
+            Dashboard.layer({ stream: config.stream, source, host: config.host, port, token, groups })
         )
       ).pipe(
-        Layer.provide(RedisStreamBackend.layer({ url: config.redisUrl, clientName: "maf-events-serve" }))
+        Layer.provide(RedisStreamBackend.layer({ ...connection.options, clientName: "maf-events-serve" }))
       )
       yield* Effect.gen(function* () {
         process.stdout.write(`Dashboard: ${yield* Dashboard.url}${Dashboard.tokenNote(token)}\n`)

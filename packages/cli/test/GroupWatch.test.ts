@@ -82,7 +82,7 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })("GroupWatch over a
         yield* server.command("XGROUP", "CREATE", stream, "done", "$")
         yield* server.command("XREADGROUP", "GROUP", "slow", "a", "COUNT", "2", "STREAMS", stream, ">")
         yield* server.command("XREADGROUP", "GROUP", "slow", "b", "COUNT", "1", "STREAMS", stream, ">")
-        const probe = yield* GroupWatch.redis(Redacted.make(server.url), "test-watch")
+        const probe = yield* GroupWatch.redis({ url: Redacted.make(server.url), clientName: "test-watch" })
         // One read, made while the connection is being made, run now and again later (as the watch does).
         const read = probe(stream)
         const groups = yield* read

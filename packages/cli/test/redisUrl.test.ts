@@ -3,8 +3,11 @@
  * with its message (what is wrong, the accepted forms named, never the password, nothing blanked by
  * the scrubber), and the message as the built command prints it.
  */
+
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as CommonOptions from "../src/CommonOptions.js"
 import * as RedisUrl from "../src/RedisUrl.js"
@@ -54,18 +57,31 @@ describe("RedisUrl.check", () => {
   })
 })
 
-describe("CommonOptions.validateUrl (dead-letters, demo, serve: one server)", () => {
-  it.effect("takes a server's URL and refuses a Sentinel URL, saying which commands take it", () =>
-    Effect.gen(function* () {
-      yield* CommonOptions.validateUrl(url("rediss://h:6380/1"))
-      const refused = yield* Effect.flip(CommonOptions.validateUrl(url(`redis+sentinel://:${secret}@s1/m`)))
-      expect(refused.exitCode).toBe(2)
-      expect(refused.message).toBe(
-        "--redis-url: this command works on one server (redis://, rediss:// or a socket); tail, publish, consume and group info take a redis+sentinel:// URL"
-      )
-      const bad = yield* Effect.flip(CommonOptions.validateUrl(url("redis://h:99999")))
-      expect(bad.message).toBe("--redis-url: port 99999 is out of range (1-65535)")
-    })
+describe("CommonOptions.resolveConnection (every command, dead-letters, demo and serve among them)", () => {
+  const given = (text: string, cluster = false) => ({
+    redisUrl: url(text),
+    cluster,
+    tlsCa: Option.none(),
+    tlsCert: Option.none(),
+    tlsKey: Option.none()
+  })
+  it.effect(
+    "takes every URL form, a Sentinel URL among them; refuses a bad one and --cluster with Sentinel",
+    () =>
+      Effect.gen(function* () {
+        const sentinel = yield* CommonOptions.resolveConnection(given(`redis+sentinel://:${secret}@s1/m`))
+        expect(sentinel.partitions).toBeUndefined()
+        expect(RedisUrl.describe(sentinel.url)).toBe("sentinel master m via s1:26379")
+        const cluster = yield* CommonOptions.resolveConnection(given("rediss://h:6380/1", true))
+        expect(cluster.options.cluster).toBe(true)
+        const bad = yield* Effect.flip(CommonOptions.resolveConnection(given("redis://h:99999")))
+        expect([bad.exitCode, bad.message]).toEqual([2, "--redis-url: port 99999 is out of range (1-65535)"])
+        const refused = yield* Effect.flip(
+          CommonOptions.resolveConnection(given(`redis+sentinel://:${secret}@s1/m`, true))
+        )
+        expect(refused.message).toMatch(/^--cluster \(REDIS_CLUSTER\) needs a redis:\/\/ or rediss:\/\/ URL/)
+        expect(refused.message).not.toContain(secret)
+      }).pipe(Effect.provide(NodeFileSystem.layer))
   )
 })
 

@@ -4,6 +4,8 @@
  * @since 0.1.0
  */
 
+/** @since 0.3.0 */
+export * as RedisClient from "./RedisClient.js"
 /** @since 0.1.0 */
 export * as RedisEventBus from "./RedisEventBus.js"
 /** @since 0.2.0 */

@@ -40,7 +40,7 @@ export const acquireClient = (
  * An error in one line: OpenSSL's messages run over lines (a code, a source path, an alert number),
  * their reason is the line; a Cluster's "Failed to refresh slots cache." says why after it.
  */
-const oneLine = (error: Error): string => {
+export const oneLine = (error: Error): string => {
   const reason = (error as { reason?: unknown }).reason
   const text = typeof reason === "string" ? reason : error.message.split("\n")[0]!.trim()
   const inner = (error as { lastNodeError?: unknown }).lastNodeError

@@ -12,7 +12,8 @@ import * as Duration from "effect/Duration"
 import * as Redacted from "effect/Redacted"
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis"
 import type { ConnectionOptions } from "../RedisStreamBackend.js"
-import * as RedisUrl from "../RedisUrl.js"
+import type * as RedisUrl from "../RedisUrl.js"
+import * as Url from "./redisUrl.js"
 
 /** A client of any topology. */
 export type Client = Redis | Cluster
@@ -192,8 +193,8 @@ const cluster = (options: ConnectionOptions, first: RedisUrl.Single): Topology =
  */
 export const topologyOf = (options: ConnectionOptions): Topology => {
   const url = urlOf(options)
-  const parsed = RedisUrl.parse(url)
-  if (RedisUrl.isRedisUrlError(parsed)) return single(options, url, { host: "", port: 0 })
+  const parsed = Url.parse(url)
+  if (Url.isRedisUrlError(parsed)) return single(options, url, { host: "", port: 0 })
   if (parsed._tag === "Sentinel") return sentinel(options, parsed)
   return options.cluster === true ? cluster(options, parsed) : single(options, url, parsed)
 }

@@ -1,0 +1,119 @@
+/**
+ * A connected ioredis client of any deployment the backends support — one server (`redis://`,
+ * `rediss://`), a master watched by Sentinel (`redis+sentinel://`), a Cluster (`cluster: true`),
+ * each with TLS — made from the same {@link RedisStreamBackend.ConnectionOptions}, for programs
+ * and tools that send commands of their own beside the bus.
+ *
+ * The client is the backends' own (see the settings table of `RedisStreamBackend`): it reconnects
+ * by itself and follows a Sentinel failover; while it is disconnected a command fails at once, and
+ * none is sent twice.
+ *
+ * @since 0.3.0
+ */
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import type { Cluster, Redis } from "ioredis"
+import { close, explainer, oneLine } from "./internal/client.js"
+import * as Url from "./internal/redisUrl.js"
+import { topologyOf, urlOf } from "./internal/topology.js"
+import type * as RedisStreamBackend from "./RedisStreamBackend.js"
+
+/**
+ * An ioredis client: `Redis` for one server or a Sentinel master, `Cluster` for a Cluster.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type Client = Redis | Cluster
+
+/**
+ * A client could not connect: where to (`address`, no credentials) and why (`reason`, one line);
+ * the message says both.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class RedisClientError extends Data.TaggedError("RedisClientError")<{
+  readonly address: string
+  readonly reason: string
+}> {
+  /**
+   * @since 0.3.0
+   */
+  override get message(): string {
+    return `cannot connect to ${this.address}: ${this.reason}`
+  }
+}
+
+/** Where `options` point, for messages (never the credentials). */
+const describe = (options: RedisStreamBackend.ConnectionOptions): string => {
+  const parsed = Url.parse(urlOf(options))
+  const where = Url.isRedisUrlError(parsed) ? "an invalid URL" : Url.describe(parsed)
+  return options.cluster === true ? `the Cluster at ${where}` : where
+}
+
+/** A plain connection to a TLS port is closed by the server without a word. */
+const tlsHint = "closed by the server; if the server's port speaks TLS, use rediss:// or the tls option"
+
+/**
+ * A client connected to the deployment `options` describe, closed with the scope (`QUIT`, then the
+ * socket). The connection is waited for within `connectTimeout` (default 2 s); a failure is a
+ * {@link RedisClientError} naming the server and the connection's own reason (refused, a
+ * certificate refused, a wrong password, no sentinel answering), without credentials.
+ *
+ * @since 0.3.0
+ * @category constructors
+ * @example
+ * import { RedisClient } from "@maf/events-redis"
+ * import * as Effect from "effect/Effect"
+ * import * as Redacted from "effect/Redacted"
+ *
+ * const length = Effect.scoped(
+ *   Effect.flatMap(
+ *     RedisClient.make({ url: Redacted.make("redis+sentinel://10.0.0.1:26379/mymaster") }),
+ *     (client) => Effect.promise(() => client.xlen("maf:events"))
+ *   )
+ * )
+ */
+export const make = (
+  options: RedisStreamBackend.ConnectionOptions
+): Effect.Effect<Client, RedisClientError, Scope.Scope> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function* () {
+      const topology = topologyOf(options)
+      const client = topology.client("commands")
+      // Failures reach the caller through its commands; without a listener ioredis prints them.
+      client.on("error", () => {})
+      const { lastError } = explainer(client)
+      const url = urlOf(options)
+      const millis = Duration.toMillis(options.connectTimeout ?? Duration.seconds(2))
+      const failed = (error: unknown) => {
+        const reason = lastError() ?? (error instanceof Error ? oneLine(error) : String(error))
+        const why = /^Connection is closed/.test(reason) && !topology.tls ? tlsHint : reason
+        return new RedisClientError({ address: describe(options), reason: Url.scrub(why, url) })
+      }
+      yield* restore(
+        Effect.tryPromise({ try: () => client.connect(), catch: failed }).pipe(
+          Effect.timeoutFail({
+            duration: Duration.millis(millis),
+            onTimeout: () => failed(`no connection within ${millis} ms`)
+          })
+        )
+      ).pipe(Effect.onError(() => Effect.sync(() => client.disconnect(false))))
+      yield* Effect.addFinalizer(() => close(client))
+      return client
+    })
+  )
+
+/**
+ * The reason of a connection's error in one line (OpenSSL's messages run over lines; a Cluster's
+ * "Failed to refresh slots cache." followed by why), with `url`'s credentials scrubbed.
+ *
+ * @since 0.3.0
+ * @category getters
+ */
+export const reason = (error: unknown, url?: Redacted.Redacted<string> | string | undefined): string =>
+  Url.scrub(error instanceof Error ? oneLine(error) : String(error), url)

@@ -55,8 +55,18 @@ const describe = (options: RedisStreamBackend.ConnectionOptions): string => {
   return options.cluster === true ? `the Cluster at ${where}` : where
 }
 
-/** A plain connection to a TLS port is closed by the server without a word. */
-const tlsHint = "closed by the server; if the server's port speaks TLS, use rediss:// or the tls option"
+/** A plain connection to a TLS port is closed (or reset) by the server without a word. */
+const tlsHint = "if the server's port speaks TLS, use rediss:// or the tls option"
+
+/** `reason`, with the hint of a TLS port when a plain connection was closed or reset. */
+const withTlsHint = (reason: string, tls: boolean): string =>
+  tls
+    ? reason
+    : /^Connection is closed/.test(reason)
+      ? `closed by the server; ${tlsHint}`
+      : /ECONNRESET/.test(reason)
+        ? `${reason}; ${tlsHint}`
+        : reason
 
 /**
  * A client connected to the deployment `options` describe, closed with the scope (`QUIT`, then the
@@ -92,11 +102,22 @@ export const make = (
       const millis = Duration.toMillis(options.connectTimeout ?? Duration.seconds(2))
       const failed = (error: unknown) => {
         const reason = lastError() ?? (error instanceof Error ? oneLine(error) : String(error))
-        const why = /^Connection is closed/.test(reason) && !topology.tls ? tlsHint : reason
-        return new RedisClientError({ address: describe(options), reason: Url.scrub(why, url) })
+        return new RedisClientError({
+          address: describe(options),
+          reason: Url.scrub(withTlsHint(reason, topology.tls), url)
+        })
+      }
+      // `ready` comes before the server answered the credentials (no ready check): a `PING` tells
+      // (refused for lack of permission, `NOPERM`, it still says the connection is made).
+      const connected = async () => {
+        await client.connect()
+        await client.ping().catch((error: unknown) => {
+          if (!(error instanceof Error && error.name === "ReplyError" && /^NOPERM/.test(error.message)))
+            throw error
+        })
       }
       yield* restore(
-        Effect.tryPromise({ try: () => client.connect(), catch: failed }).pipe(
+        Effect.tryPromise({ try: connected, catch: failed }).pipe(
           Effect.timeoutFail({
             duration: Duration.millis(millis),
             onTimeout: () => failed(`no connection within ${millis} ms`)

@@ -1,0 +1,208 @@
+/**
+ * The commands of one key (`dead-letters list|replay`, `serve` with its group watch) on a Redis
+ * Cluster (`--cluster`) and on a master watched by Sentinel (a `redis+sentinel://` URL), as a user
+ * runs them: the built `maf-events` as a process.
+ *
+ * On a Cluster, a dead-letter stream named after its stream (`<stream>:dead`) is in another slot:
+ * the replay adds then deletes, in steps; one that shares the stream's `{hash tag}` is replayed by
+ * the one-step script. Either way every dead letter is listed, replayed once and deleted.
+ */
+import { beforeAll, expect, layer } from "@effect/vitest"
+import { RedisTestCluster, RedisTestSentinel } from "@maf/events-test"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import * as Bin from "./helpers/bin.js"
+
+beforeAll(() => Bin.assertBuilt())
+
+type Command = (...args: ReadonlyArray<string | number>) => Effect.Effect<unknown, unknown>
+
+const body = (i: number) =>
+  JSON.stringify({
+    schema_version: "1",
+    kind: "agent.signal",
+    arena: "trading",
+    ts: "2026-05-14T11:22:33.123456+00:00",
+    payload: { i }
+  })
+
+/** Two dead letters as a consumer writes them (the original's `data`, then the consumer's fields). */
+const seedDeadLetters = (command: Command, deadStream: string) =>
+  Effect.forEach([0, 1], (i) =>
+    command(
+      ...["XADD", deadStream, "*", "data", body(i), "original_id", `${i + 1}-0`, "group", "g"],
+      ...["consumer", "c1", "delivery_count", 5, "error", "boom"]
+    )
+  )
+
+const jsonLines = (stdout: string) =>
+  stdout
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+
+/**
+ * `dead-letters list` shows the two seeded letters; `replay --all` puts their `data` back on the
+ * stream (a new id each, the original id said) and deletes them; a second list finds none.
+ */
+const listAndReplay = (
+  command: Command,
+  connection: { readonly args: ReadonlyArray<string>; readonly env: NodeJS.ProcessEnv },
+  stream: string,
+  deadStream: string
+) =>
+  Effect.gen(function* () {
+    yield* seedDeadLetters(command, deadStream)
+    const run = (args: ReadonlyArray<string>) => Bin.run([...args, ...connection.args], connection.env)
+    const list = yield* run(["dead-letters", "list", "--stream", stream, "--format", "json"])
+    expect(list.stderr).toBe("")
+    expect(list.code).toBe(0)
+    expect(
+      jsonLines(list.stdout).map((l) => [l.original_id, l.error, (l.event as { payload: unknown }).payload])
+    ).toEqual([
+      ["1-0", "boom", { i: 0 }],
+      ["2-0", "boom", { i: 1 }]
+    ])
+
+    const replay = yield* run(["dead-letters", "replay", "--stream", stream, "--all", "--format", "json"])
+    expect(replay.stderr).toBe("")
+    expect(replay.code).toBe(0)
+    expect(jsonLines(replay.stdout).map((l) => l.original_id)).toEqual(["1-0", "2-0"])
+    const entries = (yield* command("XRANGE", stream, "-", "+")) as ReadonlyArray<[string, Array<string>]>
+    expect(entries.map(([, fields]) => fields)).toEqual([
+      ["data", body(0)],
+      ["data", body(1)]
+    ])
+    expect(Number(yield* command("XLEN", deadStream))).toBe(0)
+
+    const after = yield* run(["dead-letters", "list", "--stream", stream])
+    expect([after.code, after.stdout, after.stderr]).toEqual([0, "", `no dead letters in ${deadStream}\n`])
+  })
+
+/** The stream's group as `serve`'s `/metrics` shows it (the group watch reads every 2 s). */
+const servedGroupPending = (
+  connection: { readonly args: ReadonlyArray<string>; readonly env: NodeJS.ProcessEnv },
+  stream: string,
+  group: string
+) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const serve = yield* Bin.start(
+        ["serve", "--port", "0", "--stream", stream, ...connection.args],
+        connection.env
+      )
+      yield* serve.until("the dashboard's address", () => /^Dashboard: \S+\n/m.test(serve.stdout()))
+      const url = /^Dashboard: (\S+)$/m.exec(serve.stdout())![1]!
+      const sample = `maf_events_group_pending{group="${group}",stream="${stream}"} `
+      const text = yield* Effect.promise(() => fetch(`${url}metrics`).then((r) => r.text())).pipe(
+        Effect.filterOrFail((t) => t.includes(sample)),
+        Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo("10 seconds"))),
+        Effect.orElse(() =>
+          Effect.die(new Error(`no ${sample.trim()} on /metrics; stderr: ${serve.stderr()}`))
+        )
+      )
+      const line = text.split("\n").find((l) => l.startsWith(sample))!
+      return Number(line.slice(sample.length))
+    })
+  )
+
+/** A group on `stream` whose member took two entries and acknowledged none. */
+const seedGroup = (command: Command, stream: string, group: string) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < 3; i++) yield* command("XADD", stream, "*", "data", body(i))
+    yield* command("XGROUP", "CREATE", stream, group, "0")
+    yield* command("XREADGROUP", "GROUP", group, "w1", "COUNT", 2, "STREAMS", stream, ">")
+  })
+
+layer(RedisTestCluster.layer({ replicasPerMaster: 0 }), { excludeTestServices: true, timeout: 60_000 })(
+  "the commands of one key on a Redis Cluster (--cluster)",
+  (it) => {
+    it.effect(
+      "dead-letters list and replay, the dead-letter stream in another slot: added, then deleted",
+      () =>
+        Effect.gen(function* () {
+          const cluster = yield* RedisTestCluster.RedisTestCluster
+          const onCluster: Command = (...args) =>
+            Effect.flatMap(cluster.masterOf(String(args[1])), (master) =>
+              cluster.command({ port: master.port }, ...args)
+            )
+          const stream = `test:cli-dead:${process.pid}`
+          expect(cluster.slotOf(stream)).not.toBe(cluster.slotOf(`${stream}:dead`))
+          yield* listAndReplay(
+            onCluster,
+            { args: ["--redis-url", cluster.url, "--cluster"], env: {} },
+            stream,
+            `${stream}:dead`
+          )
+        })
+    )
+
+    it.effect(
+      "dead-letters list and replay, the two streams under one hash tag: in one step (REDIS_CLUSTER)",
+      () =>
+        Effect.gen(function* () {
+          const cluster = yield* RedisTestCluster.RedisTestCluster
+          const onCluster: Command = (...args) =>
+            Effect.flatMap(cluster.masterOf(String(args[1])), (master) =>
+              cluster.command({ port: master.port }, ...args)
+            )
+          const stream = `{test:cli-dead-tagged:${process.pid}}`
+          expect(cluster.slotOf(stream)).toBe(cluster.slotOf(`${stream}:dead`))
+          yield* listAndReplay(
+            onCluster,
+            { args: [], env: { REDIS_URL: cluster.url, REDIS_CLUSTER: "true" } },
+            stream,
+            `${stream}:dead`
+          )
+        })
+    )
+
+    it.effect("serve --cluster: the group watch reads the stream's groups from the node that holds it", () =>
+      Effect.gen(function* () {
+        const cluster = yield* RedisTestCluster.RedisTestCluster
+        const onCluster: Command = (...args) =>
+          Effect.flatMap(cluster.masterOf(String(args[args[0] === "XREADGROUP" ? 7 : 1])), (master) =>
+            cluster.command({ port: master.port }, ...args)
+          )
+        const stream = `test:cli-serve:${process.pid}`
+        yield* seedGroup(onCluster, stream, "workers")
+        expect(
+          yield* servedGroupPending(
+            { args: ["--redis-url", cluster.url, "--cluster"], env: {} },
+            stream,
+            "workers"
+          )
+        ).toBe(2)
+      })
+    )
+  }
+)
+
+layer(RedisTestSentinel.layer(), { excludeTestServices: true, timeout: 60_000 })(
+  "the commands of one key on a master watched by Sentinel (redis+sentinel://)",
+  (it) => {
+    it.effect("dead-letters list and replay through the sentinels", () =>
+      Effect.gen(function* () {
+        const sentinel = yield* RedisTestSentinel.RedisTestSentinel
+        const stream = `test:cli-dead:${process.pid}`
+        yield* listAndReplay(
+          sentinel.command,
+          { args: [], env: { REDIS_URL: sentinel.url } },
+          stream,
+          `${stream}:dead`
+        )
+      })
+    )
+
+    it.effect("serve: the dashboard and its group watch on the master the sentinels name", () =>
+      Effect.gen(function* () {
+        const sentinel = yield* RedisTestSentinel.RedisTestSentinel
+        const stream = `test:cli-serve:${process.pid}`
+        yield* seedGroup(sentinel.command, stream, "workers")
+        expect(
+          yield* servedGroupPending({ args: ["--redis-url", sentinel.url], env: {} }, stream, "workers")
+        ).toBe(2)
+      })
+    )
+  }
+)

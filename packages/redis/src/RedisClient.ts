@@ -10,6 +10,7 @@
  *
  * @since 0.3.0
  */
+import * as Tls from "node:tls"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -18,7 +19,7 @@ import type * as Scope from "effect/Scope"
 import type { Cluster, Redis } from "ioredis"
 import { close, explainer, oneLine } from "./internal/client.js"
 import * as Url from "./internal/redisUrl.js"
-import { topologyOf, urlOf } from "./internal/topology.js"
+import { tlsSettings, topologyOf, urlOf } from "./internal/topology.js"
 import type * as RedisStreamBackend from "./RedisStreamBackend.js"
 
 /**
@@ -67,6 +68,27 @@ const withTlsHint = (reason: string, tls: boolean): string =>
       : /ECONNRESET/.test(reason)
         ? `${reason}; ${tlsHint}`
         : reason
+
+/**
+ * Why a TLS handshake with `node` fails, if it does (ioredis' Sentinel connector keeps only
+ * "Connection is closed" of a sentinel's certificate refused).
+ */
+const handshakeFailure = (
+  node: { readonly host: string; readonly port: number },
+  tls: Tls.ConnectionOptions,
+  millis: number
+): Effect.Effect<string | undefined> =>
+  Effect.async<string | undefined>((resume) => {
+    const socket = Tls.connect({ ...tls, host: node.host, port: node.port })
+    const done = (why: string | undefined) => {
+      socket.destroy()
+      resume(Effect.succeed(why))
+    }
+    socket.once("secureConnect", () => done(undefined))
+    socket.once("error", (error) => done(oneLine(error)))
+    socket.setTimeout(millis, () => done(undefined))
+    return Effect.sync(() => socket.destroy())
+  })
 
 /**
  * A client connected to the deployment `options` describe, closed with the scope (`QUIT`, then the
@@ -121,7 +143,23 @@ export const make = (
           Effect.timeoutFail({
             duration: Duration.millis(millis),
             onTimeout: () => failed(`no connection within ${millis} ms`)
-          })
+          }),
+          Effect.catchAll((error) =>
+            topology.kind === "sentinel" && topology.tls && /Connection is closed/.test(error.reason)
+              ? Effect.flatMap(
+                  handshakeFailure(topology.address, tlsSettings(options) ?? {}, millis),
+                  (why) =>
+                    Effect.fail(
+                      why === undefined
+                        ? error
+                        : new RedisClientError({
+                            address: error.address,
+                            reason: `sentinel ${topology.address.host}:${topology.address.port}: ${why}`
+                          })
+                    )
+                )
+              : Effect.fail(error)
+          )
         )
       ).pipe(Effect.onError(() => Effect.sync(() => client.disconnect(false))))
       yield* Effect.addFinalizer(() => close(client))

@@ -4,6 +4,10 @@
  * they rewrite), on free ports of `127.0.0.1`, ready once every sentinel sees the master, the
  * replica in sync and the two other sentinels. Everything is removed when the scope closes.
  *
+ * With `tls`, every server and sentinel speaks TLS only (`--tls-port`, `tls-replication yes`: the
+ * replica's link and the sentinels' links to the servers and to each other too), with throwaway
+ * certificates (`certificates`), mutual TLS with `authClients: "yes"`.
+ *
  * Its faults move the master: `failover` (`SENTINEL FAILOVER`, graceful) and `killMaster`
  * (`SIGKILL`: the sentinels notice after `down-after-milliseconds`, one second by default, agree and
  * promote the replica). Each waits until every sentinel reports the new master and it is one.
@@ -34,10 +38,12 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as internal from "./internal/redisSentinel.js"
 import type * as RedisTestServer from "./RedisTestServer.js"
 import type { RedisTestServerError } from "./RedisTestServer.js"
+import type * as RedisTestTls from "./RedisTestTls.js"
 
 /**
  * Options of {@link make} and {@link layer}: those of every deployment (`args` go to the master and
@@ -53,6 +59,14 @@ export interface Options extends RedisTestServer.DeploymentOptions {
   readonly downAfter?: Duration.DurationInput | undefined
   /** `failover-timeout`; default 2 seconds (a failed attempt is tried again after twice this). */
   readonly failoverTimeout?: Duration.DurationInput | undefined
+  /**
+   * TLS only, on the servers and the sentinels (clients, replication, and the sentinels' links to
+   * the servers and to each other), with throwaway certificates as `RedisTestTls` makes them
+   * (`certificates`); `authClients` as there (`"yes"`: mutual TLS). Default: plain TCP.
+   */
+  readonly tls?: boolean | { readonly authClients?: "yes" | "no" | "optional" | undefined } | undefined
+  /** The certificate maker when `tls` is on; default `"openssl"`. */
+  readonly opensslExecutable?: string | undefined
 }
 
 /**
@@ -78,8 +92,13 @@ export interface Deployment {
   readonly masterName: string
   /** The three sentinels' addresses (ioredis: `new Redis({ sentinels, name: masterName })`). */
   readonly sentinels: ReadonlyArray<Address>
-  /** `redis+sentinel://127.0.0.1:<p1>,127.0.0.1:<p2>,127.0.0.1:<p3>/<masterName>/0`. */
+  /**
+   * `redis+sentinel://127.0.0.1:<p1>,127.0.0.1:<p2>,127.0.0.1:<p3>/<masterName>/0` (with `tls`, give
+   * the client the certificates: the URL form has no TLS scheme).
+   */
   readonly url: string
+  /** The certificates with the `tls` option (for the servers and the sentinels alike). */
+  readonly certificates: Option.Option<RedisTestTls.Certificates>
   /** The two data servers' addresses (master and replica, in start order; roles change). */
   readonly servers: ReadonlyArray<Address>
   /** The master's address, as the sentinels report it now (`SENTINEL GET-MASTER-ADDR-BY-NAME`). */

@@ -85,9 +85,11 @@ const shorten = (value: unknown): string => {
 const after = (fault: Fault, at: number) => fault.error === undefined && fault.end >= at
 
 /**
- * Why an event written at `at` (`id` when known) is gone, if a fault explains it: a trim whose floor
- * is above it, a server that lost its data, a failover (for `acknowledged`: only when no replica
- * had acknowledged the write).
+ * Why an event written at `at` (`id` when known) is gone, if a fault explains it: the first fault
+ * after it (in the order they were injected) that could have taken it — a trim whose floor is above
+ * it, a server that lost its data, a failover (for `acknowledged`: only when no replica had
+ * acknowledged the write). A crash that took an entry comes before a trim whose floor is above it:
+ * the trim never saw it, and a reader that had not read it can have no `Gap` from the trim.
  */
 const lossCause = (
   faults: ReadonlyArray<Fault>,
@@ -96,17 +98,18 @@ const lossCause = (
   replicated: "yes" | "no" | "unknown"
 ): LossCause | undefined => {
   for (const fault of faults) {
-    if (!after(fault, at) || fault.trimmedBelow === undefined) continue
-    // Without an id, the entry's id is at least the time it was handed over (its ms part).
-    const below =
-      id !== undefined
-        ? StreamId.compare(id, fault.trimmedBelow) < 0
-        : StreamId.millisOf(fault.trimmedBelow) > at
-    if (below) return "trimmed"
+    if (!after(fault, at)) continue
+    if (fault.trimmedBelow !== undefined) {
+      // Without an id, the entry's id is at least the time it was handed over (its ms part).
+      const below =
+        id !== undefined
+          ? StreamId.compare(id, fault.trimmedBelow) < 0
+          : StreamId.millisOf(fault.trimmedBelow) > at
+      if (below) return "trimmed"
+    } else if (fault.losesData) return "server data loss"
+    else if (fault.failsOver && replicated !== "yes")
+      return replicated === "no" ? "acknowledged by no replica" : "failover"
   }
-  if (faults.some((fault) => fault.losesData && after(fault, at))) return "server data loss"
-  if (replicated !== "yes" && faults.some((fault) => fault.failsOver && after(fault, at)))
-    return replicated === "no" ? "acknowledged by no replica" : "failover"
   return undefined
 }
 
@@ -253,6 +256,11 @@ export const check = (history: History): Verdict => {
   let nowaitRefused = 0
   let missingUnexplained = 0
   let missingExplained = 0
+  // The id of a fire-and-forget event not in the stream at the end, where a reader or a member saw it.
+  const seenIds = new Map<string, string>()
+  for (const reader of history.readers)
+    for (const d of reader.deliveries) if (d._tag === "Event") seenIds.set(d.tag, d.id)
+  for (const h of history.handled) seenIds.set(h.tag, h.id)
   for (const call of history.nowait) {
     if (!call.accepted) {
       nowaitRefused++
@@ -260,10 +268,13 @@ export const check = (history: History): Verdict => {
     }
     nowaitAccepted++
     if (idsByTag.has(call.tag)) continue
-    const cause = lossCause(faults, call.at, undefined, "unknown")
+    const id = seenIds.get(call.tag)
+    const cause = lossCause(faults, call.at, id, "unknown")
     if (cause !== undefined) {
       missingExplained++
       count(lost, cause)
+      // Seen, then gone with the server: as a Written one, a reader that had not read it needs no Gap.
+      if (id !== undefined && cause !== "trimmed") lostWithServer.add(id)
     } else missingUnexplained++
   }
   // Drops made: refused by the full buffer, or taken and never written (given up at the drain

@@ -275,6 +275,42 @@ const cases: ReadonlyArray<{
     rules: []
   },
   {
+    name: "an entry lost with a crash, then below a later trim's floor, that a reader had not read, without a Gap (the crash took it first)",
+    history: {
+      ...a1Gone(clean),
+      faults: [fault("crash", 1500, { losesData: true }), fault("trim", 1800, { trimmedBelow: "1001-0" })],
+      readers: [clean.readers[0]!, { ...clean.readers[1]!, deliveries: events(withoutA1) }]
+    },
+    rules: []
+  },
+  {
+    name: "a fire-and-forget entry lost with the server's data that one reader read and the other had not, without a Gap",
+    history: {
+      ...clean,
+      final: entries.filter((e) => e.tag !== "f1:0"),
+      dropsCounted: 0,
+      faults: [fault("crash", 1500, { losesData: true })],
+      readers: [
+        clean.readers[0]!,
+        { ...clean.readers[1]!, deliveries: events(entries.filter((e) => e.tag !== "f1:0")) }
+      ]
+    },
+    rules: []
+  },
+  {
+    name: "a fire-and-forget entry trimmed that one reader read and the other had not, without a Gap",
+    history: {
+      ...clean,
+      final: entries.filter((e) => e.tag !== "f1:0"),
+      faults: [fault("trim", 1500, { trimmedBelow: "1002-0" })],
+      readers: [
+        clean.readers[0]!,
+        { ...clean.readers[1]!, deliveries: events(entries.filter((e) => e.tag !== "f1:0")) }
+      ]
+    },
+    rules: ["readers.skipped"]
+  },
+  {
     name: "a trimmed entry a reader had not read, without a Gap",
     history: {
       ...a1Gone(clean),

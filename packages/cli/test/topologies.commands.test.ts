@@ -17,6 +17,16 @@ beforeAll(() => Bin.assertBuilt())
 
 type Command = (...args: ReadonlyArray<string | number>) => Effect.Effect<unknown, unknown>
 
+/** Where a command's key is: after `STREAMS` for `XREADGROUP`, after the subcommand for `XGROUP`. */
+const keyOf = (args: ReadonlyArray<string | number>): string =>
+  String(args[args[0] === "XREADGROUP" ? args.length - 2 : args[0] === "XGROUP" ? 2 : 1])
+
+/** A raw command sent to the master of its key's slot. */
+const onMasterOf =
+  (cluster: RedisTestCluster.RedisTestCluster["Type"]): Command =>
+  (...args) =>
+    Effect.flatMap(cluster.masterOf(keyOf(args)), (master) => cluster.command({ port: master.port }, ...args))
+
 const body = (i: number) =>
   JSON.stringify({
     schema_version: "1",
@@ -122,14 +132,10 @@ layer(RedisTestCluster.layer({ replicasPerMaster: 0 }), { excludeTestServices: t
       () =>
         Effect.gen(function* () {
           const cluster = yield* RedisTestCluster.RedisTestCluster
-          const onCluster: Command = (...args) =>
-            Effect.flatMap(cluster.masterOf(String(args[1])), (master) =>
-              cluster.command({ port: master.port }, ...args)
-            )
           const stream = `test:cli-dead:${process.pid}`
           expect(cluster.slotOf(stream)).not.toBe(cluster.slotOf(`${stream}:dead`))
           yield* listAndReplay(
-            onCluster,
+            onMasterOf(cluster),
             { args: ["--redis-url", cluster.url, "--cluster"], env: {} },
             stream,
             `${stream}:dead`
@@ -142,14 +148,10 @@ layer(RedisTestCluster.layer({ replicasPerMaster: 0 }), { excludeTestServices: t
       () =>
         Effect.gen(function* () {
           const cluster = yield* RedisTestCluster.RedisTestCluster
-          const onCluster: Command = (...args) =>
-            Effect.flatMap(cluster.masterOf(String(args[1])), (master) =>
-              cluster.command({ port: master.port }, ...args)
-            )
           const stream = `{test:cli-dead-tagged:${process.pid}}`
           expect(cluster.slotOf(stream)).toBe(cluster.slotOf(`${stream}:dead`))
           yield* listAndReplay(
-            onCluster,
+            onMasterOf(cluster),
             { args: [], env: { REDIS_URL: cluster.url, REDIS_CLUSTER: "true" } },
             stream,
             `${stream}:dead`
@@ -160,12 +162,8 @@ layer(RedisTestCluster.layer({ replicasPerMaster: 0 }), { excludeTestServices: t
     it.effect("serve --cluster: the group watch reads the stream's groups from the node that holds it", () =>
       Effect.gen(function* () {
         const cluster = yield* RedisTestCluster.RedisTestCluster
-        const onCluster: Command = (...args) =>
-          Effect.flatMap(cluster.masterOf(String(args[args[0] === "XREADGROUP" ? 7 : 1])), (master) =>
-            cluster.command({ port: master.port }, ...args)
-          )
         const stream = `test:cli-serve:${process.pid}`
-        yield* seedGroup(onCluster, stream, "workers")
+        yield* seedGroup(onMasterOf(cluster), stream, "workers")
         expect(
           yield* servedGroupPending(
             { args: ["--redis-url", cluster.url, "--cluster"], env: {} },

@@ -12,6 +12,7 @@ import * as Path from "node:path"
 import type * as Tls from "node:tls"
 import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type * as RedisTestTls from "../RedisTestTls.js"
 import { runProgram } from "./program.js"
 import { errorMessage, RedisTestServerError, tempDir, writeFile } from "./redisNode.js"
@@ -151,3 +152,26 @@ export const tlsClientOptions = (certificates: RedisTestTls.Certificates): Tls.C
 /** Makes the certificates in a temporary directory of their own, removed with the scope. */
 export const makeCertificatesDir = (openssl?: string) =>
   Effect.flatMap(tempDir("maf-tls-"), (dir) => makeCertificates(dir, openssl))
+
+/**
+ * The TLS of a deployment's nodes (`tls` as the kits take it: `true`, or `{ authClients }`): the
+ * certificates made, and each node's listening arguments (TLS only, `extraArgs` after) and helper
+ * connections' TLS; nothing without `tls`.
+ */
+export const deploymentTls = (
+  tls: boolean | { readonly authClients?: AuthClients | undefined } | undefined,
+  openssl: string | undefined,
+  extraArgs: ReadonlyArray<string>
+) =>
+  Effect.gen(function* () {
+    if (tls === undefined || tls === false) return { certificates: Option.none(), node: {} } as const
+    const authClients = tls === true ? "no" : (tls.authClients ?? "no")
+    const files = yield* makeCertificatesDir(openssl)
+    return {
+      certificates: Option.some(files),
+      node: {
+        listen: (port: number) => [...tlsServerArgs(files, authClients, port), ...extraArgs],
+        tls: tlsClientOptions(files)
+      }
+    } as const
+  })

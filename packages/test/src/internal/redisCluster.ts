@@ -11,7 +11,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as RedisTestCluster from "../RedisTestCluster.js"
-import { makeCertificatesDir, tlsClientOptions, tlsServerArgs } from "./certificates.js"
+import { deploymentTls } from "./certificates.js"
 import { isFailing, type NodeLine, parseClusterNodes, SLOTS, slotMap, slotsCovered } from "./clusterSlots.js"
 import { runProgram } from "./program.js"
 import {
@@ -60,28 +60,13 @@ export const make = (options: RedisTestCluster.Options): Started<RedisTestCluste
       const startTimeout = options.startTimeout ?? "30 seconds"
       const faultTimeout = options.faultTimeout ?? "30 seconds"
 
-      const tls =
-        options.tls === undefined || options.tls === false
-          ? undefined
-          : options.tls === true
-            ? {}
-            : options.tls
-      const certificates =
-        tls === undefined ? Option.none() : Option.some(yield* makeCertificatesDir(options.opensslExecutable))
       // TLS only: clients, the cluster bus and replication (each node shows its certificate to the others).
-      const tlsNode = Option.match(certificates, {
-        onNone: () => ({}),
-        onSome: (files) => ({
-          listen: (port: number) => [
-            ...tlsServerArgs(files, tls?.authClients ?? "no", port),
-            "--tls-cluster",
-            "yes",
-            "--tls-replication",
-            "yes"
-          ],
-          tls: tlsClientOptions(files)
-        })
-      })
+      const { certificates, node: tlsNode } = yield* deploymentTls(options.tls, options.opensslExecutable, [
+        "--tls-cluster",
+        "yes",
+        "--tls-replication",
+        "yes"
+      ])
       const cliTls = Option.match(certificates, {
         onNone: () => [],
         onSome: (files) => [

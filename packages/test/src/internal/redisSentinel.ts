@@ -10,7 +10,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as RedisTestSentinel from "../RedisTestSentinel.js"
-import { makeCertificatesDir, tlsClientOptions, tlsServerArgs } from "./certificates.js"
+import { deploymentTls } from "./certificates.js"
 import {
   awaitCondition,
   ensure,
@@ -53,28 +53,13 @@ export const make = (options: RedisTestSentinel.Options): Started<RedisTestSenti
       }
       const startTimeout = options.startTimeout ?? "30 seconds"
       const faultTimeout = options.faultTimeout ?? "30 seconds"
-      const tls =
-        options.tls === undefined || options.tls === false
-          ? undefined
-          : options.tls === true
-            ? {}
-            : options.tls
-      const certificates =
-        tls === undefined ? Option.none() : Option.some(yield* makeCertificatesDir(options.opensslExecutable))
       // TLS only, on every server and sentinel: clients, replication, and the sentinels' own links
       // to the servers and to each other (`tls-replication`); the helper connections show the
       // client certificate.
-      const tlsNode = Option.match(certificates, {
-        onNone: () => ({}),
-        onSome: (files) => ({
-          listen: (port: number) => [
-            ...tlsServerArgs(files, tls?.authClients ?? "no", port),
-            "--tls-replication",
-            "yes"
-          ],
-          tls: tlsClientOptions(files)
-        })
-      })
+      const { certificates, node: tlsNode } = yield* deploymentTls(options.tls, options.opensslExecutable, [
+        "--tls-replication",
+        "yes"
+      ])
       const common = { executable: options.executable, commandTimeout: options.commandTimeout, ...tlsNode }
       const dataArgs = ["--repl-diskless-sync-delay", "0", ...(options.args ?? [])]
 

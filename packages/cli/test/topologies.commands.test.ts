@@ -1,5 +1,5 @@
 /**
- * The commands of one key (`dead-letters list|replay`, `serve` with its group watch) on a Redis
+ * The commands of one key (`dead-letters list|replay`, `serve` with its group watch, `demo`) on a Redis
  * Cluster (`--cluster`) and on a master watched by Sentinel (a `redis+sentinel://` URL), as a user
  * runs them: the built `maf-events` as a process.
  *
@@ -189,6 +189,30 @@ layer(RedisTestSentinel.layer(), { excludeTestServices: true, timeout: 60_000 })
           stream,
           `${stream}:dead`
         )
+      })
+    )
+
+    it.effect("demo --redis-url redis+sentinel://…: a simulated run published on the master and shown", () =>
+      Effect.gen(function* () {
+        const sentinel = yield* RedisTestSentinel.RedisTestSentinel
+        const stream = `test:cli-demo:${process.pid}`
+        const result = yield* Bin.run([
+          "demo",
+          "--redis-url",
+          sentinel.url,
+          "--stream",
+          stream,
+          "--runs",
+          "1",
+          "--interval",
+          "0",
+          "--port",
+          "0"
+        ])
+        expect(result.code).toBe(0)
+        const length = Number(yield* sentinel.command("XLEN", stream))
+        expect(length).toBeGreaterThan(30)
+        expect(result.stdout.trim().split("\n").slice(1)).toHaveLength(length)
       })
     )
 

@@ -58,9 +58,24 @@ const connectionSettings = (options: ConnectionOptions, purpose: Purpose): Redis
     autoResendUnfulfilledCommands: false,
     connectTimeout: Duration.toMillis(options.connectTimeout ?? Duration.seconds(2)),
     retryStrategy:
-      purpose === "commands" ? (times) => Math.min(25 * 2 ** Math.min(times, 10), maxDelay) : () => null,
-    ...(options.clientName !== undefined ? { connectionName: options.clientName } : {})
+      purpose === "commands" ? (times) => Math.min(25 * 2 ** Math.min(times, 10), maxDelay) : () => null
   }
+}
+
+/**
+ * Names each connection of `client` (`CLIENT SETNAME`) once it is ready, unless `name` is undefined.
+ * Not ioredis' `connectionName`: without a ready check, ioredis declares the connection ready when
+ * its `CLIENT SETNAME` is answered or fails, without asking whether that connection is still the
+ * current one — a connection closed in that moment (a server killed, a reset) leaves the client
+ * "ready" on a closed socket, its reconnection refused as "already connected", for good.
+ */
+const named = <C extends Redis>(client: C, name: string | undefined): C => {
+  if (name !== undefined)
+    client.on("ready", () => {
+      // A user whose ACL refuses CLIENT SETNAME works unnamed.
+      client.client("SETNAME", name).catch(() => {})
+    })
+  return client
 }
 
 /** The TLS settings of `options` for Node (`undefined`: plain TCP, unless the URL says `rediss://`). */
@@ -94,13 +109,16 @@ const single = (
     tls: tls !== undefined || url.toLowerCase().startsWith("rediss:"),
     address: { host: node.host, port: node.port },
     client: (purpose, overrides) =>
-      new Redis(url, {
-        ...connectionSettings(options, purpose),
-        ...(overrides?.connectTimeoutMillis !== undefined
-          ? { connectTimeout: overrides.connectTimeoutMillis }
-          : {}),
-        ...(tls !== undefined ? { tls } : {})
-      })
+      named(
+        new Redis(url, {
+          ...connectionSettings(options, purpose),
+          ...(overrides?.connectTimeoutMillis !== undefined
+            ? { connectTimeout: overrides.connectTimeoutMillis }
+            : {}),
+          ...(tls !== undefined ? { tls } : {})
+        }),
+        options.clientName
+      )
   }
 }
 
@@ -112,22 +130,25 @@ const sentinel = (options: ConnectionOptions, parsed: RedisUrl.Sentinel): Topolo
     tls: tls !== undefined,
     address: { host: first.host, port: first.port },
     client: (purpose, overrides) =>
-      new Redis({
-        ...connectionSettings(options, purpose),
-        ...(overrides?.connectTimeoutMillis !== undefined
-          ? { connectTimeout: overrides.connectTimeoutMillis }
-          : {}),
-        sentinels: parsed.sentinels.map(({ host, port }) => ({ host, port })),
-        name: parsed.name,
-        db: parsed.db,
-        role: "master",
-        // Sentinel's `+switch-master` is followed at once, not only when the old master fails.
-        failoverDetector: purpose === "commands",
-        sentinelRetryStrategy: purpose === "commands" ? (times) => Math.min(100 * times, 1000) : () => null,
-        ...(parsed.username !== undefined ? { username: parsed.username } : {}),
-        ...(parsed.password !== undefined ? { password: Redacted.value(parsed.password) } : {}),
-        ...(tls !== undefined ? { tls, enableTLSForSentinelMode: true, sentinelTLS: tls } : {})
-      })
+      named(
+        new Redis({
+          ...connectionSettings(options, purpose),
+          ...(overrides?.connectTimeoutMillis !== undefined
+            ? { connectTimeout: overrides.connectTimeoutMillis }
+            : {}),
+          sentinels: parsed.sentinels.map(({ host, port }) => ({ host, port })),
+          name: parsed.name,
+          db: parsed.db,
+          role: "master",
+          // Sentinel's `+switch-master` is followed at once, not only when the old master fails.
+          failoverDetector: purpose === "commands",
+          sentinelRetryStrategy: purpose === "commands" ? (times) => Math.min(100 * times, 1000) : () => null,
+          ...(parsed.username !== undefined ? { username: parsed.username } : {}),
+          ...(parsed.password !== undefined ? { password: Redacted.value(parsed.password) } : {}),
+          ...(tls !== undefined ? { tls, enableTLSForSentinelMode: true, sentinelTLS: tls } : {})
+        }),
+        options.clientName
+      )
   }
 }
 
@@ -175,6 +196,7 @@ const cluster = (options: ConnectionOptions, first: RedisUrl.Single): Topology =
       }
       const client = new Cluster([...known.values()], clusterOptions)
       client.on("+node", (node: Redis) => {
+        named(node, options.clientName)
         const { host, port } = node.options
         if (host === undefined || port === undefined || known.has(`${host}:${port}`)) return
         meet({ host, port })

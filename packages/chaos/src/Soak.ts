@@ -10,6 +10,7 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { EventBus, EventConsumer, EventReader, PublishMetrics } from "@maf/events"
 import { RedisEventBus, RedisEventConsumer, RedisEventReader } from "@maf/events-redis"
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -172,6 +173,8 @@ export const run = (options: Options): Effect.Effect<History, unknown> =>
       // ---- the group -------------------------------------------------------------------------------
       const handled: Array<Handling> = []
       const groupGaps: Array<{ member: string; ids: ReadonlyArray<string> }> = []
+      /** Members that ended by themselves, and why. */
+      const memberEnds: Array<{ member: string; cause: string }> = []
       /** The seeded handling: poison entries always fail, others fail one delivery in 20. */
       const handle = (member: string, id: string, tag: string, deliveryCount: number) =>
         Effect.suspend(() => {
@@ -222,9 +225,21 @@ export const run = (options: Options): Effect.Effect<History, unknown> =>
                       message.deliveryCount
                     )
             }).pipe(Effect.provide(memberLayer(member)), Effect.orDie)
+      // A member that ends by itself (not interrupted by a fault or the end) stopped consuming: said.
+      const watchedMember = (member: string): Effect.Effect<void> =>
+        runMember(member).pipe(
+          Effect.onExit((exit) =>
+            Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)
+              ? Effect.sync(() => {
+                  memberEnds.push({ member, cause: Cause.pretty(exit.cause).split("\n")[0]! })
+                  log(`member ${member} ended: ${Cause.pretty(exit.cause)}`)
+                })
+              : Effect.void
+          )
+        )
       const scope = yield* Effect.scope
       const memberFibers = new Map<string, Fiber.RuntimeFiber<void>>()
-      for (const member of members) memberFibers.set(member, yield* Effect.forkIn(runMember(member), scope))
+      for (const member of members) memberFibers.set(member, yield* Effect.forkIn(watchedMember(member), scope))
 
       // Ready: the group exists and every reader and member has its connection.
       yield* awaitCondition(Duration.seconds(30), () =>
@@ -367,7 +382,7 @@ export const run = (options: Options): Effect.Effect<History, unknown> =>
               if (nameOf(c.line) === `${prefix}${member}`)
                 yield* Effect.ignore(deployment.killClient(c.port, idOf(c.line)))
             yield* Effect.sleep(Duration.millis(down))
-            memberFibers.set(member, yield* Effect.forkIn(runMember(member), scope))
+            memberFibers.set(member, yield* Effect.forkIn(watchedMember(member), scope))
             return {
               detail: `member ${member} killed, started again after ${down} ms`,
               losesData: false,

@@ -9,6 +9,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import { EventConsumer, GroupBackend, StreamBackend } from "../src/index.js"
 import { env, eventually, fill, info, pendingOf, quiet, recording } from "./helpers/consumerKit.js"
@@ -260,6 +261,42 @@ describe("EventConsumer group (memory backend, TestClock)", () => {
       expect(rec.count("info")).toBeGreaterThanOrEqual(5)
       expect(rec.count("removeIdleConsumer")).toBe(1)
     }).pipe(Effect.provide(env))
+  )
+
+  it.effect(
+    "a defect of the backend (a reply of an unexpected shape) fails a turn, retried: the member outlives it",
+    () =>
+      Effect.gen(function* () {
+        const groups = yield* GroupBackend.GroupBackend
+        yield* groups.create("c9", "g", "0")
+        yield* fill("c9", 3)
+        // The first read and the first claim die, as a backend does on a reply it cannot take apart.
+        const dead = new Set<string>()
+        const rec = yield* recording((op, run) => {
+          if ((op === "read" || op === "claim") && !dead.has(op)) {
+            dead.add(op)
+            return Effect.die(new TypeError("(entries ?? []).map is not a function"))
+          }
+          return run
+        })
+        const seen: Array<number> = []
+        const member = yield* Effect.fork(
+          rec.consumer.consume({ stream: "c9", group: "g", consumer: "member", handler: numbers(seen) })
+        )
+        for (let i = 0; i < 10 && seen.length < 3; i++) {
+          yield* TestClock.adjust("1 second")
+          yield* quiet
+        }
+        expect(dead).toEqual(new Set(["read", "claim"]))
+        expect(seen).toEqual([0, 1, 2])
+        // Still consuming.
+        expect(yield* Fiber.poll(member)).toEqual(Option.none())
+        yield* fill("c9", 1)
+        yield* eventually(
+          "the next entry handled",
+          Effect.sync(() => seen.length === 4)
+        )
+      }).pipe(Effect.provide(env))
   )
 
   it("bad options are refused with a clear message naming the option", () => {

@@ -28,6 +28,7 @@ import * as Connection from "./internal/connection.js"
 import { connectionConfig } from "./internal/connectionConfig.js"
 import { toBackendError } from "./internal/errors.js"
 import * as Scripts from "./internal/groupScripts.js"
+import { isReadOf, isReplyOf, outOfStep } from "./internal/replyShape.js"
 import { fieldsOf } from "./internal/streamInfo.js"
 import type { Client } from "./internal/topology.js"
 import type { ConnectionOptions } from "./RedisStreamBackend.js"
@@ -162,6 +163,14 @@ export const make = (
     const run = <A>(stream: string, group: string, command: () => Promise<A>) =>
       Effect.mapError(send(command), groupError(stream, group, explain))
 
+    /** A script's reply of `length` parts, or the failure of a connection out of step. */
+    const checked = <E>(length: number, what: string, self: Effect.Effect<unknown, E>) =>
+      Effect.filterOrFail(
+        self,
+        (reply) => isReplyOf(reply, length),
+        (reply) => outOfStep(what, reply)
+      )
+
     const create: GroupBackend.GroupBackendService["create"] = (stream, group, start) =>
       send(() => client.xgroup("CREATE", stream, group, start, "MKSTREAM")).pipe(
         Effect.as("created" as const),
@@ -196,7 +205,13 @@ export const make = (
               return bound === undefined ? answer : within(bound, answer)
             },
             catch: groupError(stream, group)
-          }).pipe(Effect.map((reply) => groupEntries(reply?.[0]?.[1], () => 1)))
+          }).pipe(
+            Effect.flatMap((reply) =>
+              isReadOf(reply, stream)
+                ? Effect.succeed(groupEntries(reply?.[0]?.[1], () => 1))
+                : Effect.fail(outOfStep("XREADGROUP", reply))
+            )
+          )
         return { read }
       })
 
@@ -211,11 +226,15 @@ export const make = (
 
     const claim: GroupBackend.GroupBackendService["claim"] = (stream, group, consumer, claimOptions) =>
       Effect.map(
-        run(stream, group, () =>
-          claimScript(
-            client,
-            [stream],
-            [group, consumer, claimOptions.minIdleMillis, claimOptions.start, claimOptions.count]
+        checked(
+          4,
+          "the claim script",
+          run(stream, group, () =>
+            claimScript(
+              client,
+              [stream],
+              [group, consumer, claimOptions.minIdleMillis, claimOptions.start, claimOptions.count]
+            )
           )
         ),
         (reply) => {
@@ -235,7 +254,11 @@ export const make = (
 
     const renew: GroupBackend.GroupBackendService["renew"] = (stream, group, consumer, ids) =>
       Effect.map(
-        run(stream, group, () => renewScript(client, [stream], [group, consumer, ...ids])),
+        checked(
+          2,
+          "the renew script",
+          run(stream, group, () => renewScript(client, [stream], [group, consumer, ...ids]))
+        ),
         (reply) => {
           const [renewed, deleted] = reply as [ReadonlyArray<string>, ReadonlyArray<string>]
           return { renewed: renewed ?? [], deleted: deleted ?? [] }
@@ -244,7 +267,11 @@ export const make = (
 
     const redeliver: GroupBackend.GroupBackendService["redeliver"] = (stream, group, consumer, ids) =>
       Effect.map(
-        run(stream, group, () => redeliverScript(client, [stream], [group, consumer, ...ids])),
+        checked(
+          4,
+          "the redeliver script",
+          run(stream, group, () => redeliverScript(client, [stream], [group, consumer, ...ids]))
+        ),
         (reply) => {
           const [entries, counts, deleted, lost] = reply as [
             EntriesReply,

@@ -39,6 +39,7 @@ import type {
   GroupEntry,
   MissingGroup
 } from "../GroupBackend.js"
+import { StreamBackendError } from "../StreamBackend.js"
 import * as Acks from "./consumerAcks.js"
 import * as Housekeeping from "./consumerHousekeeping.js"
 import { type MemberConfig, resolve, shortened } from "./consumerOptions.js"
@@ -51,6 +52,12 @@ import * as Tracing from "./tracing.js"
  * a claim). The stream form answers it for messages handed out and never settled before its end.
  */
 export const Release: { readonly _tag: "Release" } = { _tag: "Release" }
+
+/**
+ * The bound on opening a member's cursor (its own connection): as long as a read's margin past its
+ * block, tried again by the failure schedule when it runs out.
+ */
+const openCursorMillis = 5_000
 
 /** A member's handler, as the loop runs it. */
 export type MemberHandler<E extends Event.Any, R> = (
@@ -498,6 +505,16 @@ export const consume = <E extends Event.Any, R>(
           ? Effect.succeed(cursor.cursor)
           : Effect.flatMap(Scope.make(), (scope) =>
               Scope.extend(groups.openCursor, scope).pipe(
+                // A connection that never answers (a network gone silent) must not hold the member
+                // for good: opening is bounded as a read is, and tried again by the schedule.
+                Effect.timeoutFail({
+                  duration: Duration.millis(openCursorMillis),
+                  onTimeout: () =>
+                    new StreamBackendError({
+                      reason: "Timeout",
+                      message: `the group cursor was not opened within ${openCursorMillis} ms`
+                    })
+                }),
                 Effect.tap((opened) => {
                   cursor = { scope, cursor: opened }
                 }),
@@ -552,6 +569,16 @@ export const consume = <E extends Event.Any, R>(
         yield* start(entries)
       })
       const checkedTurn = turn.pipe(
+        // A defect of the backend (a bug, a reply of an unexpected shape) is a failed turn like any
+        // other: the member must outlive it, as the bus's writer does.
+        Effect.catchAllDefect((defect) =>
+          Effect.fail(
+            new StreamBackendError({
+              reason: "Unavailable",
+              message: `backend defect: ${shortened(String(defect))}`
+            })
+          )
+        ),
         Effect.tap(() => {
           missingStreak = 0
           return failures.success

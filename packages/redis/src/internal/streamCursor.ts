@@ -10,6 +10,7 @@ import type * as Scope from "effect/Scope"
 import { isNoSuchKey, timerBound, within } from "./client.js"
 import type { Connection } from "./connection.js"
 import { toBackendError } from "./errors.js"
+import { isReadOf, isStreamInfo, outOfStep } from "./replyShape.js"
 import { emptyInfo, parseInfo } from "./streamInfo.js"
 
 type XReadReply = Array<[string, Array<[string, Array<string>]>]> | null
@@ -102,9 +103,12 @@ export const open = (
           let info = emptyInfo
           if (infoResult.error !== undefined) {
             if (!isNoSuchKey(infoResult.error)) return Effect.fail(toBackendError(infoResult.error))
+          } else if (!isStreamInfo(infoResult.reply)) {
+            return Effect.fail(outOfStep("XINFO STREAM", infoResult.reply))
           } else {
             info = parseInfo(infoResult.reply)
           }
+          if (!isReadOf(readReply, stream)) return Effect.fail(outOfStep("XREAD", readReply))
           const reply = readReply as XReadReply
           const replied = reply?.[0]?.[1] ?? []
           const entries = new Array<StreamBackend.StreamEntry>(replied.length)

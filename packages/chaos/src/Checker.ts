@@ -313,6 +313,8 @@ export const check = (history: History): Verdict => {
 
   // ---- groups --------------------------------------------------------------------------------------
   const groups = add("groups")
+  for (const end of history.memberEnds)
+    groups("member-ended", `member ${end.member} stopped consuming by itself: ${end.cause}`)
   const byId = new Map<string, Array<Handling>>()
   for (const h of history.handled) {
     const list = byId.get(h.id)

@@ -134,6 +134,8 @@ export interface History {
   readonly flushedAtEnd: boolean
   readonly readers: ReadonlyArray<ReaderRun>
   readonly handled: ReadonlyArray<Handling>
+  /** Members whose consuming ended by itself (not stopped by a fault or the end), and why. */
+  readonly memberEnds: ReadonlyArray<{ readonly member: string; readonly cause: string }>
   /** Group gap notices: entries pending for the group that were removed before they were handled. */
   readonly groupGaps: ReadonlyArray<{ readonly member: string; readonly ids: ReadonlyArray<string> }>
   /** The dead-letter stream at the end (the entry's event, by tag). */

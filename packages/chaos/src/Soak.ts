@@ -239,7 +239,8 @@ export const run = (options: Options): Effect.Effect<History, unknown> =>
         )
       const scope = yield* Effect.scope
       const memberFibers = new Map<string, Fiber.RuntimeFiber<void>>()
-      for (const member of members) memberFibers.set(member, yield* Effect.forkIn(watchedMember(member), scope))
+      for (const member of members)
+        memberFibers.set(member, yield* Effect.forkIn(watchedMember(member), scope))
 
       // Ready: the group exists and every reader and member has its connection.
       yield* awaitCondition(Duration.seconds(30), () =>
@@ -507,6 +508,7 @@ export const run = (options: Options): Effect.Effect<History, unknown> =>
         readers: readerRuns,
         handled,
         groupGaps,
+        memberEnds,
         deadLettered,
         group: { pendingAtEnd: Math.max(0, group.pending), caughtUp: group.caughtUp && group.pending >= 0 },
         final,

@@ -43,6 +43,7 @@ const clean: History = {
     outcome: "ack" as const
   })),
   groupGaps: [],
+  memberEnds: [],
   deadLettered: [],
   group: { pendingAtEnd: 0, caughtUp: true },
   final: entries,
@@ -320,6 +321,11 @@ const cases: ReadonlyArray<{
     rules: ["readers.skipped"]
   },
   // ---- groups
+  {
+    name: "a member that stopped consuming by itself",
+    history: { ...clean, memberEnds: [{ member: "m2", cause: "TypeError: not a function" }] },
+    rules: ["groups.member-ended"]
+  },
   {
     name: "an entry never handled",
     history: { ...clean, handled: clean.handled.slice(1) },

@@ -414,6 +414,36 @@ describe("EventBus never breaks the program", () => {
   )
 
   it.effect(
+    "closing while failed batches are being retried: the drain deadline counts their events as dropped",
+    () =>
+      Effect.gen(function* () {
+        const dropped = PublishMetrics.dropped.pipe(Metric.tagged("stream", "drain-retrying"))
+        const before = (yield* Metric.value(dropped)).count
+        // Every append fails: the writer holds the failed batches in its retries (out of flight).
+        const layer = EventBus.layer({
+          stream: "drain-retrying",
+          drainTimeout: "2 seconds",
+          batchSize: 10,
+          retrySchedule: Schedule.spaced("10 seconds")
+        }).pipe(Layer.provide(controlledBackend({ mode: "fail" })))
+        const run = Effect.scoped(
+          Effect.gen(function* () {
+            const bus = yield* EventBus.EventBus
+            for (let i = 0; i < 25; i++) yield* bus.publishNowait({ kind: "llm.call" })
+            // The first attempts fail; the retries wait 10 s.
+            yield* TestClock.adjust("1 millis")
+          }).pipe(Effect.provide(layer))
+        )
+        const fiber = yield* Effect.fork(run)
+        while (!Chunk.some(yield* TestClock.sleeps(), (due) => due === 2001)) yield* Effect.yieldNow()
+        yield* TestClock.adjust("2 seconds")
+        yield* Fiber.join(fiber)
+        // Taken, never written, and every one counted: none vanishes with the retries cut.
+        expect((yield* Metric.value(dropped)).count - before).toBe(25)
+      })
+  )
+
+  it.effect(
     "failures are logged at the start of a streak, then at most every 100 failures and 5 s, recovery once",
     () =>
       Effect.gen(function* () {

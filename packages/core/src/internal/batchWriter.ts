@@ -44,6 +44,8 @@ interface Batch {
   pendingTraceparents: ReadonlyArray<string | undefined> | undefined
   /** Whether its slots in flight were freed (at its answer when written, else once settled). */
   released: boolean
+  /** Whether its settling after a failure began: `pending` is then its fire-and-forget events left. */
+  retrying: boolean
   /** The tracer and links of its `send` spans, when it has them (its retries are spans too). */
   readonly trace:
     | { readonly tracer: Tracer.Tracer; readonly links: ReadonlyArray<Tracer.SpanLink> }
@@ -242,6 +244,7 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
         }
       }
       batch.pending = pending
+      batch.retrying = true
       batch.pendingTraceparents = batch.traceparents === undefined ? undefined : pendingTraceparents
       const retried = Effect.suspend(() => {
         const append = backend.append(stream, batch.pending, withTraceparents(batch.pendingTraceparents))
@@ -295,6 +298,11 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
       started: Timeout.Started | undefined
     }
     const sending: Array<Sending> = []
+    /**
+     * A failed batch and those behind it while the writer settles them (retries): out of `sending`,
+     * and still the drain deadline's to count when it cuts the retries.
+     */
+    let settling: Array<Sending> = []
     // A batch failed and is not settled yet: nothing is sent meanwhile.
     let holding = false
     // The writer has ended (drained at close): nobody would settle a batch sent now.
@@ -355,6 +363,7 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
         traceparents,
         nowait,
         pending: bodies,
+        retrying: false,
         pendingTraceparents: traceparents,
         released: false,
         trace: tracer === undefined ? undefined : { tracer, links: links ?? [] }
@@ -491,9 +500,11 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
         // The batches behind it finish first (nothing more is sent), then each is settled in order.
         while (sending.some((entry) => entry.exit === undefined)) yield* outbox.wake.wait
         const behind = sending.splice(0)
+        settling = [oldest, ...behind]
         // Those behind are tried again at once only if the one before was written (the backend is back).
         let back = yield* finish(oldest.batch, oldest.exit, false)
         for (const entry of behind) back = yield* finish(entry.batch, entry.exit!, back)
+        settling = []
         holding = false
         pump()
       }
@@ -512,11 +523,28 @@ export const make = (options: Options): Effect.Effect<BatchWriter, never, Scope.
           else item.answer(notWritten("Timeout", "the bus closed before the answer came: it may be written"))
         }
       }
+      // Being settled when the deadline came: what is not written yet of their fire-and-forget events
+      // is dropped (a batch whose retries began knows it; one still waiting for its turn, all past
+      // its first attempt's written prefix). Their tickets were answered at the first attempt.
+      let droppedSettling = 0
+      for (const { batch, exit } of settling.splice(0)) {
+        if (batch.released) continue
+        if (batch.retrying) droppedSettling += batch.pending.length
+        else {
+          const failure =
+            exit === undefined ? Option.none() : Option.flatMap(Exit.causeOption(exit), Cause.failureOption)
+          const writtenFirst = Option.isSome(failure) ? (failure.value.written ?? 0) : 0
+          for (let i = writtenFirst; i < batch.items.length; i++)
+            if (Outbox.isNowait(batch.items[i]!)) droppedSettling++
+        }
+        finished(batch)
+      }
       for (const item of outbox.take(outbox.waiting)) {
         if (Outbox.isNowait(item)) left++
         else item.answer(notWritten("Closed", "the bus closed before it was sent"))
       }
       outbox.settle(left)
+      left += droppedSettling
       if (left > 0) {
         yield* Metric.incrementBy(dropped, left)
         yield* Effect.logWarning(

@@ -120,6 +120,7 @@ const covers = (gap: { readonly after: string; readonly streamId: string }, id: 
 const checkReader = (
   reader: ReaderRun,
   known: ReadonlyArray<string>,
+  inFinal: ReadonlySet<string>,
   lostWithServer: ReadonlySet<string>,
   add: (rule: string, message: string) => void
 ): { duplicates: number; gaps: number; gapEntries: number; unannounced: number } => {
@@ -158,7 +159,10 @@ const checkReader = (
       unannounced++
       continue
     }
-    add("skipped", `reader ${reader.name} skipped ${id} without a Gap covering it`)
+    add(
+      "skipped",
+      `reader ${reader.name} skipped ${id} without a Gap covering it (${inFinal.has(id) ? "in the stream at the end" : "gone at the end"})`
+    )
   }
   if (!reader.caughtUp)
     add(
@@ -298,13 +302,14 @@ export const check = (history: History): Verdict => {
     for (const d of reader.deliveries) if (d._tag === "Event") known.add(d.id)
   for (const h of history.handled) known.add(h.id)
   const knownIds = [...known].sort(StreamId.compare)
+  const inFinal = new Set(history.final.map((e) => e.id))
   const readers = add("readers")
   let readerDuplicates = 0
   let lostUnannounced = 0
   let gaps = 0
   let gapEntries = 0
   for (const reader of history.readers) {
-    const figures = checkReader(reader, knownIds, lostWithServer, readers)
+    const figures = checkReader(reader, knownIds, inFinal, lostWithServer, readers)
     lostUnannounced += figures.unannounced
     readerDuplicates += figures.duplicates
     gaps += figures.gaps

@@ -105,7 +105,7 @@ export const run = (options: Options): Effect.Effect<History, unknown> =>
       const command = (...args: ReadonlyArray<string | number>) => deployment.command(stream, ...args)
       const connection = (name: string) => ({ ...deployment.connection, clientName: `${prefix}${name}` })
       const waitsForReplicas = deployment.connection.waitForReplicas !== undefined
-      log(`${options.topology} started; stream ${stream}`)
+      log(`${options.topology} started at ${new Date().toISOString()}; stream ${stream}`)
 
       // ---- the bus ---------------------------------------------------------------------------------
       const dropped = Metric.tagged(PublishMetrics.dropped, "stream", stream)

@@ -15,6 +15,9 @@ import { FramedCommand } from "./commandFrame.js"
 import type { Connection } from "./connection.js"
 import { refusesScripts, toBackendError } from "./errors.js"
 
+/** Whether `reply` is an entry id (`<ms>-<seq>`), as an `XADD` answers. */
+const isStreamId = (reply: unknown): reply is string => typeof reply === "string" && /^\d+-\d+$/.test(reply)
+
 /** The append script's SHA-1, by which `EVALSHA` names it. */
 const appendSha = createHash("sha1").update(appendScript).digest("hex")
 const tracedAppendSha = createHash("sha1").update(tracedAppendScript).digest("hex")
@@ -39,6 +42,21 @@ export const make = (
   let mode = initialMode
   const backendError = (error: unknown) => toBackendError(connection.explain(error), [])
 
+  /**
+   * A reply of another command (a connection out of step): the append's outcome is unknown (reason
+   * `Timeout`), and the connection is checked at once (made anew when out of step).
+   */
+  const outOfStep = (command: string, reply: unknown) => {
+    connection.suspect()
+    const text = JSON.stringify(reply) ?? String(reply)
+    return new StreamBackend.StreamBackendError({
+      reason: "Timeout",
+      message: `${command} was answered with another command's reply (${text.length <= 40 ? text : `${text.slice(0, 37)}...`}): the connection is out of step, the outcome unknown`,
+      written: 0,
+      ids: []
+    })
+  }
+
   /** The arguments of an `XADD` of one entry (on a pipeline or the client). */
   const xaddArgs = (
     stream: string,
@@ -62,7 +80,7 @@ export const make = (
     timeoutMillis: number | undefined,
     traceparent: string | undefined
   ) =>
-    Effect.map(
+    Effect.flatMap(
       connection.run(
         () =>
           traceparent === undefined
@@ -71,7 +89,7 @@ export const make = (
         backendError,
         timeoutMillis
       ),
-      (id) => [String(id)]
+      (id) => (isStreamId(id) ? Effect.succeed([id]) : Effect.fail(outOfStep("XADD", id)))
     )
 
   const appendByPipeline = (
@@ -110,7 +128,9 @@ export const make = (
             // (Sent on a ready connection: an entry lost with it may have been written.)
             if (error !== null)
               return Effect.fail(toBackendError(connection.lost(connection.afterFailure(error), true), ids))
-            ids.push(String(id))
+            // Not an id: another command's reply, and every reply of the pipeline is in doubt.
+            if (!isStreamId(id)) return Effect.fail(outOfStep("a pipelined XADD", id))
+            ids.push(id)
           }
           if (ids.length !== bodies.length)
             return Effect.fail(toBackendError(new Error("the pipeline answered short"), ids))
@@ -132,10 +152,12 @@ export const make = (
    * (see `commandFrame`).
    */
   let scriptSentOn: unknown
+  let scriptCalls = 0
   let tracedScriptSentOn: unknown
   const runScript = (
     stream: string,
     maxlen: number,
+    token: string,
     bodies: ReadonlyArray<string>,
     traceparents: ReadonlyArray<string | undefined> | undefined
   ) => {
@@ -156,7 +178,7 @@ export const make = (
       traceparents === undefined ? bodies : bodies.flatMap((body, i) => [body, traceparents[i] ?? ""])
     const command = new FramedCommand(
       full ? "eval" : "evalsha",
-      [script, "1", stream, String(maxlen), args as Array<string>],
+      [script, "1", stream, String(maxlen), token, args as Array<string>],
       { replyEncoding: "utf8" }
     )
     return (client.sendCommand(command) as Promise<unknown>).finally(() => {
@@ -170,29 +192,30 @@ export const make = (
     maxlen: number,
     timeoutMillis: number | undefined,
     traceparents: ReadonlyArray<string | undefined> | undefined
-  ) =>
-    connection
+  ) => {
+    // This call's token, which its reply must carry (see `appendScript`).
+    const token = String(++scriptCalls)
+    return connection
       .run(
         (abandoned) =>
-          runScript(stream, maxlen, bodies, traceparents).catch((error: unknown) => {
+          runScript(stream, maxlen, token, bodies, traceparents).catch((error: unknown) => {
             if (!(error instanceof Error && error.message.startsWith("NOSCRIPT"))) throw error
             // The server lost the script (`SCRIPT FLUSH`, a node that never had it): sent again in
             // full, unless the caller has given up (it may be sending the batch again itself).
             scriptSentOn = undefined
             tracedScriptSentOn = undefined
             if (abandoned()) throw error
-            return runScript(stream, maxlen, bodies, traceparents)
+            return runScript(stream, maxlen, token, bodies, traceparents)
           }),
         (error) => error,
         timeoutMillis
       )
       .pipe(
         Effect.flatMap((reply) => {
-          if (!Array.isArray(reply)) {
-            return Effect.fail(
-              toBackendError(new Error(`unexpected reply of the append script: ${String(reply)}`), [])
-            )
-          }
+          // Another command's reply (not a list), or another call's (its token): this batch's
+          // outcome is unknown (its own reply went to an earlier command); the connection is checked.
+          if (!Array.isArray(reply) || reply[2] !== token)
+            return Effect.fail(outOfStep("the append script", reply))
           const [error, joined] = reply
           const ids = typeof joined === "string" && joined !== "" ? joined.split(" ") : []
           return error === "" || error === undefined
@@ -212,6 +235,7 @@ export const make = (
           return Effect.fail(backendError(error))
         })
       )
+  }
 
   return (stream, bodies, appendOptions) => {
     if (bodies.length === 0) return Effect.succeed([])

@@ -46,11 +46,12 @@ const closedInFlight = /Connection is closed|max retries per request/i
 const noProbe = {
   mark: () => 0,
   replied: () => {},
-  unanswered: () => {}
-} as const satisfies Pick<StallProbe.StallProbe, "mark" | "replied" | "unanswered">
+  unanswered: () => {},
+  suspect: () => {}
+} as const satisfies Health
 
 /** What `run` needs of the probe. */
-type Health = Pick<StallProbe.StallProbe, "mark" | "replied" | "unanswered">
+type Health = Pick<StallProbe.StallProbe, "mark" | "replied" | "unanswered" | "suspect">
 
 /**
  * A backend's connection (see the module's comment).
@@ -100,6 +101,11 @@ export class Connection {
       ),
       { name: "TimeoutError" }
     )
+  }
+
+  /** A reply that cannot be its command's own came: the connection is checked at once. */
+  suspect(): void {
+    this.health.suspect()
   }
 
   /** Whether the client is connected now. */

@@ -88,6 +88,14 @@ export class StallProbe {
     if (this.unansweredInARow >= unansweredBeforeProbe) this.probe(generation)
   }
 
+  /**
+   * A reply that cannot be the command's own came (another command's): the connection is asked at
+   * once, as after a streak of commands unanswered.
+   */
+  suspect(): void {
+    this.probe(this.generation)
+  }
+
   private probe(generation: number): void {
     if (this.probing || this.stopped) return
     this.probing = true

@@ -207,6 +207,20 @@ export const check = (history: History): Verdict => {
    * explaining it"); counted apart in the figures.
    */
   const lostWithServer = new Set<string>()
+  // The ids a reader or a member saw of each event (more than one: a batch written again after an
+  // unknown outcome). An event gone with the server took every copy: none needs a Gap.
+  const seenIds = new Map<string, Set<string>>()
+  const see = (tag: string, id: string) => {
+    const ids = seenIds.get(tag)
+    if (ids === undefined) seenIds.set(tag, new Set([id]))
+    else ids.add(id)
+  }
+  for (const reader of history.readers)
+    for (const d of reader.deliveries) if (d._tag === "Event") see(d.tag, d.id)
+  for (const h of history.handled) see(h.tag, h.id)
+  const goneWithServer = (tag: string) => {
+    for (const id of seenIds.get(tag) ?? []) lostWithServer.add(id)
+  }
   for (const call of history.awaited) {
     maxPublishMillis = Math.max(maxPublishMillis, call.millis)
     if (call.millis > history.publishBoundMillis)
@@ -224,6 +238,11 @@ export const check = (history: History): Verdict => {
           "not-written-but-there",
           `${call.tag} was answered NotWritten (${result.reason}) but is in the stream as ${ids[0]}`
         )
+      // Written after all (seen), then gone with the server: no Gap owed either.
+      if (result.reason === "Timeout" && ids === undefined && seenIds.has(call.tag)) {
+        const cause = lossCause(faults, call.at, undefined, "unknown")
+        if (cause !== undefined && cause !== "trimmed") goneWithServer(call.tag)
+      }
       continue
     }
     written++
@@ -247,7 +266,10 @@ export const check = (history: History): Verdict => {
     if (cause !== undefined) {
       count(lost, cause)
       lostIds.push(result.id)
-      if (cause !== "trimmed") lostWithServer.add(result.id)
+      if (cause !== "trimmed") {
+        lostWithServer.add(result.id)
+        goneWithServer(call.tag)
+      }
     } else
       publish(
         "written-lost",
@@ -260,11 +282,6 @@ export const check = (history: History): Verdict => {
   let nowaitRefused = 0
   let missingUnexplained = 0
   let missingExplained = 0
-  // The id of a fire-and-forget event not in the stream at the end, where a reader or a member saw it.
-  const seenIds = new Map<string, string>()
-  for (const reader of history.readers)
-    for (const d of reader.deliveries) if (d._tag === "Event") seenIds.set(d.tag, d.id)
-  for (const h of history.handled) seenIds.set(h.tag, h.id)
   for (const call of history.nowait) {
     if (!call.accepted) {
       nowaitRefused++
@@ -272,13 +289,14 @@ export const check = (history: History): Verdict => {
     }
     nowaitAccepted++
     if (idsByTag.has(call.tag)) continue
-    const id = seenIds.get(call.tag)
+    const seen = seenIds.get(call.tag)
+    const id = seen === undefined ? undefined : [...seen].sort(StreamId.compare)[0]
     const cause = lossCause(faults, call.at, id, "unknown")
     if (cause !== undefined) {
       missingExplained++
       count(lost, cause)
       // Seen, then gone with the server: as a Written one, a reader that had not read it needs no Gap.
-      if (id !== undefined && cause !== "trimmed") lostWithServer.add(id)
+      if (cause !== "trimmed") goneWithServer(call.tag)
     } else missingUnexplained++
   }
   // Drops made: refused by the full buffer, or taken and never written (given up at the drain

@@ -299,6 +299,35 @@ const cases: ReadonlyArray<{
     rules: []
   },
   {
+    name: "a fire-and-forget event written twice (a retried batch), both copies lost with the server's data, one copy unread by a reader, without a Gap",
+    history: {
+      ...clean,
+      final: entries.filter((e) => e.tag !== "f1:0"),
+      faults: [fault("crash", 1500, { losesData: true })],
+      readers: [
+        {
+          ...clean.readers[0]!,
+          deliveries: events([entries[0]!, entries[1]!, { id: "1001-1", tag: "f1:0" }, entries[2]!])
+        },
+        { ...clean.readers[1]!, deliveries: events([entries[0]!, entries[1]!, entries[2]!]) }
+      ]
+    },
+    rules: []
+  },
+  {
+    name: "an awaited publish answered Timeout, written after all, then lost with the server's data, unread by a reader, without a Gap",
+    history: {
+      ...a1Gone(clean),
+      awaited: [
+        { ...clean.awaited[0]!, result: { _tag: "NotWritten", reason: "Timeout" } },
+        clean.awaited[1]!
+      ],
+      faults: [fault("crash", 1500, { losesData: true })],
+      readers: [clean.readers[0]!, { ...clean.readers[1]!, deliveries: events(withoutA1) }]
+    },
+    rules: []
+  },
+  {
     name: "a fire-and-forget entry trimmed that one reader read and the other had not, without a Gap",
     history: {
       ...clean,

@@ -27,6 +27,34 @@ interface Case {
 
 const cases: ReadonlyArray<Case> = [
   {
+    name: "the server lost entries the reader had read (back from an older save): a gap of unknown size, the count learnt again",
+    after: id(10),
+    addedThrough: 10,
+    // Back with 6 entries, then 2 new ones (numbered 11 and 12 here: ids go on with the clock).
+    info: { length: 8, firstId: id(1), lastId: id(12), entriesAdded: 8 },
+    read: [11, 12],
+    gap: { lost: undefined },
+    addedThroughAfter: 8
+  },
+  {
+    name: "the stream deleted and made again: a gap of unknown size; not read to its end, the count unknown",
+    after: id(10),
+    addedThrough: 10,
+    info: { length: 3, firstId: id(11), lastId: id(13), entriesAdded: 3 },
+    read: [11, 12],
+    gap: { lost: undefined },
+    addedThroughAfter: undefined
+  },
+  {
+    name: "as many entries added as the reader knows of: no loss told by the count",
+    after: id(10),
+    addedThrough: 10,
+    info: { length: 11, firstId: id(1), lastId: id(11), entriesAdded: 11 },
+    read: [11],
+    gap: "none",
+    addedThroughAfter: 11
+  },
+  {
     name: "no gap: the next entries of a stream nothing was removed from",
     after: id(3),
     addedThrough: 3,

@@ -83,5 +83,35 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })(
           expect(Chunk.toReadonlyArray(results)[3]).toEqual(ReadResult.gap(ids[6]!, ids[4]!, undefined))
         })
     )
+
+    it.effect(
+      "the server back from an older save (SIGKILL), without entries the reader had read: a gap of unknown size before the next entry",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* RedisTestServer.RedisTestServer
+          const stream = freshStream()
+          yield* addEvents(server, stream, 0, 5)
+          yield* server.command("SAVE")
+          const ids = yield* addEvents(server, stream, 5, 10)
+          const fiber = yield* EventReader.stream({ stream, from: "0", block: "1 second" }).pipe(
+            Stream.take(12),
+            Stream.runCollect,
+            Effect.provide(RedisEventReader.layer({ url: server.url })),
+            Effect.fork
+          )
+          // All 10 read; the reader waits in XREAD for more.
+          while (!(yield* readerBlocked(server))) yield* Effect.sleep("5 millis")
+          // Entries 5 to 9 were never saved: gone with the process.
+          yield* server.kill
+          yield* server.start
+          expect(yield* server.command("XLEN", stream)).toBe(5)
+          const [next] = yield* addEvents(server, stream, 10, 12)
+          const results = Chunk.toReadonlyArray(yield* Fiber.join(fiber).pipe(Effect.timeout("10 seconds")))
+          expect(results.map(indexOf)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, "Gap", 10])
+          // Whether any entry after the last one read was lost cannot be told: the size is unknown.
+          expect(results[10]).toEqual(ReadResult.gap(next!, ids[4]!, undefined))
+        }),
+      30_000
+    )
   }
 )

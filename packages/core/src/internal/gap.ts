@@ -90,6 +90,19 @@ export const detectGap = (position: Position, batch: ReadBatch): Accounted => {
   const first = entries[0]
   if (first === undefined) return { gap: undefined, addedThrough: position.addedThrough }
   const last = entries[entries.length - 1] ?? first
+  // The stream counts fewer entries ever added than the reader knows of up to its position: the
+  // server lost some (back from an older save, a replica behind it promoted, the stream deleted and
+  // made again). Whether any after the position were among them cannot be told: a gap of unknown
+  // size, and the count learnt again from the stream.
+  if (
+    position.addedThrough !== undefined &&
+    info.entriesAdded !== undefined &&
+    info.entriesAdded < position.addedThrough
+  )
+    return {
+      gap: { _tag: "Gap", streamId: first.id, after: position.after, lost: undefined },
+      addedThrough: last.id === info.lastId ? info.entriesAdded : undefined
+    }
   const lost = lostBefore(position, info, first.id)
   const gap: ReadResult.Gap | undefined =
     lost === 0 ? undefined : { _tag: "Gap", streamId: first.id, after: position.after, lost }

@@ -3,7 +3,7 @@
  * (another command's reply handed to the read): a failed read, its cursor opened anew.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { isReadOf, isReplyOf, isStreamInfo, outOfStep } from "../src/internal/replyShape.js"
+import { isReadOf, isReplyOf, isStreamId, isStreamInfo, outOfStep } from "../src/internal/replyShape.js"
 
 describe("reply shapes", () => {
   it("a read of the stream: none, or the stream's entries; anything else is not", () => {
@@ -30,6 +30,22 @@ describe("reply shapes", () => {
     expect(isReplyOf(["0-0", [], [], []], 4)).toBe(true)
     expect(isReplyOf([[], []], 4)).toBe(false)
     expect(isReplyOf("PONG", 2)).toBe(false)
+  })
+
+  it("an XADD's reply: an entry id", () => {
+    expect(isStreamId("1796631389734-1")).toBe(true)
+    expect(isStreamId("OK")).toBe(false)
+    expect(isStreamId(["", "1-0", "7"])).toBe(false)
+    expect(isStreamId(3)).toBe(false)
+  })
+
+  it("a write answered so has an unknown outcome (Timeout), nothing known written", () => {
+    const error = outOfStep("XADD", 3, "write")
+    expect(error.reason).toBe("Timeout")
+    expect(error.written).toBe(0)
+    expect(error.message).toBe(
+      "XADD was answered with another command's reply (3): the connection is out of step, the outcome unknown"
+    )
   })
 
   it("the failure says which command got which reply, shortened, as Unavailable", () => {

@@ -14,9 +14,7 @@ import { appendScript, tracedAppendScript } from "./appendScript.js"
 import { FramedCommand } from "./commandFrame.js"
 import type { Connection } from "./connection.js"
 import { refusesScripts, toBackendError } from "./errors.js"
-
-/** Whether `reply` is an entry id (`<ms>-<seq>`), as an `XADD` answers. */
-const isStreamId = (reply: unknown): reply is string => typeof reply === "string" && /^\d+-\d+$/.test(reply)
+import * as ReplyShape from "./replyShape.js"
 
 /** The append script's SHA-1, by which `EVALSHA` names it. */
 const appendSha = createHash("sha1").update(appendScript).digest("hex")
@@ -48,13 +46,7 @@ export const make = (
    */
   const outOfStep = (command: string, reply: unknown) => {
     connection.suspect()
-    const text = JSON.stringify(reply) ?? String(reply)
-    return new StreamBackend.StreamBackendError({
-      reason: "Timeout",
-      message: `${command} was answered with another command's reply (${text.length <= 40 ? text : `${text.slice(0, 37)}...`}): the connection is out of step, the outcome unknown`,
-      written: 0,
-      ids: []
-    })
+    return ReplyShape.outOfStep(command, reply, "write")
   }
 
   /** The arguments of an `XADD` of one entry (on a pipeline or the client). */
@@ -89,7 +81,7 @@ export const make = (
         backendError,
         timeoutMillis
       ),
-      (id) => (isStreamId(id) ? Effect.succeed([id]) : Effect.fail(outOfStep("XADD", id)))
+      (id) => (ReplyShape.isStreamId(id) ? Effect.succeed([id]) : Effect.fail(outOfStep("XADD", id)))
     )
 
   const appendByPipeline = (
@@ -129,7 +121,7 @@ export const make = (
             if (error !== null)
               return Effect.fail(toBackendError(connection.lost(connection.afterFailure(error), true), ids))
             // Not an id: another command's reply, and every reply of the pipeline is in doubt.
-            if (!isStreamId(id)) return Effect.fail(outOfStep("a pipelined XADD", id))
+            if (!ReplyShape.isStreamId(id)) return Effect.fail(outOfStep("a pipelined XADD", id))
             ids.push(id)
           }
           if (ids.length !== bodies.length)

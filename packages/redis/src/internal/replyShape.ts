@@ -25,17 +25,27 @@ export const isReplyOf = (reply: unknown, length: number): boolean =>
 /** Whether `reply` answers an `XINFO STREAM`: a flat list of fields, `length` first. */
 export const isStreamInfo = (reply: unknown): boolean => Array.isArray(reply) && reply[0] === "length"
 
+/** Whether `reply` is an entry id (`<ms>-<seq>`), as an `XADD` answers. */
+export const isStreamId = (reply: unknown): reply is string =>
+  typeof reply === "string" && /^\d+-\d+$/.test(reply)
+
 /**
- * The failure of a read answered with another command's reply (reason `Unavailable`: a read changes
- * nothing that a new connection does not see again; a group's entries delivered meanwhile stay
- * pending for a claim).
+ * The failure of a command answered with another command's reply. A read (`"read"`: reason
+ * `Unavailable`) changes nothing that a new connection does not see again (a group's entries
+ * delivered meanwhile stay pending for a claim); a write's (`"write"`: reason `Timeout`, nothing
+ * known written) own reply went to an earlier command: its outcome is unknown.
  *
  * @internal
  */
-export const outOfStep = (command: string, reply: unknown): StreamBackend.StreamBackendError => {
+export const outOfStep = (
+  command: string,
+  reply: unknown,
+  kind: "read" | "write" = "read"
+): StreamBackend.StreamBackendError => {
   const text = JSON.stringify(reply) ?? String(reply)
   return new StreamBackend.StreamBackendError({
-    reason: "Unavailable",
-    message: `${command} was answered with another command's reply (${text.length <= 40 ? text : `${text.slice(0, 37)}...`}): the connection is out of step, opened anew`
+    reason: kind === "read" ? "Unavailable" : "Timeout",
+    message: `${command} was answered with another command's reply (${text.length <= 40 ? text : `${text.slice(0, 37)}...`}): the connection is out of step, ${kind === "read" ? "opened anew" : "the outcome unknown"}`,
+    ...(kind === "write" ? { written: 0, ids: [] } : {})
   })
 }

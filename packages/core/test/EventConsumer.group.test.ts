@@ -299,6 +299,35 @@ describe("EventConsumer group (memory backend, TestClock)", () => {
       }).pipe(Effect.provide(env))
   )
 
+  it.effect(
+    "a cursor that never opens (a silent network) holds the member 5 s at most: opened again, work goes on",
+    () =>
+      Effect.gen(function* () {
+        const groups = yield* GroupBackend.GroupBackend
+        yield* groups.create("c10", "g", "0")
+        yield* fill("c10", 2)
+        let opens = 0
+        const backend: GroupBackend.GroupBackendService = {
+          ...groups,
+          openCursor: Effect.suspend(() => (++opens === 1 ? Effect.never : groups.openCursor))
+        }
+        const seen: Array<number> = []
+        yield* Effect.fork(
+          EventConsumer.make(backend).consume({
+            stream: "c10",
+            group: "g",
+            consumer: "m",
+            handler: numbers(seen)
+          })
+        )
+        yield* TestClock.adjust("4999 millis")
+        expect(seen).toEqual([])
+        for (let i = 0; i < 5 && seen.length < 2; i++) yield* TestClock.adjust("1 second")
+        expect(opens).toBe(2)
+        expect(seen).toEqual([0, 1])
+      }).pipe(Effect.provide(env))
+  )
+
   it("bad options are refused with a clear message naming the option", () => {
     const refusal = (options: Partial<EventConsumer.ConsumeOptions<any, never>>) =>
       Effect.runSync(

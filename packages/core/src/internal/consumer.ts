@@ -54,8 +54,8 @@ import * as Tracing from "./tracing.js"
 export const Release: { readonly _tag: "Release" } = { _tag: "Release" }
 
 /**
- * The bound on opening a member's cursor (its own connection): as long as a read's margin past its
- * block, tried again by the failure schedule when it runs out.
+ * The bound on opening a member's cursor (its own connection), past a connection's own time-out
+ * (2 s by default on Redis); tried again by the failure schedule when it runs out.
  */
 const openCursorMillis = 5_000
 

@@ -56,12 +56,13 @@ describe("toJsonSafe, the full conversion", () => {
   it("writes an object whose toJSON returns the object itself as its fields", () => {
     const self = {
       a: 1,
+      _kept: 3,
       n: 2n,
       toJSON() {
         return this
       }
     }
-    expect(toJsonSafe(self)).toEqual({ a: 1, n: "2" })
+    expect(toJsonSafe(self)).toEqual({ a: 1, _kept: 3, n: "2" })
   })
 
   it("calls toJSON with the empty key and the object as this", () => {
@@ -196,6 +197,31 @@ describe("toJsonSafe, the full conversion", () => {
     expect(toJsonSafe(hostile)).toBe("[Unserializable: unknown error]")
   })
 
+  it("writes a __proto__ key as an ordinary own property: enumerable, writable, configurable", () => {
+    const written = toJsonSafe(JSON.parse('{"__proto__": 1}')) as object
+    expect(Object.getOwnPropertyDescriptor(written, "__proto__")).toEqual({
+      value: 1,
+      enumerable: true,
+      writable: true,
+      configurable: true
+    })
+  })
+
+  it("drops an error's stack even when it is an own enumerable field", () => {
+    const error = Object.defineProperty(new Error("boom"), "stack", { value: "at x", enumerable: true })
+    expect(toJsonSafe(error)).toEqual({ name: "Error", message: "boom" })
+  })
+
+  it("writes a value whose very inspection throws (a function's name) as unserializable", () => {
+    const fn = Object.defineProperty(() => 1, "name", {
+      get: () => {
+        throw new Error("no name")
+      }
+    })
+    expect(toJsonSafe(fn)).toBe("[Unserializable: Error: no name]")
+    expect(toJsonSafe([fn])).toEqual(["[Thrown: Error: no name]"])
+  })
+
   it("writes a Map key whose String() throws as the unserializable marker", () => {
     const key = {
       toString() {
@@ -246,6 +272,13 @@ describe("payloadForJson, the plain-JSON shortcut", () => {
       expect(given, name).not.toBe(payload)
       expect(given, name).toEqual(expected)
     }
+  })
+
+  it("copies an object with a toJSON the enumeration does not see (not enumerable)", () => {
+    const payload = Object.defineProperty({ a: 1 }, "toJSON", { value: () => ({ b: 2 }), enumerable: false })
+    const given = payloadForJson(payload)
+    expect(given).not.toBe(payload)
+    expect(given).toEqual({ b: 2 })
   })
 
   it("copies a payload with an object 64 levels below it, and gives one less deep as it is", () => {

@@ -41,10 +41,12 @@ const numberValue = (n: number): number | string => {
   if (Number.isFinite(n)) return Object.is(n, -0) ? 0 : n
   // JSON has no NaN or Infinity; the reference writes bare tokens that strict JSON readers reject.
   // Strings keep the information and keep the body strict JSON.
+  // Stryker disable next-line EqualityOperator: n is an infinity here, never 0
   return Number.isNaN(n) ? "NaN" : n > 0 ? "Infinity" : "-Infinity"
 }
 
 const setKey = (target: Record<string, unknown>, key: string, value: unknown): void => {
+  // Stryker disable next-line ConditionalExpression: for any other key, the same own property as assigning
   if (key === "__proto__") {
     Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
   } else {
@@ -119,6 +121,7 @@ const convertMap = (map: Map<unknown, unknown>, ancestors: Array<object>): Recor
   const out: Record<string, unknown> = {}
   for (const [k, v] of map) {
     if (isOmitted(v)) continue
+    // Stryker disable next-line ConditionalExpression,StringLiteral: String(k) is k for a string (a shortcut)
     const key = typeof k === "string" ? k : typeof k === "symbol" ? (k.description ?? "") : safeString(k)
     setKey(out, key, convert(v, ancestors))
   }
@@ -130,13 +133,16 @@ const convertError = (error: Error, ancestors: Array<object>): Record<string, un
   const own = convertProperties(error, ancestors, true)
   for (const key of Object.keys(own)) if (key !== "stack") setKey(out, key, own[key])
   // `cause` and an AggregateError's `errors` are not enumerable, but they are what the error says.
+  // Stryker disable next-line StringLiteral: an own enumerable cause is error.cause, converted alike again
   if (!("cause" in own) && error.cause !== undefined) out.cause = convert(error.cause, ancestors)
+  // Stryker disable next-line StringLiteral: own enumerable errors are error.errors, converted alike again
   if (error instanceof AggregateError && !("errors" in own)) out.errors = convert(error.errors, ancestors)
   return out
 }
 
 const convertObject = (obj: object, ancestors: Array<object>): unknown => {
   if (Array.isArray(obj)) {
+    // Stryker disable next-line ArrayDeclaration: every index is written below (the size given for speed)
     const out = new Array<unknown>(obj.length)
     for (let i = 0; i < obj.length; i++) {
       try {
@@ -227,6 +233,7 @@ const isPlainJson = (value: unknown, depth: number): boolean => {
       if (depth >= plainDepth) return false
       if (Array.isArray(value)) {
         if (Object.getPrototypeOf(value) !== Array.prototype || "toJSON" in value) return false
+        // Stryker disable next-line EqualityOperator: value[length] is undefined, which is plain
         for (let i = 0; i < value.length; i++) if (!isPlainJson(value[i], depth + 1)) return false
         return true
       }
@@ -237,6 +244,7 @@ const isPlainJson = (value: unknown, depth: number): boolean => {
       }
       return true
     }
+    // Stryker disable next-line ConditionalExpression: falling out of the switch answers undefined, as falsy
     default:
       return false
   }

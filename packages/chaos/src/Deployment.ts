@@ -9,6 +9,8 @@ import type { RedisEventBus } from "@maf/events-redis"
 import { RedisTestCluster, RedisTestSentinel, RedisTestServer, TcpProxy } from "@maf/events-test"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { FaultKind, Topology } from "./History.js"
 import type { Rng } from "./Rng.js"
@@ -143,12 +145,34 @@ const cluster: Effect.Effect<Deployment, unknown, Scope.Scope | CommandExecutor.
               true
             )
           }),
+        // The killed node (no persistence) comes back only once its replica took over: back at once,
+        // it would keep its slots empty and its replica would resync from it (all data gone). If no
+        // replica takes over within 15 s, it comes back anyway, and the fault says it lost the data.
         crash: (_rng, key) =>
           Effect.gen(function* () {
             const master = yield* masterOf(key)
             yield* c.kill(master)
+            const promoted = yield* masterOf(key).pipe(
+              Effect.filterOrFail(
+                (now) => now.port !== master.port,
+                () => "not yet"
+              ),
+              Effect.retry(Schedule.spaced(Duration.millis(100))),
+              Effect.timeoutOption(Duration.seconds(15))
+            )
             yield* c.start(master)
-            return effect(`SIGKILL of master ${master.port} (its replica took over), then start`, false, true)
+            yield* c.awaitSettled
+            return Option.isSome(promoted)
+              ? effect(
+                  `SIGKILL of master ${master.port} (${promoted.value.port} took over), then start`,
+                  false,
+                  true
+                )
+              : effect(
+                  `SIGKILL of master ${master.port} (no replica took over: back empty), then start`,
+                  true,
+                  true
+                )
           }),
         hangShort: (rng, key) => {
           const millis = shortHang(rng)

@@ -119,6 +119,9 @@ export const run = (options: Options): Effect.Effect<History, unknown> =>
             stream,
             publishTimeout,
             bufferCapacity: 2_000,
+            // No MAXLEN: every entry that leaves the stream must be explained by a fault (a long run
+            // passes the default 100,000, and its own trimming would hide losses).
+            maxlen: 0,
             drainTimeout: Duration.seconds(20)
           }),
           busScope

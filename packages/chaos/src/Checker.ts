@@ -85,11 +85,11 @@ const shorten = (value: unknown): string => {
 const after = (fault: Fault, at: number) => fault.error === undefined && fault.end >= at
 
 /**
- * Why an event written at `at` (`id` when known) is gone, if a fault explains it: the first fault
- * after it (in the order they were injected) that could have taken it — a trim whose floor is above
- * it, a server that lost its data, a failover (for `acknowledged`: only when no replica had
- * acknowledged the write). A crash that took an entry comes before a trim whose floor is above it:
- * the trim never saw it, and a reader that had not read it can have no `Gap` from the trim.
+ * Why an event written at `at` (`id` when known) is gone, if a fault after it explains it: a trim
+ * whose floor is above it first (a reader that had not read it is owed a `Gap`), else a server that
+ * lost its data, else a failover (for `acknowledged`: only when no replica had acknowledged the
+ * write). An entry a crash took before a trim passed its place is put down to the trim: the reader
+ * is owed a `Gap` either way (it tells a server's loss by the stream's count going back).
  */
 const lossCause = (
   faults: ReadonlyArray<Fault>,
@@ -98,18 +98,17 @@ const lossCause = (
   replicated: "yes" | "no" | "unknown"
 ): LossCause | undefined => {
   for (const fault of faults) {
-    if (!after(fault, at)) continue
-    if (fault.trimmedBelow !== undefined) {
-      // Without an id, the entry's id is at least the time it was handed over (its ms part).
-      const below =
-        id !== undefined
-          ? StreamId.compare(id, fault.trimmedBelow) < 0
-          : StreamId.millisOf(fault.trimmedBelow) > at
-      if (below) return "trimmed"
-    } else if (fault.losesData) return "server data loss"
-    else if (fault.failsOver && replicated !== "yes")
-      return replicated === "no" ? "acknowledged by no replica" : "failover"
+    if (!after(fault, at) || fault.trimmedBelow === undefined) continue
+    // Without an id, the entry's id is at least the time it was handed over (its ms part).
+    const below =
+      id !== undefined
+        ? StreamId.compare(id, fault.trimmedBelow) < 0
+        : StreamId.millisOf(fault.trimmedBelow) > at
+    if (below) return "trimmed"
   }
+  if (faults.some((fault) => fault.losesData && after(fault, at))) return "server data loss"
+  if (replicated !== "yes" && faults.some((fault) => fault.failsOver && after(fault, at)))
+    return replicated === "no" ? "acknowledged by no replica" : "failover"
   return undefined
 }
 

@@ -276,13 +276,13 @@ const cases: ReadonlyArray<{
     rules: []
   },
   {
-    name: "an entry lost with a crash, then below a later trim's floor, that a reader had not read, without a Gap (the crash took it first)",
+    name: "an entry lost with a crash, then below a later trim's floor, that a reader had not read, without a Gap (the reader can tell: the stream's count went back)",
     history: {
       ...a1Gone(clean),
       faults: [fault("crash", 1500, { losesData: true }), fault("trim", 1800, { trimmedBelow: "1001-0" })],
       readers: [clean.readers[0]!, { ...clean.readers[1]!, deliveries: events(withoutA1) }]
     },
-    rules: []
+    rules: ["readers.skipped"]
   },
   {
     name: "a fire-and-forget entry lost with the server's data that one reader read and the other had not, without a Gap",

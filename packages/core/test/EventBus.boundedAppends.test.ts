@@ -38,8 +38,11 @@ describe("EventBus on a backend that bounds its appends", () => {
     const appends: Array<StreamBackend.AppendOptions> = []
     return Effect.gen(function* () {
       const result = yield* publishOne
-      expect(result._tag).toBe("Written")
-      expect(appends).toEqual([{ maxlen: 1000, timeoutMillis: 250 }])
+      const mem = yield* MemoryStreamBackend.MemoryStreamBackend
+      const info = yield* mem.info("maf:events")
+      expect(result).toMatchObject({ _tag: "Written", id: info.lastId })
+      expect(info.length).toBe(1)
+      expect(appends).toStrictEqual([{ maxlen: 1000, timeoutMillis: 250 }])
     }).pipe(Effect.provide(busOn(appends, { maxlen: 1000, publishTimeout: "250 millis" })), Effect.scoped)
   })
 
@@ -49,7 +52,9 @@ describe("EventBus on a backend that bounds its appends", () => {
     return Effect.gen(function* () {
       yield* publishOne
       const [send] = recording.named("send maf:events")
-      expect(appends).toEqual([{ maxlen: 100_000, timeoutMillis: 500, traceparents: [send!.traceparent] }])
+      expect(appends).toStrictEqual([
+        { maxlen: 100_000, timeoutMillis: 500, traceparents: [send!.traceparent] }
+      ])
     }).pipe(Effect.provide(busOn(appends)), Effect.scoped, Effect.withTracer(recording.tracer))
   })
 
@@ -58,7 +63,7 @@ describe("EventBus on a backend that bounds its appends", () => {
     const recording = RecordingTracer.make()
     return Effect.gen(function* () {
       yield* publishOne
-      expect(appends).toEqual([{ maxlen: 100_000, timeoutMillis: 500 }])
+      expect(appends).toStrictEqual([{ maxlen: 100_000, timeoutMillis: 500 }])
     }).pipe(
       Effect.provide(busOn(appends, { propagateTrace: false })),
       Effect.scoped,
@@ -70,7 +75,7 @@ describe("EventBus on a backend that bounds its appends", () => {
     const appends: Array<StreamBackend.AppendOptions> = []
     return Effect.gen(function* () {
       expect((yield* publishOne)._tag).toBe("Written")
-      expect(appends).toEqual([{ maxlen: 100_000 }])
+      expect(appends).toStrictEqual([{ maxlen: 100_000 }])
     }).pipe(Effect.provide(busOn(appends)), Effect.scoped)
   })
 
@@ -78,7 +83,7 @@ describe("EventBus on a backend that bounds its appends", () => {
     const appends: Array<StreamBackend.AppendOptions> = []
     return Effect.gen(function* () {
       expect((yield* publishOne)._tag).toBe("Written")
-      expect(appends).toEqual([{ maxlen: 100_000 }])
+      expect(appends).toStrictEqual([{ maxlen: 100_000 }])
     }).pipe(Effect.provide(busOn(appends, { publishTimeout: "30 days" })), Effect.scoped)
   })
 
@@ -91,6 +96,8 @@ describe("EventBus on a backend that bounds its appends", () => {
       const result: PublishResult.PublishResult = yield* publishOne
       expect(result).toMatchObject({ _tag: "NotWritten", reason: "Rejected" })
       expect(result._tag === "NotWritten" ? result.message : "").toMatch(/backend defect: .*append exploded/)
+      // Tried once, in the caller's fiber: the throw is the answer.
+      expect(appends).toHaveLength(1)
     }).pipe(Effect.provide(busOn(appends, undefined, boom)), Effect.scoped)
   })
 })

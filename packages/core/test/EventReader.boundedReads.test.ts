@@ -54,7 +54,7 @@ describe("EventReader on a cursor that bounds its reads", () => {
         5
       )
       expect(indexes).toEqual([0, 1, 2, 3, 4])
-      expect(reads.map((r) => r.options)).toEqual([
+      expect(reads.map((r) => r.options)).toStrictEqual([
         { count: 2, blockMillis: 300, timeoutMillis: 1300 },
         { count: 2, blockMillis: 300, timeoutMillis: 1300 },
         { count: 2, blockMillis: 300, timeoutMillis: 1300 }
@@ -83,7 +83,7 @@ describe("EventReader on a cursor that bounds its reads", () => {
     return Effect.gen(function* () {
       yield* publishMany(0, 2)
       expect(yield* readIndexes({ from: "0", count: 5, block: "1 second" }, 2)).toEqual([0, 1])
-      expect(reads.map((r) => r.options)).toEqual([{ count: 5, blockMillis: 1000 }])
+      expect(reads.map((r) => r.options)).toStrictEqual([{ count: 5, blockMillis: 1000 }])
     }).pipe(Effect.provide(env(reads)), Effect.scoped)
   })
 
@@ -94,7 +94,7 @@ describe("EventReader on a cursor that bounds its reads", () => {
       expect(
         yield* readIndexes({ from: "0", count: 5, block: "1 second", watchdogGrace: "30 days" }, 2)
       ).toEqual([0, 1])
-      expect(reads.map((r) => r.options)).toEqual([{ count: 5, blockMillis: 1000 }])
+      expect(reads.map((r) => r.options)).toStrictEqual([{ count: 5, blockMillis: 1000 }])
     }).pipe(Effect.provide(env(reads)), Effect.scoped)
   })
 })

@@ -17,7 +17,7 @@ import * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { Cluster, Redis } from "ioredis"
-import { close, explainer, oneLine } from "./internal/client.js"
+import { acquireClient, explainer, oneLine } from "./internal/client.js"
 import * as Url from "./internal/redisUrl.js"
 import { tlsSettings, topologyOf, urlOf } from "./internal/topology.js"
 import type * as RedisStreamBackend from "./RedisStreamBackend.js"
@@ -116,9 +116,8 @@ export const make = (
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function* () {
       const topology = topologyOf(options)
-      const client = topology.client("commands")
-      // Failures reach the caller through its commands; without a listener ioredis prints them.
-      client.on("error", () => {})
+      // Closed with the scope (`QUIT`, then the socket), its failures left to its commands.
+      const client = yield* acquireClient(() => topology.client("commands"))
       const { lastError } = explainer(client)
       const url = urlOf(options)
       const millis = Duration.toMillis(options.connectTimeout ?? Duration.seconds(2))
@@ -161,8 +160,10 @@ export const make = (
               : Effect.fail(error)
           )
         )
-      ).pipe(Effect.onError(() => Effect.sync(() => client.disconnect(false))))
-      yield* Effect.addFinalizer(() => close(client))
+      ).pipe(
+        // Not connected: it stops trying at once, not only when the scope closes.
+        Effect.onError(() => Effect.sync(() => client.disconnect(false)))
+      )
       return client
     })
   )

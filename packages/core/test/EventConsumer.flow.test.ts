@@ -5,7 +5,7 @@
  * never held by a timer; no hot loop on any instantly failing error; the lease of a slow handler
  * renewed every third of minIdle, and a handler whose entry another member took interrupted with its
  * outcome dropped, the member going on with new entries; a dead member's entries claimed once idle
- * for minIdle.
+ * for minIdle; an entry its own member's claim scan takes back is never handed out twice.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
@@ -437,6 +437,64 @@ describe("EventConsumer flow (memory backend, TestClock)", () => {
             (i) => handled.length === 2 && i.consumers.find((c) => c.name === "slow")?.pending === 0
           )
         )
+      }).pipe(Effect.provide(env))
+  )
+
+  it.effect(
+    "an entry its own member's claim scan takes back (renewals failing) is never handled twice at once, nor after its ack",
+    () =>
+      Effect.gen(function* () {
+        yield* fill("f9c", 1)
+        // Renewals fail: the lease lapses, and the member's own claim scans (every second) find its
+        // entry idle for minIdle, both while it waits for its retry and while its ack is on its way.
+        const unavailable = new StreamBackend.StreamBackendError({ reason: "Unavailable", message: "down" })
+        const rec = yield* recording((op, run) =>
+          op === "renew"
+            ? Effect.fail(unavailable)
+            : op === "ack"
+              ? Effect.zipRight(Effect.sleep("5 seconds"), run)
+              : run
+        )
+        const deliveries: Array<number> = []
+        let afterSuccess = 0
+        let succeeded = false
+        yield* Effect.fork(
+          rec.consumer.consume({
+            stream: "f9c",
+            group: "g",
+            consumer: "m",
+            from: "0",
+            minIdle: Duration.seconds(2),
+            // Room beside the entry waiting for its retry: the member goes on claiming meanwhile.
+            concurrency: 2,
+            retrySchedule: Schedule.exponential(
+              Duration.seconds(4),
+              1
+            ) as Schedule.Schedule<Duration.Duration>,
+            handler: (m) =>
+              Effect.suspend(() => {
+                deliveries.push(m.deliveryCount)
+                if (succeeded) afterSuccess++
+                if (m.deliveryCount === 1) return Effect.fail("first delivery fails")
+                succeeded = true
+                return Effect.void
+              })
+          })
+        )
+        for (let i = 0; i < 20; i++) {
+          yield* quiet
+          yield* TestClock.adjust("1 second")
+        }
+        yield* eventually(
+          "acknowledged",
+          Effect.map(pendingOf("f9c", "g"), (n) => n === 0)
+        )
+        // The claim scans at 2 s and 3 s took it back while it waited (deliveries 2 and 3 on the
+        // server), and those after its success while its ack was on its way: only the retry at 4 s
+        // handed it to the handler again.
+        expect(rec.count("claim")).toBeGreaterThan(5)
+        expect(deliveries).toEqual([1, 4])
+        expect(afterSuccess).toBe(0)
       }).pipe(Effect.provide(env))
   )
 

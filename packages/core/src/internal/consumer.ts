@@ -374,11 +374,17 @@ export const consume = <E extends Event.Any, R>(
       const workers = yield* Workers.make<R>(config.concurrency, (state) => settle(state.entry, state))
       const held = workers.held
 
-      const start = (entries: ReadonlyArray<GroupEntry>): Effect.Effect<void, never, R> =>
+      /**
+       * Starts entries just read or claimed. A claim scan can take back what this member still holds
+       * or has handled with its ack on its way (its lease lapsed while a renewal failed): those are
+       * settled by their handling and their ack, never handed out a second time.
+       */
+      const start = (entries: ReadonlyArray<GroupEntry>, claimed: boolean): Effect.Effect<void, never, R> =>
         Effect.suspend(() => {
           const live: Array<GroupEntry> = []
           const dead: Array<GroupEntry> = []
           for (const entry of entries) {
+            if (claimed && (workers.holds(entry.id) || acks.has(entry.id))) continue
             if (config.maxDeliveries > 0 && entry.deliveryCount > config.maxDeliveries) dead.push(entry)
             else live.push(entry)
           }
@@ -539,7 +545,7 @@ export const consume = <E extends Event.Any, R>(
               [
                 Metric.incrementBy(claimedCounter, claimed.entries.length),
                 handleGap(claimed.deleted),
-                start(claimed.entries),
+                start(claimed.entries, true),
                 claimed.next === "0-0" ? readInfo(true) : Effect.void
               ],
               { discard: true }
@@ -566,7 +572,7 @@ export const consume = <E extends Event.Any, R>(
           blockMillis,
           timeoutMillis: blockMillis + 2_000
         })
-        yield* start(entries)
+        yield* start(entries, false)
       })
       const checkedTurn = turn.pipe(
         // A defect of the backend (a bug, a reply of an unexpected shape) is a failed turn like any

@@ -15,6 +15,8 @@ export interface Acks {
   readonly offer: (id: string) => void
   /** The ids queued or on their way, not yet acknowledged (the lease renews them meanwhile). */
   readonly unacknowledged: () => ReadonlyArray<string>
+  /** Whether `id` is queued or on its way (a claim that returns it must not hand it out again). */
+  readonly has: (id: string) => boolean
   /** Sends what is queued now (at shutdown). */
   readonly flush: Effect.Effect<void>
   /** The sender: sends a batch whenever something is queued; runs until interrupted. */
@@ -60,5 +62,6 @@ export const make = (send: (ids: ReadonlyArray<string>) => Effect.Effect<void>):
       )
     )
     const unacknowledged = () => (sending.length === 0 ? queued : [...sending, ...queued])
-    return { offer, unacknowledged, flush, run }
+    const has = (id: string) => queued.includes(id) || sending.includes(id)
+    return { offer, unacknowledged, has, flush, run }
   })

@@ -72,9 +72,14 @@ export class Workers<R> {
     })
   }
 
-  /** Holds entries just read or claimed, to be started by the workers in this order. */
+  /**
+   * Holds entries just read or claimed, to be started by the workers in this order. An entry this
+   * member already holds (its own claim scan took it back after its lease lapsed, a renewal having
+   * failed) is not held twice: its handling goes on as it is, never beside a second one.
+   */
   hold(entries: ReadonlyArray<GroupEntry>): void {
     for (const entry of entries) {
+      if (this.holds(entry.id)) continue
       const state: Held = { entry, fiber: undefined, waiting: false, lost: false, removed: false }
       this.held.set(entry.id, state)
       this.ready.push(state)
@@ -84,6 +89,12 @@ export class Workers<R> {
 
   /** Whether the loop may read: every entry read has started, and something is free. */
   readonly canRead = (): boolean => this.held.size < this.concurrency && this.readyHead === this.ready.length
+
+  /** Whether the member holds `id` (and has not lost it to another member). */
+  holds(id: string): boolean {
+    const holding = this.held.get(id)
+    return holding !== undefined && !holding.lost
+  }
 
   /** How many more entries the member may hold. */
   get free(): number {

@@ -90,8 +90,8 @@ const tlsFiles = {
 
 /**
  * The options of the server: `--redis-url` (every URL form), `--cluster`, `--tls-ca`, `--tls-cert`,
- * `--tls-key`, each with its environment variable; for the commands on one key (`dead-letters`,
- * `serve`).
+ * `--tls-key`, each with its environment variable ({@link connection} adds `--partitions`: every
+ * command on Redis takes that).
  *
  * @since 0.3.0
  * @category options
@@ -281,6 +281,48 @@ export const deadLetter: Options.Options<Option.Option<string>> = Options.text("
  */
 export const deadLetterOf = (stream: string, given: Option.Option<string>): string =>
   Option.getOrElse(given, () => `${stream}:dead`)
+
+/**
+ * The dead-letter stream of a stream over `partitions`: {@link deadLetterOf} for one partition;
+ * `undefined` for several (each partition key's own `<partition key>:dead`), where `--dead-letter`
+ * is a usage error.
+ *
+ * @since 0.3.0
+ * @category validation
+ */
+export const validateDeadLetter = (
+  stream: string,
+  given: Option.Option<string>,
+  partitions: number | undefined
+): Effect.Effect<string | undefined, CliError.CliError> =>
+  partitions === undefined
+    ? Effect.succeed(deadLetterOf(stream, given))
+    : Option.isSome(given)
+      ? Effect.fail(
+          CliError.usage(
+            "--dead-letter cannot be given with --partitions: each partition's dead letters go to <partition key>:dead, in its slot"
+          )
+        )
+      : Effect.succeed(undefined)
+
+/**
+ * The keys of a stream's partitions (`[stream]` for one, see `Partitions.keys`); a usage error when
+ * the name cannot be partitioned (empty, or holding `{` or `}`).
+ *
+ * @since 0.3.0
+ * @category validation
+ */
+export const partitionKeys = (
+  stream: string,
+  partitions: number | undefined
+): Effect.Effect<ReadonlyArray<string>, CliError.CliError> =>
+  Effect.try({
+    try: () => Partitions.keys(stream, partitions ?? 1),
+    catch: (error) =>
+      CliError.usage(
+        `--stream with --partitions ${partitions}: ${String(error instanceof Error ? error.message : error).replace(/^Partitions: /, "")}`
+      )
+  })
 
 /**
  * `--format`: `pretty` (default) for people, `json` (one JSON object per line) for tools.

@@ -259,11 +259,11 @@ export const command = Command.make(
   (config) =>
     Effect.gen(function* () {
       const connection = yield* CommonOptions.resolveConnection(config.connection)
-      if (connection.partitions !== undefined && Option.isSome(config.deadLetter)) {
-        return yield* CliError.usage(
-          "--dead-letter cannot be given with --partitions: each partition's dead letters go to <partition key>:dead, in its slot"
-        )
-      }
+      const deadLetterStream = yield* CommonOptions.validateDeadLetter(
+        config.stream,
+        config.deadLetter,
+        connection.partitions
+      )
       const group = yield* CommonOptions.validateGroup(config.group)
       const consumer = Option.getOrElse(config.consumer, EventConsumer.defaultConsumerName)
       if (consumer.trim() === "") return yield* CliError.usage("--consumer must not be empty")
@@ -282,10 +282,7 @@ export const command = Command.make(
         concurrency: yield* atLeast("concurrency", config.concurrency, 1),
         minIdleMillis: yield* atLeast("min-idle", config.minIdle, 3),
         maxDeliveries: yield* atLeast("max-deliveries", config.maxDeliveries, 0),
-        deadLetterStream:
-          connection.partitions === undefined
-            ? CommonOptions.deadLetterOf(config.stream, config.deadLetter)
-            : undefined,
+        deadLetterStream,
         limit: yield* CommonOptions.validateLimit(config.limit),
         format: config.format,
         exec,

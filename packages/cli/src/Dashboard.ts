@@ -7,7 +7,9 @@
  *   starts after the `Last-Event-ID` header when there is one (what `EventSource` sends when it
  *   reconnects), else at the `from` query parameter (`$` default, `0`, or an id). Query `kind`
  *   (kind globs, repeatable or comma-separated) and `arena` filter on the server. A comment line is
- *   sent every 15 s to keep the connection open. With a group probe (`groups`), the stream's
+ *   sent every 15 s to keep the connection open. On a partitioned stream (`partitions`) the feed reads
+ *   every partition key, and `id:` is the feed's position over all of them (`FeedPosition`), which
+ *   `Last-Event-ID` and `from` also take. With a group probe (`groups`), the stream's
  *   consumer groups come on the same feed as messages of their own type, `event: groups` (no `id:`),
  *   each a `GroupWatch.Snapshot`, every `groupsInterval`.
  * - `GET /metrics`: every `maf_events_*` metric of the process in the Prometheus text format
@@ -39,7 +41,7 @@ import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { PrometheusText, ReadMetrics, StreamBackend } from "@maf/events"
+import { Partitions, PrometheusText, ReadMetrics, StreamBackend } from "@maf/events"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -51,6 +53,7 @@ import * as Stream from "effect/Stream"
 import * as DashboardMetrics from "./DashboardMetrics.js"
 import * as Page from "./dashboard/page.js"
 import * as Feed from "./Feed.js"
+import * as FeedPosition from "./FeedPosition.js"
 import * as Format from "./Format.js"
 import * as GroupWatch from "./GroupWatch.js"
 
@@ -61,8 +64,10 @@ import * as GroupWatch from "./GroupWatch.js"
  * @category models
  */
 export interface Options {
-  /** The stream's key. */
+  /** The stream's key (a partitioned stream's name). */
   readonly stream: string
+  /** The stream's partitions (see `Partitions`); above 1, every feed reads them all. Default 1. */
+  readonly partitions?: number | undefined
   /** Where the stream lives, shown on the page (`localhost:6379`, `in-memory`); never credentials. */
   readonly source: string
   /** The address to listen on. Default `127.0.0.1`. */
@@ -139,14 +144,48 @@ const unauthorized = HttpServerResponse.text(
 
 /**
  * One Server-Sent Events message of a feed item: `id:` (not for gaps: their id is the next entry's,
- * which a reconnect must not skip) and `data:` the JSON line.
+ * which a reconnect must not skip) and `data:` the JSON line. The id is the entry's, or `id` when
+ * given (a partitioned feed's position).
  *
  * @since 0.1.0
  * @category encoding
  */
-export const message = (item: Feed.Item): string => {
+export const message = (item: Feed.Item, id?: string | undefined): string => {
   const data = `data: ${Format.jsonLine(item.result, item.body)}\n\n`
-  return item.result._tag === "Gap" ? data : `id: ${item.result.streamId}\n${data}`
+  return item.result._tag === "Gap" ? data : `id: ${id ?? item.result.streamId}\n${data}`
+}
+
+/**
+ * Where a feed starts, checked: `from` (`$`, `0`, an entry id) on one key; on a partitioned stream, a
+ * position for every partition (a `FeedPosition`, or `from` for each; `$` pinned to each partition's
+ * last id now, so that the feed's first `id:` already names every partition), else what is wrong.
+ */
+const startOf = (
+  options: Options,
+  from: string
+): Effect.Effect<
+  { readonly from: string; readonly positions?: Partitions.Positions } | string,
+  never,
+  StreamBackend.StreamBackend
+> => {
+  const partitions = options.partitions ?? 1
+  if (partitions <= 1 || !FeedPosition.isPosition(from)) {
+    const problem = Feed.checkFrom(from)
+    if (problem !== undefined) return Effect.succeed(`from ${problem}`)
+  }
+  if (partitions <= 1) return Effect.succeed({ from })
+  const keys = Partitions.keys(options.stream, partitions)
+  if (FeedPosition.isPosition(from)) {
+    const positions = FeedPosition.decode(keys, from)
+    return Effect.succeed(typeof positions === "string" ? positions : { from: "$", positions })
+  }
+  if (from !== "$") return Effect.succeed({ from, positions: Object.fromEntries(keys.map((k) => [k, from])) })
+  // Unpinned when the server does not answer at once: the readers pin `$` themselves, with retries.
+  return Partitions.lastIds({ stream: options.stream, partitions }).pipe(
+    Effect.timeout(Duration.seconds(2)),
+    Effect.map((positions) => ({ from, positions })),
+    Effect.orElseSucceed(() => ({ from }))
+  )
 }
 
 /**
@@ -188,20 +227,29 @@ const feed = (options: Options, groups: GroupWatch.Watch | undefined) =>
     const params = new URL(request.url, "http://localhost").searchParams
     const lastEventId = request.headers["last-event-id"]?.trim()
     const from = lastEventId !== undefined && lastEventId !== "" ? lastEventId : (params.get("from") ?? "$")
-    const problem = Feed.checkFrom(from)
-    if (problem !== undefined) return HttpServerResponse.text(`from ${problem}\n`, { status: 400 })
+    const start = yield* startOf(options, from)
+    if (typeof start === "string") return HttpServerResponse.text(`${start}\n`, { status: 400 })
     const arenaParam = params.get("arena") ?? ""
     const arena = arenaParam === "" ? undefined : arenaParam
     const kinds = kindsOf(params)
     const filters = Feed.checkFilters(kinds, arena)
     if (filters !== undefined) return HttpServerResponse.text(`${filters}\n`, { status: 400 })
-    const items = Feed.make(backend, {
+    const results = Feed.make(backend, {
       stream: options.stream,
-      from,
+      from: start.from,
       kinds,
       arena,
-      read: options.read
-    }).pipe(Stream.tap(measured(options.stream)), Stream.map(message))
+      read: { ...options.read, partitions: options.partitions, positions: start.positions }
+    }).pipe(Stream.tap(measured(options.stream)))
+    const partitions = options.partitions ?? 1
+    const keys = partitions > 1 ? Partitions.keys(options.stream, partitions) : []
+    const items =
+      partitions <= 1
+        ? Stream.map(results, (item) => message(item))
+        : Stream.mapAccum(results, start.positions ?? {}, (at, item) => {
+            const next = Partitions.advance(at, item.result)
+            return [next, message(item, FeedPosition.encode(keys, next))]
+          })
     const heartbeat = Stream.tick(options.heartbeat ?? Duration.seconds(15)).pipe(
       Stream.drop(1),
       Stream.as(": keep-alive\n\n")

@@ -12,9 +12,13 @@
  * letter there, replayed again by the next replay (at least once, never lost). A dead letter
  * without a `data` field (its original had none) is not replayed.
  *
+ * On a partitioned stream each partition key has its own dead letters, `<partition key>:dead`, in
+ * the key's slot: they are listed together (oldest first across the partitions, each saying its
+ * partition), and each is replayed on its own partition key, by the one-step script on a Cluster too.
+ *
  * @since 0.2.0
  */
-import { Partitions, WireCodec } from "@maf/events"
+import { Partitions, StreamBackend, WireCodec } from "@maf/events"
 import { RedisClient, type RedisStreamBackend } from "@maf/events-redis"
 import * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
@@ -273,5 +277,121 @@ export const replay = (
       if (entries.length < page) break
       start = `(${entries[entries.length - 1]![0]}`
     }
+    return { replayed, missing, noData }
+  })
+
+/** Oldest first: by id (ids that cannot be parsed last), ties in the order given. */
+const byId = (a: { readonly id: string }, b: { readonly id: string }): number => {
+  const x = StreamBackend.parseEntryId(a.id)
+  const y = StreamBackend.parseEntryId(b.id)
+  return x === undefined || y === undefined
+    ? Number(x === undefined) - Number(y === undefined)
+    : StreamBackend.compareEntryIds(x, y)
+}
+
+/**
+ * The dead letters of every partition key (`<key>:dead` each), oldest first across them, at most
+ * `limit` (`undefined`: all), each with its `partition`.
+ *
+ * @since 0.3.0
+ * @category reading
+ */
+export const listPartitions = (
+  client: RedisClient.Client,
+  url: Redacted.Redacted<string>,
+  keys: ReadonlyArray<string>,
+  limit: number | undefined
+): Effect.Effect<ReadonlyArray<GroupFormat.DeadLetter>, CliError.CliError> =>
+  Effect.map(
+    Effect.forEach(keys, (key) =>
+      Effect.map(list(client, url, Partitions.deadLetterKey(key), limit), (letters) =>
+        letters.map((letter) => ({ ...letter, partition: key }))
+      )
+    ),
+    (perPartition) => {
+      const letters = perPartition.flat().sort(byId)
+      return limit === undefined ? letters : letters.slice(0, limit)
+    }
+  )
+
+/**
+ * A dead letter named for a replay on a partitioned stream: its id, and the index of the partition
+ * whose dead letters hold it (`undefined`: whichever do).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface PartitionedId {
+  readonly partition: number | undefined
+  readonly id: string
+}
+
+/**
+ * Reads `<entry id>` or `<partition index>:<entry id>` against `partitions`: the id, or what is wrong.
+ *
+ * @since 0.3.0
+ * @category validation
+ */
+export const parsePartitionedId = (text: string, partitions: number): PartitionedId | string => {
+  const colon = text.indexOf(":")
+  const index = colon === -1 ? undefined : text.slice(0, colon)
+  const id = colon === -1 ? text : text.slice(colon + 1)
+  if (StreamBackend.parseEntryId(id) === undefined)
+    return `--id must be an entry id like 1715680953123-0, or <partition index>:<entry id>, got ${JSON.stringify(text)}`
+  if (index !== undefined && (!/^\d+$/.test(index) || Number(index) >= partitions))
+    return `--id ${text} names partition ${JSON.stringify(index)}: the stream has partitions 0 to ${partitions - 1}`
+  return { partition: index === undefined ? undefined : Number(index), id }
+}
+
+/**
+ * Replays dead letters of a partitioned stream, each on its own partition key (see {@link replay}):
+ * every dead letter of every partition (`"all"`), or the ids given, each looked for in its
+ * partition's dead letters, or in every partition's when it names none (then it is `missing` only
+ * when no partition holds it). Ids in `missing` and `noData` are given as `<partition index>:<id>`
+ * when the partition is known.
+ *
+ * @since 0.3.0
+ * @category replaying
+ */
+export const replayPartitions = (
+  client: RedisClient.Client,
+  url: Redacted.Redacted<string>,
+  options: {
+    readonly keys: ReadonlyArray<string>
+    readonly maxlen: number
+    readonly ids: ReadonlyArray<PartitionedId> | "all"
+  }
+): Effect.Effect<ReplayOutcome, CliError.CliError> =>
+  Effect.gen(function* () {
+    const replayed: Array<GroupFormat.Replayed> = []
+    const noData: Array<string> = []
+    /** How many partitions missed each id that named none. */
+    const missedEverywhere = new Map<string, number>()
+    const missing: Array<string> = []
+    const { ids, keys } = options
+    for (const [index, key] of keys.entries()) {
+      const mine =
+        ids === "all"
+          ? "all"
+          : ids.flatMap((named) =>
+              named.partition === undefined || named.partition === index ? [named.id] : []
+            )
+      if (mine !== "all" && mine.length === 0) continue
+      const outcome = yield* replay(client, url, {
+        stream: key,
+        deadStream: Partitions.deadLetterKey(key),
+        maxlen: options.maxlen,
+        ids: mine === "all" ? "all" : [...new Set(mine)]
+      })
+      for (const done of outcome.replayed) replayed.push({ ...done, partition: key })
+      for (const id of outcome.noData) noData.push(`${index}:${id}`)
+      for (const id of outcome.missing) {
+        if (ids !== "all" && ids.some((named) => named.partition === index && named.id === id))
+          missing.push(`${index}:${id}`)
+        if (ids !== "all" && ids.some((named) => named.partition === undefined && named.id === id))
+          missedEverywhere.set(id, (missedEverywhere.get(id) ?? 0) + 1)
+      }
+    }
+    for (const [id, missed] of missedEverywhere) if (missed === keys.length) missing.push(id)
     return { replayed, missing, noData }
   })

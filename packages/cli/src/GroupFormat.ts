@@ -136,6 +136,8 @@ export interface DeadLetter {
   readonly consumer: string
   readonly deliveryCount: number | undefined
   readonly error: string
+  /** On a partitioned stream: the partition key whose dead letters hold it (`<partition key>:dead`). */
+  readonly partition?: string | undefined
   /** The original entry as the reader would yield it (its `streamId` the original id). */
   readonly result: ReadResult.ReadResult
   /** Its parsed wire body, for the JSON line (see `Format.jsonObject`). */
@@ -144,12 +146,14 @@ export interface DeadLetter {
 
 /**
  * The JSON object of a dead letter: `id`, `original_id`, `group`, `consumer`, `delivery_count`,
- * `error`, and `event`: `tail`'s JSON line of the original entry.
+ * `error`, and `event`: `tail`'s JSON line of the original entry; on a partitioned stream,
+ * `partition` (its partition key) first.
  *
  * @since 0.2.0
  * @category json
  */
 export const deadLetterObject = (letter: DeadLetter): Format.JsonObject => ({
+  ...(letter.partition === undefined ? {} : { partition: letter.partition }),
   id: letter.id,
   original_id: letter.originalId,
   group: letter.group,
@@ -167,7 +171,7 @@ export const deadLetterObject = (letter: DeadLetter): Format.JsonObject => ({
  * @category pretty
  */
 export const prettyDeadLetter = (letter: DeadLetter, options: Format.PrettyOptions): string =>
-  `${Format.pretty(letter.result, options)}\n    dead letter ${letter.id}: group ${letter.group}, consumer ${letter.consumer}, ${letter.deliveryCount ?? "?"} deliveries: ${letter.error}`
+  `${Format.pretty(letter.result, options)}\n    dead letter ${letter.id}${letter.partition === undefined ? "" : ` of ${letter.partition}`}: group ${letter.group}, consumer ${letter.consumer}, ${letter.deliveryCount ?? "?"} deliveries: ${letter.error}`
 
 /**
  * A dead letter put back on the main stream: its id among the dead letters, its original id, and
@@ -177,18 +181,22 @@ export const prettyDeadLetter = (letter: DeadLetter, options: Format.PrettyOptio
  * @category models
  */
 export interface Replayed {
+  /** On a partitioned stream: the partition key it was dead-lettered from and is put back on. */
+  readonly partition?: string | undefined
   readonly id: string
   readonly originalId: string
   readonly newId: string
 }
 
 /**
- * The JSON object of a replay: `id` (the dead letter's), `original_id`, `new_id`.
+ * The JSON object of a replay: `id` (the dead letter's), `original_id`, `new_id`; on a partitioned
+ * stream, `partition` (the partition key) first.
  *
  * @since 0.2.0
  * @category json
  */
 export const replayedObject = (replayed: Replayed): Format.JsonObject => ({
+  ...(replayed.partition === undefined ? {} : { partition: replayed.partition }),
   id: replayed.id,
   original_id: replayed.originalId,
   new_id: replayed.newId
@@ -201,4 +209,4 @@ export const replayedObject = (replayed: Replayed): Format.JsonObject => ({
  * @category pretty
  */
 export const prettyReplayed = (replayed: Replayed): string =>
-  `replayed ${replayed.id} (originally ${replayed.originalId}) as ${replayed.newId}`
+  `replayed ${replayed.id} (originally ${replayed.originalId}) as ${replayed.newId}${replayed.partition === undefined ? "" : ` on ${replayed.partition}`}`

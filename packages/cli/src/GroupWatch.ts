@@ -7,9 +7,13 @@
  * A probe says where the groups come from: on Redis, `XINFO GROUPS` of the stream (every group, on a
  * connection of the watch's own); elsewhere, named groups through the `GroupBackend` port.
  *
+ * On a partitioned stream (one Redis group a partition key, as `consume --partitions` makes them),
+ * the Redis probe reads every partition key and shows each group once, merged (see {@link merge}):
+ * its figures summed over the partitions, its members merged by name.
+ *
  * @since 0.3.0
  */
-import { ConsumerMetrics, type GroupBackend } from "@maf/events"
+import { ConsumerMetrics, type GroupBackend, Partitions, StreamBackend } from "@maf/events"
 import { RedisClient, type RedisStreamBackend } from "@maf/events-redis"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -37,6 +41,24 @@ export interface GroupStatus {
   /** How many members the group has. */
   readonly consumers: number
   readonly last_delivered_id: string
+  /** On a partitioned stream only: how many of its partition keys hold the group. */
+  readonly partitions?: number | undefined
+  /** On a partitioned stream only: the group's members, merged by name over the partitions. */
+  readonly members?: ReadonlyArray<MemberStatus> | undefined
+}
+
+/**
+ * A member of a group on a partitioned stream, over every partition key it reads.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface MemberStatus {
+  readonly name: string
+  /** Entries it holds, summed over the partitions. */
+  readonly pending: number
+  /** Milliseconds since it last read or claimed on any partition (the least of the partitions'). */
+  readonly idle_ms: number
 }
 
 /**
@@ -110,6 +132,95 @@ export const fromXinfoGroups = (reply: unknown): ReadonlyArray<GroupStatus> =>
   })
 
 /**
+ * The members of an `XINFO CONSUMERS` reply.
+ *
+ * @since 0.3.0
+ * @category decoding
+ */
+export const fromXinfoConsumers = (reply: unknown): ReadonlyArray<MemberStatus> =>
+  (Array.isArray(reply) ? reply : []).map((entry) => {
+    const fields = fieldsOf(entry)
+    return {
+      name: String(fields.get("name") ?? ""),
+      pending: numberOf(fields.get("pending")) ?? 0,
+      idle_ms: numberOf(fields.get("idle")) ?? 0
+    }
+  })
+
+/** The later of two entry ids (an id that cannot be parsed loses). */
+const laterId = (a: string, b: string): string => {
+  const x = StreamBackend.parseEntryId(a)
+  const y = StreamBackend.parseEntryId(b)
+  if (x === undefined) return b
+  if (y === undefined) return a
+  return StreamBackend.compareEntryIds(x, y) >= 0 ? a : b
+}
+
+/**
+ * The groups of a partitioned stream from those of its `partitions` keys (each group with its
+ * `members`), one per name, sorted by name: `pending` summed; `lag` summed, `null` when a partition
+ * cannot tell or does not hold the group (its backlog there is unknown); `last_delivered_id` the
+ * latest of the partitions'; `members` merged by name (`pending` summed, `idle_ms` the least), and
+ * `consumers` their count; `partitions` how many keys hold the group.
+ *
+ * @since 0.3.0
+ * @category combinators
+ */
+export const merge = (
+  partitions: number,
+  perPartition: ReadonlyArray<ReadonlyArray<GroupStatus>>
+): ReadonlyArray<GroupStatus> => {
+  interface Merged {
+    pending: number
+    lag: number | null
+    last: string
+    holders: number
+    members: Map<string, { pending: number; idle_ms: number }>
+  }
+  const byName = new Map<string, Merged>()
+  for (const groups of perPartition) {
+    for (const group of groups) {
+      const seen = byName.get(group.name)
+      const merged: Merged = seen ?? {
+        pending: 0,
+        lag: 0,
+        last: group.last_delivered_id,
+        holders: 0,
+        members: new Map()
+      }
+      byName.set(group.name, merged)
+      merged.pending += group.pending
+      merged.lag = merged.lag === null || group.lag === null ? null : merged.lag + group.lag
+      merged.last = laterId(merged.last, group.last_delivered_id)
+      merged.holders++
+      for (const member of group.members ?? []) {
+        const known = merged.members.get(member.name)
+        merged.members.set(member.name, {
+          pending: (known?.pending ?? 0) + member.pending,
+          idle_ms: Math.min(known?.idle_ms ?? Number.POSITIVE_INFINITY, member.idle_ms)
+        })
+      }
+    }
+  }
+  const byKey = <A extends { readonly name: string }>(a: A, b: A) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+  return [...byName]
+    .map(([name, merged]): GroupStatus => {
+      const members = [...merged.members].map(([name, m]): MemberStatus => ({ name, ...m })).sort(byKey)
+      return {
+        name,
+        pending: merged.pending,
+        lag: merged.holders < partitions ? null : merged.lag,
+        consumers: members.length,
+        last_delivered_id: merged.last,
+        partitions: merged.holders,
+        members
+      }
+    })
+    .sort(byKey)
+}
+
+/**
  * The probe's own connection: the client, how many times it became ready, and its last failure (what
  * a read answers when the server cannot be reached).
  */
@@ -132,13 +243,14 @@ const readyAfter = (connection: ProbeConnection, readies: number): Effect.Effect
   )
 
 /**
- * One `XINFO GROUPS` on a ready connection. A failure that is not the server's reply (the connection
- * closed, or ioredis saw it closing: "Stream isn't writeable…") waits for the next connection and
- * tries again; the caller's bound answers with the connection's own failure.
+ * One `XINFO` (`GROUPS key`, `CONSUMERS key group`) on a ready connection. A failure that is not the
+ * server's reply (the connection closed, or ioredis saw it closing: "Stream isn't writeable…") waits
+ * for the next connection and tries again; the caller's bound answers with the connection's own
+ * failure.
  */
-const xinfoGroups = (
+const xinfo = (
   connection: ProbeConnection,
-  stream: string,
+  args: readonly ["GROUPS", string] | readonly ["CONSUMERS", string, string],
   url: Redacted.Redacted<string> | string | undefined
 ) => {
   const attempt = (readies: number): Effect.Effect<unknown, string> =>
@@ -147,7 +259,10 @@ const xinfoGroups = (
       Effect.suspend(() => {
         const sentOn = connection.readies
         return Effect.tryPromise({
-          try: () => connection.client.xinfo("GROUPS", stream),
+          try: () =>
+            args[0] === "GROUPS"
+              ? connection.client.xinfo(args[0], args[1])
+              : connection.client.xinfo(args[0], args[1], args[2]),
           catch: (error) => ({ error, sentOn })
         }).pipe(
           Effect.catchAll(({ error, sentOn }) =>
@@ -181,19 +296,31 @@ const follow = (client: RedisClient.Client, url: Redacted.Redacted<string> | str
 }
 
 /**
+ * Options of the Redis probe: the connection, and the stream's partitions (default 1).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface RedisOptions extends RedisStreamBackend.ConnectionOptions {
+  readonly partitions?: number | undefined
+}
+
+/**
  * The Redis probe, on any deployment (`RedisClient` of `@maf/events-redis`: one server, Sentinel, a
  * Cluster, TLS): `XINFO GROUPS` on a connection of its own (made by the first read, re-made after a
  * loss, closed with the scope), each read bounded to 2 s, waiting for the connection in that time
  * when it is being made. A stream that does not exist has no groups; a server that cannot be
- * reached is `cannot reach the server: <the connection's last failure>`.
+ * reached is `cannot reach the server: <the connection's last failure>`. With `partitions` above 1,
+ * every partition key's groups (`XINFO GROUPS`) and their members (`XINFO CONSUMERS`), merged (see
+ * {@link merge}), all within the one bound.
  *
  * @since 0.3.0
  * @category constructors
  */
-export const redis = (
-  options: RedisStreamBackend.ConnectionOptions
-): Effect.Effect<Probe, never, Scope.Scope> =>
+export const redis = (options: RedisOptions): Effect.Effect<Probe, never, Scope.Scope> =>
   Effect.gen(function* () {
+    const { partitions = 1, ...connectionOptions } = options
+    const url = options.url
     const scope = yield* Effect.scope
     const lock = yield* Effect.makeSemaphore(1)
     let current: ProbeConnection | undefined
@@ -202,25 +329,49 @@ export const redis = (
       Effect.suspend(() =>
         current !== undefined
           ? Effect.succeed(current)
-          : RedisClient.make(options).pipe(
+          : RedisClient.make(connectionOptions).pipe(
               Scope.extend(scope),
               Effect.map((client) => {
-                current = follow(client, options.url)
+                current = follow(client, url)
                 return current
               }),
               Effect.mapError((error) => `cannot reach the server: ${error.reason}`)
             )
       )
     )
-    return (stream) =>
-      Effect.flatMap(connection, (connected) =>
-        xinfoGroups(connected, stream, options.url).pipe(
-          Effect.map(fromXinfoGroups),
-          Effect.catchIf(
-            (message) => /no such key/i.test(message),
-            () => Effect.succeed([])
+    const groupsOf = (connected: ProbeConnection, key: string) =>
+      xinfo(connected, ["GROUPS", key], url).pipe(
+        Effect.map(fromXinfoGroups),
+        Effect.catchIf(
+          (message) => /no such key/i.test(message),
+          () => Effect.succeed([])
+        )
+      )
+    // A partition key's groups, each with its members (a group deleted meanwhile is left out).
+    const partitionOf = (connected: ProbeConnection, key: string) =>
+      Effect.flatMap(groupsOf(connected, key), (groups) =>
+        Effect.forEach(groups, (group) =>
+          xinfo(connected, ["CONSUMERS", key, group.name], url).pipe(
+            Effect.map(
+              (reply): ReadonlyArray<GroupStatus> => [{ ...group, members: fromXinfoConsumers(reply) }]
+            ),
+            Effect.catchIf(
+              (message) => /no such key|NOGROUP/i.test(message),
+              () => Effect.succeed([])
+            )
           )
         )
+      ).pipe(Effect.map((found) => found.flat()))
+    return (stream) =>
+      Effect.flatMap(connection, (connected) =>
+        partitions <= 1
+          ? groupsOf(connected, stream)
+          : Effect.map(
+              Effect.forEach(Partitions.keys(stream, partitions), (key) => partitionOf(connected, key), {
+                concurrency: 16
+              }),
+              (perPartition) => merge(partitions, perPartition)
+            )
       ).pipe(
         Effect.timeoutFail({
           duration: Duration.seconds(2),
@@ -228,7 +379,9 @@ export const redis = (
             current === undefined
               ? "cannot reach the server: no connection within 2 s"
               : current.lastError === undefined
-                ? "XINFO GROUPS: no answer in 2 s"
+                ? partitions <= 1
+                  ? "XINFO GROUPS: no answer in 2 s"
+                  : `XINFO GROUPS and CONSUMERS of ${partitions} partitions: no answer in 2 s`
                 : `cannot reach the server: ${current.lastError}`
         })
       )

@@ -1,6 +1,7 @@
 /**
  * `maf-events serve`: the live dashboard on its own, over Redis, with the stream's consumer groups
- * (`XINFO GROUPS` every 2 s) and `/metrics` for Prometheus.
+ * (`XINFO GROUPS` every 2 s) and `/metrics` for Prometheus. With `--partitions N`, the feed reads
+ * every partition and each group is shown once, merged over the partition keys (`GroupWatch.merge`).
  *
  * @since 0.1.0
  */
@@ -23,7 +24,7 @@ import * as RedisUrl from "./RedisUrl.js"
 export const command = Command.make(
   "serve",
   {
-    server: CommonOptions.server,
+    connection: CommonOptions.connection,
     stream: CommonOptions.stream,
     host: CommonOptions.host,
     port: CommonOptions.port(8080, "The dashboard's port (0: a free one)."),
@@ -32,22 +33,35 @@ export const command = Command.make(
   },
   (config) =>
     Effect.gen(function* () {
-      const connection = yield* CommonOptions.resolveConnection(config.server)
+      const connection = yield* CommonOptions.resolveConnection(config.connection)
       const port = yield* CommonOptions.validatePort(config.port)
       const token = yield* CommonOptions.validateAccess(config.host, config.token, config.noAuth)
       const source = RedisUrl.describe(connection.url)
       const dashboard = Layer.unwrapScoped(
         Effect.map(
-          GroupWatch.redis({ ...connection.options, clientName: "maf-events-serve-groups" }),
+          GroupWatch.redis({
+            ...connection.options,
+            partitions: connection.partitions,
+            clientName: "maf-events-serve-groups"
+          }),
           (groups) =>
-            Dashboard.layer({ stream: config.stream, source, host: config.host, port, token, groups })
+            Dashboard.layer({
+              stream: config.stream,
+              partitions: connection.partitions,
+              source,
+              host: config.host,
+              port,
+              token,
+              groups
+            })
         )
       ).pipe(
         Layer.provide(RedisStreamBackend.layer({ ...connection.options, clientName: "maf-events-serve" }))
       )
       yield* Effect.gen(function* () {
         process.stdout.write(`Dashboard: ${yield* Dashboard.url}${Dashboard.tokenNote(token)}\n`)
-        process.stderr.write(`serving ${config.stream} on ${source} (Ctrl+C to stop)\n`)
+        const over = connection.partitions === undefined ? "" : ` (${connection.partitions} partitions)`
+        process.stderr.write(`serving ${config.stream}${over} on ${source} (Ctrl+C to stop)\n`)
         return yield* Effect.never
       }).pipe(
         Effect.provide(dashboard),

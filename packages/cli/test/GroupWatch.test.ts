@@ -4,11 +4,13 @@
  * waits for the connection being made), a stream that does not exist has none, a read right after the
  * server closed the connection waits for the new one, and a server that stopped is a failure with the
  * connection's reason (never ioredis' "Stream isn't writeable"), the probe working again once it is back. Through the port (the in-memory backend), only the named groups that exist.
+ * On a partitioned stream, the probe reads every partition key and merges each group over them
+ * (`merge`: figures summed, members merged by name, an unknown or missing partition's lag unknown).
  * The watch (under `TestClock`) reads at once and then every interval, sets the group gauges, and
  * keeps the last groups seen, with the reason, when a read fails.
  */
 import { describe, expect, it, layer } from "@effect/vitest"
-import { ConsumerMetrics, GroupBackend, MemoryStreamBackend } from "@maf/events"
+import { ConsumerMetrics, GroupBackend, MemoryStreamBackend, Partitions } from "@maf/events"
 import { RedisTestServer } from "@maf/events-test"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -21,6 +23,77 @@ import * as TestClock from "effect/TestClock"
 import * as GroupWatch from "../src/GroupWatch.js"
 
 describe("GroupWatch", () => {
+  describe("merge: one group over the partitions of a stream", () => {
+    const group = (
+      name: string,
+      pending: number,
+      lag: number | null,
+      last: string,
+      members: ReadonlyArray<GroupWatch.MemberStatus>
+    ): GroupWatch.GroupStatus => ({
+      name,
+      pending,
+      lag,
+      consumers: members.length,
+      last_delivered_id: last,
+      members
+    })
+    const member = (name: string, pending: number, idle_ms: number) => ({ name, pending, idle_ms })
+    const cases: ReadonlyArray<
+      readonly [string, ReadonlyArray<ReadonlyArray<GroupWatch.GroupStatus>>, ReadonlyArray<unknown>]
+    > = [
+      [
+        "pending and lag summed, the latest id, members merged by name (pending summed, idle the least)",
+        [
+          [group("g", 2, 1, "5-0", [member("a", 2, 300)])],
+          [group("g", 3, 4, "7-1", [member("a", 1, 100), member("b", 2, 50)])],
+          [group("g", 0, 0, "6-0", [])]
+        ],
+        [
+          {
+            name: "g",
+            pending: 5,
+            lag: 5,
+            consumers: 2,
+            last_delivered_id: "7-1",
+            partitions: 3,
+            members: [member("a", 3, 100), member("b", 2, 50)]
+          }
+        ]
+      ],
+      [
+        "a lag one partition cannot tell: unknown",
+        [[group("g", 0, 2, "1-0", [])], [group("g", 0, null, "1-0", [])], [group("g", 0, 2, "1-0", [])]],
+        [{ name: "g", lag: null, partitions: 3 }]
+      ],
+      [
+        "a group some partitions do not hold: its lag unknown, the partitions that hold it counted",
+        [[group("g", 1, 0, "2-0", [member("a", 1, 10)])], [], [group("g", 0, 0, "3-0", [])]],
+        [{ name: "g", pending: 1, lag: null, consumers: 1, last_delivered_id: "3-0", partitions: 2 }]
+      ],
+      [
+        "several groups: one each, by name",
+        [
+          [group("z", 0, 0, "0-0", []), group("a", 1, 0, "1-0", [])],
+          [group("a", 1, 0, "1-0", []), group("z", 0, 0, "0-0", [])],
+          [group("z", 0, 0, "0-0", []), group("a", 1, 0, "1-0", [])]
+        ],
+        [
+          { name: "a", pending: 3, lag: 0 },
+          { name: "z", pending: 0, lag: 0 }
+        ]
+      ],
+      ["no groups anywhere: none", [[], [], []], []]
+    ]
+    for (const [name, perPartition, expected] of cases) {
+      it(name, () => {
+        const merged = GroupWatch.merge(3, perPartition)
+        expect(merged).toHaveLength(expected.length)
+        merged.forEach((g, i) => expect(g).toMatchObject(expected[i] as object))
+      })
+    }
+  })
+
   it.effect("through the port: the named groups that exist", () =>
     Effect.gen(function* () {
       const groups = yield* GroupBackend.GroupBackend
@@ -112,6 +185,50 @@ layer(RedisTestServer.layer(), { excludeTestServices: true })("GroupWatch over a
         yield* server.start
         const back = yield* Effect.eventually(read)
         expect(back.map((g) => g.name)).toEqual(["done", "slow"])
+      })
+  )
+
+  it.scoped(
+    "a partitioned stream: each group once, merged over every partition key (pending and lag summed, members by name)",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* RedisTestServer.RedisTestServer
+        const stream = "watch:parts"
+        const keys = Partitions.keys(stream, 3)
+        for (const key of keys) {
+          for (let i = 0; i < 3; i++) yield* server.command("XADD", key, "*", "data", `{"i":${i}}`)
+          yield* server.command("XGROUP", "CREATE", key, "workers", "0")
+        }
+        // "late" only on the first two partitions: its backlog on the third is unknown.
+        for (const key of keys.slice(0, 2)) yield* server.command("XGROUP", "CREATE", key, "late", "$")
+        const take = (key: string, consumer: string, count: number) =>
+          server.command("XREADGROUP", "GROUP", "workers", consumer, "COUNT", count, "STREAMS", key, ">")
+        yield* take(keys[0]!, "a", 2)
+        yield* take(keys[1]!, "a", 1)
+        yield* take(keys[1]!, "b", 1)
+        yield* take(keys[2]!, "b", 3)
+        const probe = yield* GroupWatch.redis({
+          url: Redacted.make(server.url),
+          partitions: 3,
+          clientName: "test-watch-partitions"
+        })
+        const groups = yield* probe(stream)
+        expect(groups.map(({ last_delivered_id, members, ...g }) => g)).toEqual([
+          { name: "late", pending: 0, lag: null, consumers: 0, partitions: 2 },
+          { name: "workers", pending: 7, lag: 2, consumers: 2, partitions: 3 }
+        ])
+        const workers = groups[1]!
+        expect(workers.members?.map(({ name, pending }) => [name, pending])).toEqual([
+          ["a", 3],
+          ["b", 4]
+        ])
+        const lastIds = (yield* Effect.forEach(
+          keys,
+          (key) => server.command("XINFO", "STREAM", key) as Effect.Effect<ReadonlyArray<unknown>, unknown>
+        )).map((info) => String(info[info.indexOf("last-generated-id") + 1]))
+        // The latest delivered id of the three partitions (the third's: all of it delivered).
+        expect(workers.last_delivered_id).toBe(lastIds[2])
+        expect(yield* probe("watch:nothing-here")).toEqual([])
       })
   )
 })

@@ -40,7 +40,7 @@ describe("GroupWatch", () => {
     })
     const member = (name: string, pending: number, idle_ms: number) => ({ name, pending, idle_ms })
     const cases: ReadonlyArray<
-      readonly [string, ReadonlyArray<ReadonlyArray<GroupWatch.GroupStatus>>, ReadonlyArray<unknown>]
+      readonly [string, ReadonlyArray<ReadonlyArray<GroupWatch.GroupStatus>>, Array<object>]
     > = [
       [
         "pending and lag summed, the latest id, members merged by name (pending summed, idle the least)",
@@ -87,9 +87,8 @@ describe("GroupWatch", () => {
     ]
     for (const [name, perPartition, expected] of cases) {
       it(name, () => {
-        const merged = GroupWatch.merge(3, perPartition)
-        expect(merged).toHaveLength(expected.length)
-        merged.forEach((g, i) => expect(g).toMatchObject(expected[i] as object))
+        // Each group has (at least) the fields expected; as many groups as expected.
+        expect(GroupWatch.merge(3, perPartition)).toMatchObject(expected)
       })
     }
   })

@@ -34,6 +34,7 @@ export const command = Command.make(
   (config) =>
     Effect.gen(function* () {
       const connection = yield* CommonOptions.resolveConnection(config.connection)
+      yield* CommonOptions.partitionKeys(config.stream, connection.partitions)
       const port = yield* CommonOptions.validatePort(config.port)
       const token = yield* CommonOptions.validateAccess(config.host, config.token, config.noAuth)
       const source = RedisUrl.describe(connection.url)

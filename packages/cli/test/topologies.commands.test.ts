@@ -5,9 +5,13 @@
  *
  * On a Cluster, a dead-letter stream named after its stream (`<stream>:dead`) is in another slot:
  * the replay adds then deletes, in steps; one that shares the stream's `{hash tag}` is replayed by
- * the one-step script. Either way every dead letter is listed, replayed once and deleted.
+ * the one-step script. Either way every dead letter is listed, replayed once and deleted. A
+ * partitioned stream (`--partitions 3`) has its partitions on three masters: each partition's dead
+ * letters are listed and replayed on its own key (one slot: the one-step script), and `serve`'s group
+ * watch merges the group over the three.
  */
 import { beforeAll, expect, layer } from "@effect/vitest"
+import { Partitions } from "@maf/events"
 import { RedisTestCluster, RedisTestSentinel } from "@maf/events-test"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
@@ -157,6 +161,78 @@ layer(RedisTestCluster.layer({ replicasPerMaster: 0 }), { excludeTestServices: t
             `${stream}:dead`
           )
         })
+    )
+
+    it.effect(
+      "dead-letters list and replay --partitions 3, the partitions on three masters: each dead letter back on its own partition key",
+      () =>
+        Effect.gen(function* () {
+          const cluster = yield* RedisTestCluster.RedisTestCluster
+          const command = onMasterOf(cluster)
+          const stream = `test:cli-dead-parts:${process.pid}`
+          const keys = Partitions.keys(stream, 3)
+          const masters = new Set<number>()
+          for (const [i, key] of keys.entries()) {
+            masters.add((yield* cluster.masterOf(key)).port)
+            expect(cluster.slotOf(Partitions.deadLetterKey(key))).toBe(cluster.slotOf(key))
+            yield* command(
+              ...[
+                "XADD",
+                Partitions.deadLetterKey(key),
+                `${i + 1}-0`,
+                "data",
+                body(i),
+                "original_id",
+                `${i}-1`
+              ],
+              ...["group", "g", "consumer", "c1", "delivery_count", 5, "error", "boom"]
+            )
+          }
+          expect(masters.size).toBe(3)
+          const run = (args: ReadonlyArray<string>) =>
+            Bin.run([
+              ...args,
+              "--redis-url",
+              cluster.url,
+              "--cluster",
+              "--partitions",
+              "3",
+              "--stream",
+              stream
+            ])
+          const list = yield* run(["dead-letters", "list", "--format", "json"])
+          expect([list.code, list.stderr]).toEqual([0, ""])
+          expect(jsonLines(list.stdout).map((l) => [l.partition, l.id, l.original_id])).toEqual(
+            keys.map((key, i) => [key, `${i + 1}-0`, `${i}-1`])
+          )
+          const replay = yield* run(["dead-letters", "replay", "--all", "--format", "json"])
+          expect([replay.code, replay.stderr]).toEqual([0, ""])
+          expect(jsonLines(replay.stdout).map((l) => [l.partition, l.original_id])).toEqual(
+            keys.map((key, i) => [key, `${i}-1`])
+          )
+          for (const [i, key] of keys.entries()) {
+            const entries = (yield* command("XRANGE", key, "-", "+")) as ReadonlyArray<
+              [string, Array<string>]
+            >
+            expect(entries.map(([, fields]) => fields)).toEqual([["data", body(i)]])
+            expect(Number(yield* command("XLEN", Partitions.deadLetterKey(key)))).toBe(0)
+          }
+        })
+    )
+
+    it.effect("serve --cluster --partitions 3: the group watch merges the group over the three masters", () =>
+      Effect.gen(function* () {
+        const cluster = yield* RedisTestCluster.RedisTestCluster
+        const stream = `test:cli-serve-parts:${process.pid}`
+        for (const key of Partitions.keys(stream, 3)) yield* seedGroup(onMasterOf(cluster), key, "workers")
+        expect(
+          yield* servedGroupPending(
+            { args: ["--redis-url", cluster.url, "--cluster", "--partitions", "3"], env: {} },
+            stream,
+            "workers"
+          )
+        ).toBe(6)
+      })
     )
 
     it.effect("serve --cluster: the group watch reads the stream's groups from the node that holds it", () =>

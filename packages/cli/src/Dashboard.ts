@@ -14,8 +14,8 @@
  *   each a `GroupWatch.Snapshot`, every `groupsInterval`.
  * - `GET /metrics`: every `maf_events_*` metric of the process in the Prometheus text format
  *   (`PrometheusText`): the library's readers' and the dashboard's own (`DashboardMetrics`), both at
- *   0 from the start for the stream, the groups' gauges when it watches them, and those of whatever
- *   else the process runs.
+ *   0 from the start for the stream (the readers' for each partition key of a partitioned stream),
+ *   the groups' gauges when it watches them, and those of whatever else the process runs.
  *
  * Filters are bounded (`Feed.checkFilters`: at most 20 kind globs of at most 100 characters, an
  * arena of at most 200): beyond, the feed is answered 400.
@@ -278,22 +278,23 @@ const feed = (options: Options, groups: GroupWatch.Watch | undefined) =>
 /**
  * Makes the stream's series of the feeds' readers (entries read, gaps, entries lost, failed reads)
  * and of the dashboard's own metrics exist from the start, at 0, so that `/metrics` has them before
- * the first event (a rate, or an alert on failures, needs the series before it moves).
+ * the first event (a rate, or an alert on failures, needs the series before it moves). The readers'
+ * are tagged with the key they read: on a partitioned stream, each partition key.
  */
-const registerSeries = (stream: string) =>
-  Effect.forEach(
-    [
-      ReadMetrics.read,
-      ReadMetrics.gaps,
-      ReadMetrics.lost,
-      ReadMetrics.failures,
-      DashboardMetrics.feeds,
-      DashboardMetrics.sent,
-      DashboardMetrics.delay
-    ] as ReadonlyArray<Metric.Metric<any, any, any>>,
-    (metric) => Metric.value(Metric.tagged(metric, "stream", stream)),
-    { discard: true }
+const registerSeries = (options: Options) => {
+  const series = (metrics: ReadonlyArray<Metric.Metric<any, any, any>>, stream: string) =>
+    Effect.forEach(metrics, (metric) => Metric.value(Metric.tagged(metric, "stream", stream)), {
+      discard: true
+    })
+  return Effect.zipRight(
+    Effect.forEach(
+      Partitions.keys(options.stream, options.partitions ?? 1),
+      (key) => series([ReadMetrics.read, ReadMetrics.gaps, ReadMetrics.lost, ReadMetrics.failures], key),
+      { discard: true }
+    ),
+    series([DashboardMetrics.feeds, DashboardMetrics.sent, DashboardMetrics.delay], options.stream)
   )
+}
 
 /**
  * The `/metrics` response: every `maf_events_*` metric of the process, in the Prometheus text format.
@@ -364,7 +365,7 @@ export const layer = (
       const server = Http.createServer()
       const serve = Layer.scopedDiscard(
         Effect.gen(function* () {
-          yield* registerSeries(options.stream)
+          yield* registerSeries(options)
           const groups =
             options.groups === undefined
               ? undefined

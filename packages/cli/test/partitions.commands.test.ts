@@ -93,10 +93,11 @@ layer(RedisTestServer.layer({ args: ["--requirepass", password], password }), { 
             }
           ])
 
-          // /metrics: the same merged figures, under the stream's name.
+          // /metrics: the same merged figures, under the stream's name; the feed's readers by partition key.
           const samples = [
             `maf_events_group_pending{group="workers",stream="${stream}"} 4`,
-            `maf_events_group_lag{group="workers",stream="${stream}"} 2`
+            `maf_events_group_lag{group="workers",stream="${stream}"} 2`,
+            ...keys.map((key) => `maf_events_read_total{stream="${key}"} 2`)
           ]
           yield* Effect.promise(() => fetch(`${url}metrics`).then((r) => r.text())).pipe(
             Effect.filterOrFail((text) => samples.every((s) => text.split("\n").includes(s))),

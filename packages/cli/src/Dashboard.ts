@@ -227,13 +227,14 @@ const feed = (options: Options, groups: GroupWatch.Watch | undefined) =>
     const params = new URL(request.url, "http://localhost").searchParams
     const lastEventId = request.headers["last-event-id"]?.trim()
     const from = lastEventId !== undefined && lastEventId !== "" ? lastEventId : (params.get("from") ?? "$")
-    const start = yield* startOf(options, from)
-    if (typeof start === "string") return HttpServerResponse.text(`${start}\n`, { status: 400 })
     const arenaParam = params.get("arena") ?? ""
     const arena = arenaParam === "" ? undefined : arenaParam
     const kinds = kindsOf(params)
     const filters = Feed.checkFilters(kinds, arena)
     if (filters !== undefined) return HttpServerResponse.text(`${filters}\n`, { status: 400 })
+    // (After the filters: a `$` start of a partitioned stream asks the server for its ends.)
+    const start = yield* startOf(options, from)
+    if (typeof start === "string") return HttpServerResponse.text(`${start}\n`, { status: 400 })
     const results = Feed.make(backend, {
       stream: options.stream,
       from: start.from,

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /**
- * `pnpm chaos [--seconds N] [--topology single|cluster|sentinel] [--seed S] [--faults a,b,…]`: runs a
+ * `pnpm chaos [--seconds N] [--topology single|cluster|sentinel] [--seed S] [--faults a,b,…]
+ * [--history FILE]`: runs a
  * soak (`Soak.ts`) on a topology it starts itself, checks its history (`Checker.ts`), prints the
  * table and exits 1 on any violation (0 when every promise held, 2 on bad arguments or a failed run).
  * The seed is printed first: the same seed picks the same faults in the same order.
  */
+import { writeFileSync } from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Logger from "effect/Logger"
@@ -16,11 +18,12 @@ import * as Rng from "./Rng.js"
 import * as Soak from "./Soak.js"
 
 const usage =
-  "usage: pnpm chaos [--seconds N (default 60)] [--topology single|cluster|sentinel (default single)] [--seed S (default random)] [--faults kind,kind,...] [--verbose (the library's logs, to stderr)]"
+  "usage: pnpm chaos [--seconds N (default 60)] [--topology single|cluster|sentinel (default single)] [--seed S (default random)] [--faults kind,kind,...] [--verbose (the library's logs, to stderr)] [--history FILE (the whole history as JSON, for a look at a violation)]"
 
 const say = (line: string) => process.stderr.write(`${line}\n`)
 
 let verbose = false
+let historyFile: string | undefined
 
 const parse = (argv: ReadonlyArray<string>): Soak.Options => {
   let seconds = 60
@@ -57,7 +60,10 @@ const parse = (argv: ReadonlyArray<string>): Soak.Options => {
           `--faults takes kinds among ${faultKinds.join(", ")}${unknown.length > 0 ? `, not ${unknown.join(", ")}` : ""}`
         )
     } else if (name === "--verbose") verbose = true
-    else if (name === "--help" || name === "-h") {
+    else if (name === "--history") {
+      historyFile = value()
+      if (historyFile === "") throw new Error("--history takes a file name")
+    } else if (name === "--help" || name === "-h") {
       process.stdout.write(`${usage}\n`)
       process.exit(0)
     } else throw new Error(`unknown argument ${arg}`)
@@ -84,6 +90,7 @@ if (Exit.isFailure(exit)) {
   say(`the soak could not run (seed ${options.seed}):\n${exit.cause.toString()}`)
   process.exit(2)
 }
+if (historyFile !== undefined) writeFileSync(historyFile, JSON.stringify(exit.value))
 const verdict = Checker.check(exit.value)
 process.stdout.write(`${Report.render(exit.value, verdict)}\n`)
 process.exit(verdict.ok ? 0 : 1)

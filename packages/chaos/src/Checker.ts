@@ -14,7 +14,14 @@
  *   stream. Every other `NotWritten` says it is not.
  * - `XTRIM` removes entries on purpose: gone below the trim's floor is "trimmed".
  */
-import type { Fault, FaultKind, Handling, History, ReaderRun } from "./History.js"
+import {
+  clientName,
+  type Fault,
+  type FaultKind,
+  type Handling,
+  type History,
+  type ReaderRun
+} from "./History.js"
 import * as StreamId from "./StreamId.js"
 
 /** The promises checked. */
@@ -351,8 +358,9 @@ export const check = (history: History): Verdict => {
       groups("unhandled", `${entry.id} (${entry.tag}) was neither handled nor dead-lettered`)
   }
   // An acknowledged entry delivered again: only a fault between the two explains it (the ack's
-  // XACK lost with a connection, a member killed before its batched ack left, a server that lost
-  // its data). A trim explains nothing.
+  // XACK lost with the acking member's connection, that member killed before its batched ack left,
+  // a server that hung, failed over or lost its data). A trim explains nothing, nor a fault that
+  // touched only other clients.
   let redeliveredAfterAck = 0
   for (const [id, list] of byId) {
     const acked = list.find((h) => h.outcome === "ack")
@@ -360,7 +368,13 @@ export const check = (history: History): Verdict => {
     const again = list.find((h) => h.at > acked.at && h !== acked)
     if (again === undefined) continue
     redeliveredAfterAck++
-    const explained = faults.some((f) => f.kind !== "trim" && f.end >= acked.at && f.at <= again.at)
+    const explained = faults.some(
+      (f) =>
+        f.kind !== "trim" &&
+        (f.touched === undefined || f.touched.includes(clientName(acked.member))) &&
+        f.end >= acked.at &&
+        f.at <= again.at
+    )
     if (!explained)
       groups(
         "acked-redelivered",

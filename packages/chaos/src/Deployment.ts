@@ -22,6 +22,8 @@ export interface FaultEffect {
   readonly failsOver: boolean
   /** A trim: every entry below this id was removed. */
   readonly trimmedBelow?: string | undefined
+  /** The clients it touched, by connection name, when it touched only some. */
+  readonly touched?: ReadonlyArray<string> | undefined
 }
 
 /** A started topology: how clients connect, how to reach the stream's server, and its faults. */

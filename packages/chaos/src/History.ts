@@ -52,6 +52,11 @@ export interface Fault {
   readonly failsOver: boolean
   /** A trim: every entry below this id was removed. */
   readonly trimmedBelow?: string | undefined
+  /**
+   * The clients the fault touched, by connection name (`chaos-m1`), when it touched only some (a
+   * `CLIENT KILL`, a member killed); absent when it touched everyone (a server fault).
+   */
+  readonly touched?: ReadonlyArray<string> | undefined
   /** The fault could not be injected (it is kept, and it explains nothing it did not do). */
   readonly error?: string | undefined
 }
@@ -161,3 +166,6 @@ export interface History {
     readonly rssBoundMb: number
   }
 }
+
+/** The connection name of a soak client (`m1`, `live-1`, `bus`…), as `CLIENT LIST` shows it. */
+export const clientName = (client: string): string => `chaos-${client}`

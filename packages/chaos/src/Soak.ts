@@ -21,17 +21,18 @@ import * as Metric from "effect/Metric"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Deployment from "./Deployment.js"
-import type {
-  AwaitedPublish,
-  Delivery,
-  Entry,
-  Fault,
-  FaultKind,
-  Handling,
-  History,
-  NowaitPublish,
-  ReaderRun,
-  Topology
+import {
+  type AwaitedPublish,
+  clientName,
+  type Delivery,
+  type Entry,
+  type Fault,
+  type FaultKind,
+  type Handling,
+  type History,
+  type NowaitPublish,
+  type ReaderRun,
+  type Topology
 } from "./History.js"
 import * as Rng from "./Rng.js"
 import * as StreamId from "./StreamId.js"
@@ -68,7 +69,8 @@ const poisonRate = 0.01
 const failureRate = 0.05
 const maxDeliveries = 3
 const members = ["m1", "m2", "m3"] as const
-const prefix = "chaos-"
+/** What every soak client's connection name starts with. */
+const prefix = clientName("")
 
 let runs = 0
 
@@ -103,7 +105,7 @@ export const run = (options: Options): Effect.Effect<History, unknown> =>
       const stream = `{chaos:${process.pid}:${++runs}}:events`
       const deadStream = `${stream}:dead`
       const command = (...args: ReadonlyArray<string | number>) => deployment.command(stream, ...args)
-      const connection = (name: string) => ({ ...deployment.connection, clientName: `${prefix}${name}` })
+      const connection = (name: string) => ({ ...deployment.connection, clientName: clientName(name) })
       const waitsForReplicas = deployment.connection.waitForReplicas !== undefined
       log(`${options.topology} started at ${new Date().toISOString()}; stream ${stream}`)
 
@@ -250,7 +252,7 @@ export const run = (options: Options): Effect.Effect<History, unknown> =>
         Effect.gen(function* () {
           const groups = yield* Effect.either(command("XINFO", "GROUPS", stream))
           const current = (yield* deployment.clients).map((c) => nameOf(c.line))
-          const wanted = [...readers.map((r) => r.name), ...members].map((n) => `${prefix}${n}`)
+          const wanted = [...readers.map((r) => r.name), ...members].map(clientName)
           return (
             groups._tag === "Right" &&
             (groups.right as ReadonlyArray<unknown>).length > 0 &&
@@ -354,10 +356,12 @@ export const run = (options: Options): Effect.Effect<History, unknown> =>
             const victims = Array.from({ length: Math.min(ours.length, rng.int(1, 3)) }, () => rng.pick(ours))
             for (const victim of new Set(victims))
               yield* Effect.ignore(deployment.killClient(victim.port, idOf(victim.line)))
+            const touched = [...new Set(victims.map((v) => nameOf(v.line)))]
             return {
-              detail: `CLIENT KILL of ${[...new Set(victims.map((v) => nameOf(v.line)))].join(", ")}`,
+              detail: `CLIENT KILL of ${touched.join(", ")}`,
               losesData: false,
-              failsOver: false
+              failsOver: false,
+              touched
             }
           }),
         trim: () =>
@@ -383,14 +387,15 @@ export const run = (options: Options): Effect.Effect<History, unknown> =>
             const down = rng.int(300, 2_000)
             yield* Fiber.interrupt(fiber)
             for (const c of yield* deployment.clients)
-              if (nameOf(c.line) === `${prefix}${member}`)
+              if (nameOf(c.line) === clientName(member))
                 yield* Effect.ignore(deployment.killClient(c.port, idOf(c.line)))
             yield* Effect.sleep(Duration.millis(down))
             memberFibers.set(member, yield* Effect.forkIn(watchedMember(member), scope))
             return {
               detail: `member ${member} killed, started again after ${down} ms`,
               losesData: false,
-              failsOver: false
+              failsOver: false,
+              touched: [clientName(member)]
             }
           })
       }

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Checker from "../src/Checker.js"
-import type { Delivery, Entry, Fault, History } from "../src/History.js"
+import { clientName, type Delivery, type Entry, type Fault, type History } from "../src/History.js"
 
 const entries: ReadonlyArray<Entry> = [
   { id: "1000-0", tag: "a1:0" },
@@ -388,10 +388,31 @@ const cases: ReadonlyArray<{
     rules: ["groups.acked-redelivered"]
   },
   {
-    name: "an acknowledged entry delivered again after a connection was killed",
+    name: "an acknowledged entry delivered again after the acking member's connection was killed",
     history: {
       ...clean,
-      faults: [fault("clientKill", 3500)],
+      faults: [fault("clientKill", 3500, { touched: [clientName(clean.handled[0]!.member)] })],
+      handled: [...clean.handled, { ...clean.handled[0]!, member: "m2", at: 4000, deliveryCount: 2 }]
+    },
+    rules: []
+  },
+  {
+    name: "an acknowledged entry delivered again, only other clients' connections killed between",
+    history: {
+      ...clean,
+      faults: [
+        fault("clientKill", 3500, { touched: [clientName("live-1"), clientName("m2")] }),
+        fault("memberKill", 3600, { touched: [clientName("m3")] })
+      ],
+      handled: [...clean.handled, { ...clean.handled[0]!, member: "m2", at: 4000, deliveryCount: 2 }]
+    },
+    rules: ["groups.acked-redelivered"]
+  },
+  {
+    name: "an acknowledged entry delivered again after a server hang",
+    history: {
+      ...clean,
+      faults: [fault("hangLong", 3500)],
       handled: [...clean.handled, { ...clean.handled[0]!, member: "m2", at: 4000, deliveryCount: 2 }]
     },
     rules: []

@@ -10,7 +10,6 @@
  *
  * @since 0.3.0
  */
-import * as Tls from "node:tls"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -19,7 +18,7 @@ import type * as Scope from "effect/Scope"
 import type { Cluster, Redis } from "ioredis"
 import { acquireClient, explainer, oneLine } from "./internal/client.js"
 import * as Url from "./internal/redisUrl.js"
-import { tlsSettings, topologyOf, urlOf } from "./internal/topology.js"
+import { topologyOf, urlOf } from "./internal/topology.js"
 import type * as RedisStreamBackend from "./RedisStreamBackend.js"
 
 /**
@@ -70,27 +69,6 @@ const withTlsHint = (reason: string, tls: boolean): string =>
         : reason
 
 /**
- * Why a TLS handshake with `node` fails, if it does (ioredis' Sentinel connector keeps only
- * "Connection is closed" of a sentinel's certificate refused).
- */
-const handshakeFailure = (
-  node: { readonly host: string; readonly port: number },
-  tls: Tls.ConnectionOptions,
-  millis: number
-): Effect.Effect<string | undefined> =>
-  Effect.async<string | undefined>((resume) => {
-    const socket = Tls.connect({ ...tls, host: node.host, port: node.port })
-    const done = (why: string | undefined) => {
-      socket.destroy()
-      resume(Effect.succeed(why))
-    }
-    socket.once("secureConnect", () => done(undefined))
-    socket.once("error", (error) => done(oneLine(error)))
-    socket.setTimeout(millis, () => done(undefined))
-    return Effect.sync(() => socket.destroy())
-  })
-
-/**
  * A client connected to the deployment `options` describe, closed with the scope (`QUIT`, then the
  * socket). The connection is waited for within `connectTimeout` (default 2 s); a failure is a
  * {@link RedisClientError} naming the server and the connection's own reason (refused, a
@@ -118,7 +96,7 @@ export const make = (
       const topology = topologyOf(options)
       // Closed with the scope (`QUIT`, then the socket), its failures left to its commands.
       const client = yield* acquireClient(() => topology.client("commands"))
-      const { lastError } = explainer(client)
+      const { lastError } = explainer(client, topology.sentinelHandshake)
       const url = urlOf(options)
       const millis = Duration.toMillis(options.connectTimeout ?? Duration.seconds(2))
       const failed = (error: unknown) => {
@@ -143,22 +121,21 @@ export const make = (
             duration: Duration.millis(millis),
             onTimeout: () => failed(`no connection within ${millis} ms`)
           }),
-          Effect.catchAll((error) =>
-            topology.kind === "sentinel" && topology.tls && /Connection is closed/.test(error.reason)
+          // Failed before the connection's own asking of the sentinel's handshake came back.
+          Effect.catchAll((error) => {
+            const handshake = topology.sentinelHandshake
+            return handshake !== undefined && /Connection is closed/.test(error.reason)
               ? Effect.flatMap(
-                  handshakeFailure(topology.address, tlsSettings(options) ?? {}, millis),
+                  Effect.promise(() => handshake(millis)),
                   (why) =>
                     Effect.fail(
                       why === undefined
                         ? error
-                        : new RedisClientError({
-                            address: error.address,
-                            reason: `sentinel ${topology.address.host}:${topology.address.port}: ${why}`
-                          })
+                        : new RedisClientError({ address: error.address, reason: why })
                     )
                 )
               : Effect.fail(error)
-          )
+          })
         )
       ).pipe(
         // Not connected: it stops trying at once, not only when the scope closes.

@@ -4,7 +4,7 @@
  * over TLS): through a `redis+sentinel://` URL with the CA, the certificate and the key, the bus
  * publishes, a reader reads, a `RedisClient` reaches the master, and a graceful failover is followed
  * under a steady load (with `waitForReplicas`: no Written event a replica acknowledged is lost).
- * Without the CA the certificate is refused in one line. Figures printed (`FAILOVER
+ * Without the CA the certificate is refused in one line, by `RedisClient` and by the bus alike. Figures printed (`FAILOVER
  * sentinel-tls-graceful-wait …`).
  */
 import { expect, layer } from "@effect/vitest"
@@ -72,6 +72,28 @@ layer(RedisTestSentinel.layer({ tls: { authClients: "yes" } }), {
       )
       expect(error.message).toMatch(/^cannot connect to sentinel master mymaster via .*certificate/i)
       expect(error.message).not.toContain("\n")
+    })
+  )
+
+  it.effect("without the CA, a publish is not written, the sentinel's certificate named in one line", () =>
+    Effect.gen(function* () {
+      const sentinel = yield* RedisTestSentinel.RedisTestSentinel
+      const { cert, key } = mutualTls(sentinel)
+      const result = yield* EventBus.publish({ kind: "agent.signal", payload: { i: 0 } }).pipe(
+        Effect.provide(
+          RedisEventBus.layer({
+            url: sentinel.url,
+            stream: `tls-sentinel:${process.pid}:no-ca`,
+            tls: { cert, key },
+            publishTimeout: Duration.seconds(2)
+          })
+        )
+      )
+      expect(result).toMatchObject({ _tag: "NotWritten", reason: "Unavailable" })
+      const message = (result as { readonly message: string }).message
+      // Not ioredis' "All sentinels are unreachable … Connection is closed": the handshake's reason.
+      expect(message).toMatch(/sentinel 127\.0\.0\.1:\d+: .*certificate/)
+      expect(message).not.toContain("\n")
     })
   )
 

@@ -50,20 +50,40 @@ export const oneLine = (error: Error): string => {
 /**
  * A way to say why a command failed to be sent: "Stream isn't writeable" says nothing of why, the
  * connection's last error does (refused, bad password, unknown host). It holds host and port at
- * most, never the URL.
+ * most, never the URL. With `sentinelHandshake` (Sentinel over TLS), a sentinel's connection
+ * "closed" without a word is asked why apart (at most once a second): a certificate refused is
+ * said as such, and kept until the connection is made.
  */
 export const explainer = (
-  client: Client
+  client: Client,
+  sentinelHandshake?: ((millis: number) => Promise<string | undefined>) | undefined
 ): { readonly explain: (error: unknown) => unknown; readonly lastError: () => string | undefined } => {
   let lastConnectionError: string | undefined
+  /** The handshake's own reason, found after "Connection is closed": kept over the next ones. */
+  let handshakeReason: string | undefined
+  let askedAt = Number.NEGATIVE_INFINITY
   const remember = (error: Error) => {
     lastConnectionError = oneLine(error)
+    if (sentinelHandshake === undefined || !/Connection is closed/.test(lastConnectionError)) {
+      handshakeReason = undefined
+      return
+    }
+    if (handshakeReason !== undefined) lastConnectionError = handshakeReason
+    const now = Date.now()
+    if (now - askedAt < 1_000) return
+    askedAt = now
+    void sentinelHandshake(1_000).then((why) => {
+      if (why === undefined || client.status === "ready") return
+      handshakeReason = why
+      lastConnectionError = why
+    })
   }
   client.on("error", remember)
   // A Cluster's nodes' own errors (a refused `CLUSTER SLOTS` among them).
   client.on("node error", remember)
   client.on("ready", () => {
     lastConnectionError = undefined
+    handshakeReason = undefined
   })
   return {
     explain: (error) =>

@@ -71,7 +71,7 @@ export class Connection {
     private readonly health: Health
   ) {
     this.connecting = connectionWait(client)
-    const { explain, lastError } = explainer(client)
+    const { explain, lastError } = explainer(client, topology.sentinelHandshake)
     this.explain = explain
     this.lastError = lastError
   }

@@ -13,6 +13,7 @@ import * as Redacted from "effect/Redacted"
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis"
 import type { ConnectionOptions } from "../RedisStreamBackend.js"
 import type * as RedisUrl from "../RedisUrl.js"
+import { handshakeFailure } from "./handshake.js"
 import * as Url from "./redisUrl.js"
 
 /** A client of any topology. */
@@ -38,6 +39,11 @@ export interface Topology {
   readonly tls: boolean
   readonly address: { readonly host: string; readonly port: number }
   readonly client: (purpose: Purpose, overrides?: { readonly connectTimeoutMillis?: number }) => Client
+  /**
+   * Sentinel over TLS: why the handshake with the first sentinel fails, if it does, as a reason
+   * (`sentinel host:port: …`), within `millis`. ioredis says only "Connection is closed" of it.
+   */
+  readonly sentinelHandshake?: ((millis: number) => Promise<string | undefined>) | undefined
 }
 
 /** The URL of `options`, revealed for the client. */
@@ -129,6 +135,13 @@ const sentinel = (options: ConnectionOptions, parsed: RedisUrl.Sentinel): Topolo
     kind: "sentinel",
     tls: tls !== undefined,
     address: { host: first.host, port: first.port },
+    sentinelHandshake:
+      tls === undefined
+        ? undefined
+        : (millis) =>
+            handshakeFailure(first, tls, millis).then((why) =>
+              why === undefined ? undefined : `sentinel ${first.host}:${first.port}: ${why}`
+            ),
     client: (purpose, overrides) =>
       named(
         new Redis({

@@ -400,6 +400,11 @@ describe("EventReader metrics and warnings", () => {
 
 describe("EventReader refuses invalid options with a message saying what is expected", () => {
   const cases: ReadonlyArray<readonly [string, EventReader.ReadOptions, RegExp]> = [
+    [
+      "an empty from",
+      { from: "" },
+      /option from must be "\$", "0" or an entry id like 1715680953123-0, got $/m
+    ],
     ["a count of 0", { count: 0 }, /option count must be an integer >= 1, got 0/],
     ["a negative count", { count: -5 }, /option count must be an integer >= 1, got -5/],
     ["a count that is not an integer", { count: 2.5 }, /option count must be an integer >= 1, got 2.5/],

@@ -80,6 +80,7 @@ export const defaults = {
 /** `"$"`, `"0"` or an entry id (`<ms>-<seq>` or `<ms>`). */
 const resolveStart = (from: string): string | undefined => {
   if (from === "$") return undefined
+  // Stryker disable next-line ConditionalExpression: "0" parses as the entry id 0-0 below too (a shortcut)
   if (from === "0") return "0-0"
   const id = parseEntryId(from)
   if (id === undefined) {
@@ -215,6 +216,7 @@ export const stream = <E extends Event.Any>(
               : Effect.void
           )
         }
+        // Stryker disable next-line ConditionalExpression: only Malformed results are left here (see decodeInto)
         if (result._tag === "Malformed") {
           const seen = (malformedSeen.get(result.reason) ?? 0) + 1
           malformedSeen.set(result.reason, seen)
@@ -245,21 +247,28 @@ export const stream = <E extends Event.Any>(
             entry.fields.length > 2 && config.propagateTrace ? Tracing.producerOf(entry) : undefined
           const result = producer === undefined ? decoded : { ...decoded, producerSpan: producer }
           results.push(result)
+          // Stryker disable next-line ConditionalExpression,StringLiteral: a KnownEvent's note would be Effect.void
           if (result._tag !== "KnownEvent") effects.push(noteDecoded(result))
         }
       }
 
       /** `chunk`, after the effects its decoding called for (metrics and warnings), if any. */
       const withEffects = <A>(chunk: A, effects: ReadonlyArray<Effect.Effect<void>>): Effect.Effect<A> =>
+        // Stryker disable next-line ConditionalExpression: Effect.all of no effects gives the chunk too
         effects.length === 0
           ? Effect.succeed(chunk)
-          : Effect.as(Effect.all(effects, { discard: true }), chunk)
+          : Effect.as(
+              // Stryker disable next-line ObjectLiteral,BooleanLiteral: the effects' results are dropped by Effect.as
+              Effect.all(effects, { discard: true }),
+              chunk
+            )
 
       const process = (
         after: string,
         read: ReadBatch
       ): Effect.Effect<Chunk.Chunk<ReadResult.ReadResult<E>>> => {
         // Never deliver an entry at or before the position, whatever a backend answers.
+        // Stryker disable next-line ConditionalExpression: filtering a batch of new entries keeps them all
         const stale = read.entries.length > 0 && !greater(read.entries[0]!.id, after)
         const batch = stale ? { ...read, entries: read.entries.filter((e) => greater(e.id, after)) } : read
         const { entries } = batch
@@ -282,6 +291,7 @@ export const stream = <E extends Event.Any>(
         // second is decoded when the consumer asks for it, and the cursor is then told the read that
         // comes next (see `pullHeld`).
         const splits =
+          // Stryker disable next-line OptionalChaining: the cursor of this read is open while its batch is processed
           entries.length >= count && count >= splitFrom && current?.cursor.readAhead !== undefined
         const decodedTo = splits ? entries.length >> 1 : entries.length
         decodeInto(entries, 0, decodedTo, results, effects)
@@ -310,7 +320,9 @@ export const stream = <E extends Event.Any>(
        */
       const pullHeld = (hold: Held): Effect.Effect<Chunk.Chunk<ReadResult.ReadResult<E>>> => {
         held = undefined
+        // Stryker disable next-line OptionalChaining: the batch's cursor is open (no read since, none failed)
         const hint = current?.cursor.readAhead
+        // Stryker disable next-line ConditionalExpression,LogicalOperator: a batch is held only from a cursor that takes hints, its end the position (a missing hint would throw, and be ignored)
         if (hint !== undefined && position !== undefined) {
           try {
             hint(streamName, position, { count, blockMillis })
@@ -430,6 +442,7 @@ export const stream = <E extends Event.Any>(
               Metric.increment(failureCounter),
               failures.failure(`${error.reason}: ${error.message}; retrying after ${position ?? "(start)"}`)
             ],
+            // Stryker disable next-line ObjectLiteral,BooleanLiteral: tapError drops the results
             { discard: true }
           )
         )

@@ -178,16 +178,8 @@ export const resolveConnection = (
 ): Effect.Effect<Connection, CliError.CliError, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     yield* checkUrl(given.redisUrl)
-    if (
-      given.partitions !== undefined &&
-      (!Number.isInteger(given.partitions) ||
-        given.partitions < 1 ||
-        given.partitions > Partitions.maxPartitions)
-    ) {
-      return yield* CliError.usage(
-        `--partitions (MAF_EVENTS_PARTITIONS) must be from 1 to ${Partitions.maxPartitions}, got ${given.partitions}`
-      )
-    }
+    const partitions =
+      given.partitions === undefined ? undefined : yield* validatePartitions(given.partitions)
     if (given.cluster) {
       const parsed = Url.parse(given.redisUrl)
       if (parsed._tag === "Sentinel" || (parsed._tag === "Single" && parsed.port === 0)) {
@@ -219,9 +211,25 @@ export const resolveConnection = (
         ...(given.cluster ? { cluster: true } : {}),
         ...(tls !== undefined ? { tls } : {})
       },
-      partitions: given.partitions === 1 ? undefined : given.partitions
+      partitions
     }
   })
+
+/**
+ * The partition count given, checked: `undefined` for one (the stream's own key), else the count; a
+ * usage error when it is out of range (1 to `Partitions.maxPartitions`).
+ *
+ * @since 0.3.0
+ * @category validation
+ */
+export const validatePartitions = (n: number): Effect.Effect<number | undefined, CliError.CliError> =>
+  !Number.isInteger(n) || n < 1 || n > Partitions.maxPartitions
+    ? Effect.fail(
+        CliError.usage(
+          `--partitions (MAF_EVENTS_PARTITIONS) must be from 1 to ${Partitions.maxPartitions}, got ${n}`
+        )
+      )
+    : Effect.succeed(n === 1 ? undefined : n)
 
 /**
  * `--stream`, else `MAF_EVENTS_STREAM`, else `maf:events`.

@@ -1,7 +1,9 @@
 /**
  * `maf-events demo`: a simulated multi-agent arena run (see `Simulation`), published on the embedded
  * in-memory backend (or on Redis with `--redis-url`), shown as a live tail and on the dashboard, with
- * two consumer groups working through it (see `DemoWorkers`).
+ * two consumer groups working through it (see `DemoWorkers`). With `--partitions N` the stream is
+ * partitioned (an event's partition chosen by its arena): the tail and the dashboard's feed read
+ * every partition, the groups work on each, the dashboard shows each group once, merged.
  *
  * @since 0.1.0
  */
@@ -14,6 +16,7 @@ import {
   type EventConsumer,
   type GroupBackend,
   MemoryStreamBackend,
+  Partitions,
   StreamBackend
 } from "@maf/events"
 import { RedisEventBus, type RedisStreamBackend } from "@maf/events-redis"
@@ -27,6 +30,7 @@ import * as Stream from "effect/Stream"
 import * as CliError from "./CliError.js"
 import * as CommonOptions from "./CommonOptions.js"
 import * as Dashboard from "./Dashboard.js"
+import * as DemoProgress from "./DemoProgress.js"
 import * as DemoWorkers from "./DemoWorkers.js"
 import * as Feed from "./Feed.js"
 import * as GroupWatch from "./GroupWatch.js"
@@ -34,15 +38,10 @@ import * as RedisUrl from "./RedisUrl.js"
 import * as Simulation from "./Simulation.js"
 import * as TailCommand from "./TailCommand.js"
 
-const reached = (id: string, target: string): boolean => {
-  const a = StreamBackend.parseEntryId(id)
-  const b = StreamBackend.parseEntryId(target)
-  return a !== undefined && b !== undefined && StreamBackend.compareEntryIds(a, b) >= 0
-}
-
 /**
  * The demo's services: the bus, the dashboard (with the demo's consumer groups), the
- * `EventConsumer` of `DemoWorkers` and its `GroupBackend`, in memory or on Redis.
+ * `EventConsumer` of `DemoWorkers` and its `GroupBackend`, in memory or on Redis; on a partitioned
+ * stream when `served.partitions` is above 1.
  *
  * @since 0.3.0
  * @category layers
@@ -63,22 +62,37 @@ export const services = (
       Layer.mergeAll(
         Layer.unwrapEffect(
           Effect.map(MemoryStreamBackend.MemoryStreamBackend, (memory) =>
-            Dashboard.layer({ ...served, groups: GroupWatch.named(memory.groups, DemoWorkers.groups) })
+            Dashboard.layer({
+              ...served,
+              groups: GroupWatch.named(memory.groups, DemoWorkers.groups, served.partitions)
+            })
           )
         ),
         DemoWorkers.layerMemory
-      ).pipe(Layer.provideMerge(EventBus.layerMemory({ stream: served.stream }))),
+      ).pipe(
+        Layer.provideMerge(EventBus.layerMemory({ stream: served.stream, partitions: served.partitions }))
+      ),
     onSome: (connection) =>
       Layer.mergeAll(
         Layer.unwrapScoped(
-          Effect.map(GroupWatch.redis({ ...connection, clientName: "maf-events-demo-groups" }), (groups) =>
-            Dashboard.layer({ ...served, groups })
+          Effect.map(
+            GroupWatch.redis({
+              ...connection,
+              partitions: served.partitions,
+              clientName: "maf-events-demo-groups"
+            }),
+            (groups) => Dashboard.layer({ ...served, groups })
           )
         ),
         DemoWorkers.layerRedis(connection)
       ).pipe(
         Layer.provideMerge(
-          RedisEventBus.layer({ ...connection, stream: served.stream, clientName: "maf-events-demo" })
+          RedisEventBus.layer({
+            ...connection,
+            stream: served.stream,
+            partitions: served.partitions,
+            clientName: "maf-events-demo"
+          })
         )
       )
   })
@@ -93,6 +107,7 @@ export const command = Command.make(
   "demo",
   {
     server: CommonOptions.optionalServer,
+    partitions: CommonOptions.partitions,
     stream: CommonOptions.stream,
     host: CommonOptions.host,
     port: CommonOptions.port(0, "The dashboard's port. Default: a free one."),
@@ -116,6 +131,8 @@ export const command = Command.make(
       const runs = Option.getOrUndefined(config.runs)
       if (runs !== undefined && runs < 1)
         return yield* CliError.usage(`--runs must be 1 or more, got ${runs}`)
+      const partitions = yield* CommonOptions.validatePartitions(config.partitions)
+      yield* CommonOptions.partitionKeys(config.stream, partitions)
       const { redisUrl, ...server } = config.server
       const connection = Option.isSome(redisUrl)
         ? Option.some(yield* CommonOptions.resolveConnection({ ...server, redisUrl: redisUrl.value }))
@@ -128,6 +145,7 @@ export const command = Command.make(
         Option.map(connection, (c) => c.options),
         {
           stream: config.stream,
+          partitions,
           source,
           host: config.host,
           port,
@@ -137,39 +155,47 @@ export const command = Command.make(
 
       const program = Effect.gen(function* () {
         const backend = yield* StreamBackend.StreamBackend
-        // Start the tail where the demo starts, so that it shows every event the demo publishes.
-        const start = yield* backend.info(config.stream).pipe(
-          Effect.map((info) => info.lastId),
-          Effect.orElseSucceed(() => "$")
+        // Start the tail where the demo starts (each partition's last id), so that it shows every
+        // event the demo publishes.
+        const start = yield* Partitions.lastIds({ stream: config.stream, partitions: partitions ?? 1 }).pipe(
+          Effect.orElseSucceed(() => undefined)
         )
+        const progress = DemoProgress.make(config.stream, partitions, start)
         process.stdout.write(`Dashboard: ${yield* Dashboard.url}${Dashboard.tokenNote(token)}\n`)
-        process.stderr.write(`demo: simulated arena runs on ${config.stream} (${source}); Ctrl+C to stop\n`)
-        let lastShown = start
+        const over = partitions === undefined ? "" : ` (${partitions} partitions)`
+        process.stderr.write(
+          `demo: simulated arena runs on ${config.stream}${over} (${source}); Ctrl+C to stop\n`
+        )
+        const feed = Feed.make(backend, {
+          stream: config.stream,
+          from: start?.[config.stream] ?? "$",
+          read: { partitions, positions: partitions === undefined ? undefined : start }
+        })
         const tail = yield* TailCommand.print(
-          Feed.make(backend, { stream: config.stream, from: start }).pipe(
-            Stream.tap((item) =>
-              Effect.sync(() => {
-                lastShown = item.result.streamId
-              })
-            )
-          ),
+          Stream.tap(feed, (item) => Effect.sync(() => progress.shown(item.result))),
           "pretty"
         ).pipe(Effect.fork)
         // The groups are there to be shown: one that cannot work shows as no group, not as a failure.
-        const workers = yield* Effect.fork(Effect.ignore(DemoWorkers.run(config.stream)))
-        yield* Simulation.run({ interval: Duration.millis(config.interval), runs })
-        // A finite demo ends once the tail has shown the last event (or after 5 s).
-        const last = yield* backend.info(config.stream).pipe(
-          Effect.map((info) => info.lastId),
-          Effect.orElseSucceed(() => lastShown)
-        )
-        yield* Effect.suspend(() => (reached(lastShown, last) ? Effect.void : Effect.fail("behind"))).pipe(
-          Effect.retry(Schedule.spaced(Duration.millis(20))),
-          Effect.timeout(Duration.seconds(5)),
-          Effect.ignore
-        )
+        const workers = yield* Effect.fork(Effect.ignore(DemoWorkers.run(config.stream, partitions)))
+        const written = yield* Simulation.run({ interval: Duration.millis(config.interval), runs })
+        // A finite demo ends once the tail has shown the last event of every partition and the quick
+        // group has taken them all (or after 5 s), then says where each partition stands.
+        yield* progress
+          .settled("archiver")
+          .pipe(
+            Effect.retry(Schedule.spaced(Duration.millis(20))),
+            Effect.timeout(Duration.seconds(5)),
+            Effect.ignore
+          )
         yield* Fiber.interrupt(tail)
         yield* Fiber.interrupt(workers)
+        const lines = yield* progress.report(DemoWorkers.groups).pipe(
+          Effect.timeout(Duration.seconds(5)),
+          Effect.orElseSucceed(() => [])
+        )
+        process.stderr.write(
+          [`${written} events written`, ...lines].map((line) => `demo: ${line}\n`).join("")
+        )
       })
 
       yield* program.pipe(

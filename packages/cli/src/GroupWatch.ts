@@ -7,8 +7,8 @@
  * A probe says where the groups come from: on Redis, `XINFO GROUPS` of the stream (every group, on a
  * connection of the watch's own); elsewhere, named groups through the `GroupBackend` port.
  *
- * On a partitioned stream (one Redis group a partition key, as `consume --partitions` makes them),
- * the Redis probe reads every partition key and shows each group once, merged (see {@link merge}):
+ * On a partitioned stream (one group a partition key, as `consume --partitions` and the demo make
+ * them), both probes read every partition key and show each group once, merged (see {@link merge}):
  * its figures summed over the partitions, its members merged by name.
  *
  * @since 0.3.0
@@ -389,16 +389,20 @@ export const redis = (options: RedisOptions): Effect.Effect<Probe, never, Scope.
 
 /**
  * A probe of named groups through the `GroupBackend` port (the in-memory backend has no listing of
- * groups): a group that does not exist (yet) is left out.
+ * groups): a group that does not exist (yet) is left out. With `partitions` above 1 (default 1),
+ * every partition key's groups and their members, merged (see {@link merge}).
  *
  * @since 0.3.0
  * @category constructors
  */
-export const named =
-  (groups: GroupBackend.GroupBackendService, names: ReadonlyArray<string>): Probe =>
-  (stream) =>
+export const named = (
+  groups: GroupBackend.GroupBackendService,
+  names: ReadonlyArray<string>,
+  partitions = 1
+): Probe => {
+  const groupsOf = (key: string) =>
     Effect.forEach(names, (group) =>
-      groups.info(stream, group).pipe(
+      groups.info(key, group).pipe(
         Effect.map(
           (info): ReadonlyArray<GroupStatus> => [
             {
@@ -406,7 +410,14 @@ export const named =
               pending: info.pending,
               lag: info.lag ?? null,
               consumers: info.consumers.length,
-              last_delivered_id: info.lastDeliveredId
+              last_delivered_id: info.lastDeliveredId,
+              ...(partitions > 1
+                ? {
+                    members: info.consumers.map(
+                      (c): MemberStatus => ({ name: c.name, pending: c.pending, idle_ms: c.idleMillis })
+                    )
+                  }
+                : {})
             }
           ]
         ),
@@ -414,6 +425,14 @@ export const named =
         Effect.mapError((error) => error.message)
       )
     ).pipe(Effect.map((found) => found.flat()))
+  return (stream) =>
+    partitions <= 1
+      ? groupsOf(stream)
+      : Effect.map(
+          Effect.forEach(Partitions.keys(stream, partitions), groupsOf, { concurrency: 16 }),
+          (perPartition) => merge(partitions, perPartition)
+        )
+}
 
 /**
  * Starts the watch of a stream's groups, read every `interval`, until the scope closes. Each read

@@ -1,8 +1,10 @@
 import * as Net from "node:net"
-import { afterAll, beforeAll, expect, layer } from "@effect/vitest"
+import { afterAll, beforeAll, describe, it as effectIt, expect, layer } from "@effect/vitest"
+import { Partitions } from "@maf/events"
 import { RedisTestServer } from "@maf/events-test"
 import * as Effect from "effect/Effect"
 import * as Bin from "./helpers/bin.js"
+import { checkOnRedis, checkPartitionedDemo, shortDemo } from "./helpers/demo.js"
 
 const password = "pw-Very-Secret-4242"
 const wireKeys = ["schema_version", "kind", "arena", "arena_id", "phase", "ts", "correlation_id", "payload"]
@@ -280,5 +282,53 @@ layer(RedisTestServer.layer({ args: ["--requirepass", password], password }), { 
           expect(result.stdout).toContain("llm.call")
         })
     )
+
+    it.effect(
+      "demo --partitions 3 on Redis: each arena on its partition key, every key's events shown and taken by the archiver, both groups on each key",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* RedisTestServer.RedisTestServer
+          const stream = freshStream()
+          const result = yield* Bin.run(withUrl(server, shortDemo(stream, "--partitions", "3")))
+          const reported = checkPartitionedDemo(result, stream)
+          yield* checkOnRedis(server.command, reported)
+          // The stream's own key is not written: only its partitions are.
+          expect(Number(yield* server.command("EXISTS", stream))).toBe(0)
+        })
+    )
   }
 )
+
+describe("maf-events demo on the embedded in-memory backend", () => {
+  effectIt.effect(
+    "demo --partitions 3: each arena on its partition key, every key's events shown and taken by the archiver; bad partitions (flag or MAF_EVENTS_PARTITIONS) refused in one line",
+    () =>
+      Effect.gen(function* () {
+        const stream = freshStream()
+        const refusals: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
+          [
+            ["demo", "--partitions", String(Partitions.maxPartitions + 1)],
+            `--partitions (MAF_EVENTS_PARTITIONS) must be from 1 to 1024, got ${Partitions.maxPartitions + 1}`
+          ]
+        ]
+        const fromEnv = [["demo", "--stream", "a{b}"], "--stream with --partitions 2:"] as const
+        // (All at once: a process starts slowly.)
+        const [demo, ...refused] = yield* Effect.all(
+          [
+            Bin.run(shortDemo(stream, "--partitions", "3")),
+            ...refusals.map(([args]) => Bin.run(args)),
+            Bin.run(fromEnv[0], { MAF_EVENTS_PARTITIONS: "2" })
+          ],
+          { concurrency: "unbounded" }
+        )
+        checkPartitionedDemo(demo!, stream)
+        for (const [i, [args, message]] of [...refusals, fromEnv].entries()) {
+          const result = refused[i]!
+          expect({ args, code: result.code, stdout: result.stdout }).toEqual({ args, code: 2, stdout: "" })
+          expect(result.stderr.trimEnd().split("\n")).toHaveLength(1)
+          expect(result.stderr).toContain(message)
+        }
+      }),
+    { timeout: 60_000 }
+  )
+})

@@ -7,8 +7,9 @@
  * the replay adds then deletes, in steps; one that shares the stream's `{hash tag}` is replayed by
  * the one-step script. Either way every dead letter is listed, replayed once and deleted. A
  * partitioned stream (`--partitions 3`) has its partitions on three masters: each partition's dead
- * letters are listed and replayed on its own key (one slot: the one-step script), and `serve`'s group
- * watch merges the group over the three.
+ * letters are listed and replayed on its own key (one slot: the one-step script), `serve`'s group
+ * watch merges the group over the three, and `demo` publishes its runs on them and works through
+ * each with its groups.
  */
 import { beforeAll, expect, layer } from "@effect/vitest"
 import { Partitions } from "@maf/events"
@@ -16,14 +17,17 @@ import { RedisTestCluster, RedisTestSentinel } from "@maf/events-test"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as Bin from "./helpers/bin.js"
+import { checkOnRedis, checkPartitionedDemo, shortDemo } from "./helpers/demo.js"
 
 beforeAll(() => Bin.assertBuilt())
 
 type Command = (...args: ReadonlyArray<string | number>) => Effect.Effect<unknown, unknown>
 
-/** Where a command's key is: after `STREAMS` for `XREADGROUP`, after the subcommand for `XGROUP`. */
+/** Where a command's key is: after `STREAMS` for `XREADGROUP`, after the subcommand for `XGROUP` and `XINFO`. */
 const keyOf = (args: ReadonlyArray<string | number>): string =>
-  String(args[args[0] === "XREADGROUP" ? args.length - 2 : args[0] === "XGROUP" ? 2 : 1])
+  String(
+    args[args[0] === "XREADGROUP" ? args.length - 2 : args[0] === "XGROUP" || args[0] === "XINFO" ? 2 : 1]
+  )
 
 /** A raw command sent to the master of its key's slot. */
 const onMasterOf =
@@ -233,6 +237,23 @@ layer(RedisTestCluster.layer({ replicasPerMaster: 0 }), { excludeTestServices: t
           )
         ).toBe(6)
       })
+    )
+
+    it.effect(
+      "demo --cluster --partitions 3: each arena's run on its partition's master, shown by the tail, taken by the groups on each key",
+      () =>
+        Effect.gen(function* () {
+          const cluster = yield* RedisTestCluster.RedisTestCluster
+          const stream = `test:cli-demo-parts:${process.pid}`
+          const result = yield* Bin.run(
+            shortDemo(stream, "--partitions", "3", "--redis-url", cluster.url, "--cluster")
+          )
+          const reported = checkPartitionedDemo(result, stream)
+          yield* checkOnRedis(onMasterOf(cluster), reported)
+          // The partition keys are on three masters.
+          const masters = yield* Effect.forEach(reported.keys(), (key) => cluster.masterOf(key))
+          expect(new Set(masters.map((m) => m.port)).size).toBe(3)
+        })
     )
 
     it.effect("serve --cluster: the group watch reads the stream's groups from the node that holds it", () =>

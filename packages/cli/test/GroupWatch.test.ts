@@ -4,13 +4,13 @@
  * waits for the connection being made), a stream that does not exist has none, a read right after the
  * server closed the connection waits for the new one, and a server that stopped is a failure with the
  * connection's reason (never ioredis' "Stream isn't writeable"), the probe working again once it is back. Through the port (the in-memory backend), only the named groups that exist.
- * On a partitioned stream, the probe reads every partition key and merges each group over them
+ * On a partitioned stream, either probe reads every partition key and merges each group over them
  * (`merge`: figures summed, members merged by name, an unknown or missing partition's lag unknown).
  * The watch (under `TestClock`) reads at once and then every interval, sets the group gauges, and
  * keeps the last groups seen, with the reason, when a read fails.
  */
 import { describe, expect, it, layer } from "@effect/vitest"
-import { ConsumerMetrics, GroupBackend, MemoryStreamBackend, Partitions } from "@maf/events"
+import { ConsumerMetrics, GroupBackend, MemoryStreamBackend, Partitions, StreamBackend } from "@maf/events"
 import { RedisTestServer } from "@maf/events-test"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -100,6 +100,53 @@ describe("GroupWatch", () => {
       const found = yield* GroupWatch.named(groups, ["g", "missing"])("s")
       expect(found).toEqual([{ name: "g", pending: 0, lag: 0, consumers: 0, last_delivered_id: "0-0" }])
     }).pipe(Effect.provide(MemoryStreamBackend.layer))
+  )
+
+  it.scoped(
+    "through the port on a partitioned stream: each named group once, merged over the partition keys",
+    () =>
+      Effect.gen(function* () {
+        const backend = yield* StreamBackend.StreamBackend
+        const groups = yield* GroupBackend.GroupBackend
+        const keys = Partitions.keys("s", 3)
+        const cursor = yield* groups.openCursor
+        // Two entries on each key; "g" on every key, "h" on the first only.
+        for (const key of keys) {
+          yield* backend.append(key, ["{}", "{}"], { maxlen: 0 })
+          yield* groups.create(key, "g", "0")
+        }
+        yield* groups.create(keys[0]!, "h", "0")
+        const read = (key: string, member: string, count: number) =>
+          cursor.read(key, "g", member, { count, blockMillis: undefined, timeoutMillis: 1_000 })
+        yield* read(keys[0]!, "a", 1)
+        yield* read(keys[1]!, "a", 2)
+        yield* read(keys[2]!, "b", 1)
+        const found = yield* GroupWatch.named(groups, ["g", "h", "missing"], 3)("s")
+        expect(found).toEqual([
+          {
+            name: "g",
+            pending: 4,
+            lag: 2,
+            consumers: 2,
+            last_delivered_id: expect.any(String),
+            partitions: 3,
+            members: [
+              { name: "a", pending: 3, idle_ms: expect.any(Number) },
+              { name: "b", pending: 1, idle_ms: expect.any(Number) }
+            ]
+          },
+          // Not on every partition: its backlog on the others is unknown.
+          {
+            name: "h",
+            pending: 0,
+            lag: null,
+            consumers: 0,
+            last_delivered_id: "0-0",
+            partitions: 1,
+            members: []
+          }
+        ])
+      }).pipe(Effect.provide(MemoryStreamBackend.layer))
   )
 
   it.scoped(

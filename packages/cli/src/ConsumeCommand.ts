@@ -259,6 +259,7 @@ export const command = Command.make(
   (config) =>
     Effect.gen(function* () {
       const connection = yield* CommonOptions.resolveConnection(config.connection)
+      yield* CommonOptions.partitionKeys(config.stream, connection.partitions)
       const deadLetterStream = yield* CommonOptions.validateDeadLetter(
         config.stream,
         config.deadLetter,

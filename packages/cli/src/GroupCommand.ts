@@ -6,7 +6,7 @@
  * @since 0.2.0
  */
 import * as Command from "@effect/cli/Command"
-import { GroupBackend, Partitions } from "@maf/events"
+import { GroupBackend } from "@maf/events"
 import { RedisGroupBackend, type RedisStreamBackend } from "@maf/events-redis"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -67,9 +67,10 @@ const infoCommand = Command.make(
   (config) =>
     Effect.gen(function* () {
       const connection = yield* CommonOptions.resolveConnection(config.connection)
+      const keys = yield* CommonOptions.partitionKeys(config.stream, connection.partitions)
       const group = yield* CommonOptions.validateGroup(config.group)
       // A partitioned stream: the group on each partition's key, one after the other.
-      for (const key of Partitions.keys(config.stream, connection.partitions ?? 1)) {
+      for (const key of keys) {
         const state = yield* info(connection.url, key, group, connection.options)
         process.stdout.write(
           `${config.format === "json" ? JSON.stringify(GroupFormat.infoObject(key, state)) : GroupFormat.prettyInfo(key, state)}\n`

@@ -121,6 +121,7 @@ export const command = Command.make(
   (config) =>
     Effect.gen(function* () {
       const connection = yield* CommonOptions.resolveConnection(config.connection)
+      yield* CommonOptions.partitionKeys(config.stream, connection.partitions)
       if (Option.isSome(config.input)) {
         if (Option.isSome(config.kind)) {
           return yield* CliError.usage("give a kind or --input, not both (the lines carry their kinds)")

@@ -104,6 +104,7 @@ export const command = Command.make(
   (config) =>
     Effect.gen(function* () {
       const connection = yield* CommonOptions.resolveConnection(config.connection)
+      yield* CommonOptions.partitionKeys(config.stream, connection.partitions)
       yield* validateFrom(config.from)
       const arena = Option.getOrUndefined(config.arena)
       const filters = Feed.checkFilters(config.kinds, arena)

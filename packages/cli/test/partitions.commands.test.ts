@@ -256,7 +256,16 @@ layer(RedisTestServer.layer({ args: ["--requirepass", password], password }), { 
             [
               ["serve", "--stream", `{${stream}}`, "--partitions", "3", "--port", "0"],
               `--stream with --partitions 3: a partitioned stream's name may not hold "{" or "}"`
-            ]
+            ],
+            ...[
+              ["tail"],
+              ["publish", "arena.start"],
+              ["consume", "--group", "g"],
+              ["group", "info", "--group", "g"]
+            ].map((command): [ReadonlyArray<string>, string] => [
+              [...command, "--stream", `a{${stream}`, "--partitions", "3"],
+              `--stream with --partitions 3: a partitioned stream's name may not hold "{" or "}"`
+            ])
           ])
         })
     )

@@ -147,7 +147,10 @@ export const make = (
   options: Options
 ): Stream.Stream<Item, StreamBackend.StreamBackendError> =>
   Stream.suspend(() => {
+    // By key and id: the partitions of a partitioned stream give out ids of their own, the same
+    // id in two of them when written in the same millisecond.
     const bodies = new Map<string, string | undefined>()
+    const bodyKey = (key: string, id: string) => `${key}\n${id}`
     const teed: StreamBackend.StreamBackendService = {
       ...backend,
       // The cursor's own properties (`boundsReads`) stay: the wrapper only looks at what it reads.
@@ -155,7 +158,7 @@ export const make = (
         ...cursor,
         read: (stream, after, readOptions) =>
           Effect.tap(cursor.read(stream, after, readOptions), (batch) => {
-            for (const entry of batch.entries) bodies.set(entry.id, dataOf(entry.fields))
+            for (const entry of batch.entries) bodies.set(bodyKey(stream, entry.id), dataOf(entry.fields))
           })
       }))
     }
@@ -165,8 +168,9 @@ export const make = (
       .pipe(
         Stream.map((result): Item => {
           if (result._tag === "Gap") return { result, body: undefined }
-          const text = bodies.get(result.streamId)
-          bodies.delete(result.streamId)
+          const key = bodyKey(result.partition ?? options.stream, result.streamId)
+          const text = bodies.get(key)
+          bodies.delete(key)
           return { result, body: result._tag === "KnownEvent" ? parseObject(text) : undefined }
         }),
         Stream.filter((item) => keep(item.result))

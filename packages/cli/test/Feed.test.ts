@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { EventBus, MemoryStreamBackend, StreamBackend, WireCodec } from "@maf/events"
+import { EventBus, MemoryStreamBackend, Partitions, StreamBackend, WireCodec } from "@maf/events"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
@@ -32,6 +32,26 @@ describe("Feed", () => {
       expect(lines[2]).toMatchObject({ variant: "malformed", reason: "json_decode", raw: "{oops" })
       expect(Object.keys(lines[3])).toEqual(["stream_id", "variant", ...WireCodec.bodyKeys])
     }).pipe(Effect.provide(EventBus.layerMemory({ stream })))
+  )
+
+  it.effect("on a partitioned stream, each entry keeps its own body, though two partitions share an id", () =>
+    Effect.gen(function* () {
+      const memory = yield* MemoryStreamBackend.MemoryStreamBackend
+      const keys = Partitions.keys(stream, 2)
+      const body = (arena: string) =>
+        JSON.stringify({ kind: "llm.call", ts: "2026-05-14T11:22:33Z", arena, payload: { arena } })
+      const [first] = yield* memory.appendFields(keys[0]!, [["data", body("zero")]])
+      const [second] = yield* memory.appendFields(keys[1]!, [["data", body("one")]])
+      // The clock stands still: both keys gave their entry the same id.
+      expect(second).toBe(first)
+      const items = yield* collect({ from: "0", read: { partitions: 2 } }, 2)
+      for (const item of items) {
+        const line = JSON.parse(Format.jsonLine(item.result, item.body))
+        const arena =
+          item.result._tag === "Gap" ? undefined : item.result.partition === keys[0] ? "zero" : "one"
+        expect(line.arena).toBe(arena)
+      }
+    }).pipe(Effect.provide(MemoryStreamBackend.layer))
   )
 
   it.effect("filters by kind globs and arena; malformed entries and gaps always pass", () =>

@@ -26,41 +26,13 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { captureLogs } from "./helpers/logs.js"
-import { payloadIndex, publishMany, wrappedCursors } from "./helpers/reader.js"
+import { loggedCursors, payloadIndex, publishMany, wrappedCursors } from "./helpers/reader.js"
 
 const reset = () => new StreamBackend.StreamBackendError({ reason: "Unavailable", message: "reset" })
 
 /** The reader and the bus over `backend`. */
 const over = (backend: Layer.Layer<StreamBackend.StreamBackend | MemoryStreamBackend.MemoryStreamBackend>) =>
   EventReader.layer.pipe(Layer.provideMerge(EventBus.layer()), Layer.provideMerge(backend))
-
-/**
- * The memory backend whose cursors are numbered, their openings, reads and closings logged; an
- * opening fails (after taking its resource) while `failOpens` is above 0, a read while `failReads` is.
- */
-const loggedCursors = (state: { failOpens: number; failReads: number; readonly log: Array<string> }) => {
-  let opened = 0
-  return Layer.effect(
-    StreamBackend.StreamBackend,
-    Effect.map(MemoryStreamBackend.MemoryStreamBackend, (mem) => ({
-      ...mem,
-      openCursor: Effect.gen(function* () {
-        const n = ++opened
-        state.log.push(`open ${n}`)
-        yield* Effect.addFinalizer(() => Effect.sync(() => state.log.push(`close ${n}`)))
-        if (state.failOpens-- > 0) return yield* Effect.fail(reset())
-        const cursor = yield* mem.openCursor
-        return {
-          read: (stream, after, options) =>
-            Effect.suspend(() => {
-              state.log.push(`read on ${n}`)
-              return state.failReads-- > 0 ? Effect.fail(reset()) : cursor.read(stream, after, options)
-            })
-        } satisfies StreamBackend.StreamCursor
-      })
-    }))
-  ).pipe(Layer.provideMerge(MemoryStreamBackend.layer))
-}
 
 describe("EventReader's cursor", () => {
   it.scoped("one cursor serves every read, and is closed when the stream ends", () => {

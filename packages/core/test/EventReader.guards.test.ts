@@ -20,7 +20,7 @@ import {
   MemoryStreamBackend,
   ReadMetrics,
   ReadResult,
-  StreamBackend
+  type StreamBackend
 } from "@maf/events"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
@@ -34,7 +34,7 @@ import * as Metric from "effect/Metric"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import { payloadIndex, publishMany, wrappedCursors } from "./helpers/reader.js"
+import { loggedCursors, payloadIndex, publishMany, wrappedCursors } from "./helpers/reader.js"
 
 /** The reader and the bus on `stream` over `backend` (the memory backend by default). */
 const readerOn = (
@@ -235,40 +235,9 @@ describe("EventReader gaps, through the reader", () => {
   })
 })
 
-/**
- * The memory backend whose cursors fail their reads while `state.failures` is above 0 (one less a
- * read), each cursor numbered, its opening, reads and closing logged.
- */
-const flakyCursors = (state: { failures: number; readonly log: Array<string> }) => {
-  let opened = 0
-  return Layer.effect(
-    StreamBackend.StreamBackend,
-    Effect.map(MemoryStreamBackend.MemoryStreamBackend, (mem) => ({
-      ...mem,
-      openCursor: Effect.gen(function* () {
-        const cursor = yield* mem.openCursor
-        const n = ++opened
-        state.log.push(`open ${n}`)
-        yield* Effect.addFinalizer(() => Effect.sync(() => state.log.push(`close ${n}`)))
-        return {
-          read: (stream, after, options) =>
-            Effect.suspend(() => {
-              state.log.push(`read on ${n}`)
-              return state.failures-- > 0
-                ? Effect.fail(
-                    new StreamBackend.StreamBackendError({ reason: "Unavailable", message: "reset" })
-                  )
-                : cursor.read(stream, after, options)
-            })
-        } satisfies StreamBackend.StreamCursor
-      })
-    }))
-  ).pipe(Layer.provideMerge(MemoryStreamBackend.layer))
-}
-
 describe("EventReader after a failed read", () => {
   it.scoped("closes its cursor, opens a new one for the next read, and counts and logs the failure", () => {
-    const state = { failures: 1, log: [] as Array<string> }
+    const state = { failOpens: 0, failReads: 1, log: [] as Array<string> }
     const { lines, logger } = logged()
     return Effect.gen(function* () {
       yield* publishMany(0, 3)
@@ -284,13 +253,13 @@ describe("EventReader after a failed read", () => {
         expect.stringMatching(/^WARN EventReader read failed: Unavailable: reset; retrying after 0-0 /),
         "INFO EventReader read recovered after 1 failures"
       ])
-    }).pipe(Effect.provide(Layer.merge(readerOn("flaky", flakyCursors(state)), logger)))
+    }).pipe(Effect.provide(Layer.merge(readerOn("flaky", loggedCursors(state)), logger)))
   })
 
   it.scoped(
     "a streak of failed reads: a warning for the first, then one at most every 100 failures and 5 s; the recovery once",
     () => {
-      const state = { failures: 250, log: [] as Array<string> }
+      const state = { failOpens: 0, failReads: 250, log: [] as Array<string> }
       const { lines, logger } = logged()
       return Effect.gen(function* () {
         yield* publishMany(0, 1)
@@ -316,7 +285,7 @@ describe("EventReader after a failed read", () => {
           ),
           "INFO EventReader read recovered after 250 failures"
         ])
-      }).pipe(Effect.provide(Layer.merge(readerOn("streak", flakyCursors(state)), logger)))
+      }).pipe(Effect.provide(Layer.merge(readerOn("streak", loggedCursors(state)), logger)))
     }
   )
 })

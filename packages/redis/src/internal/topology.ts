@@ -128,6 +128,9 @@ const single = (
   }
 }
 
+/** `reconnectOnError` of a Sentinel connection: a `READONLY` reply makes the connection anew. */
+const readOnlyReconnects = (error: Error): 1 | false => (/^READONLY\b/.test(error.message) ? 1 : false)
+
 const sentinel = (options: ConnectionOptions, parsed: RedisUrl.Sentinel): Topology => {
   const tls = tlsSettings(options)
   const first = parsed.sentinels[0]!
@@ -156,6 +159,11 @@ const sentinel = (options: ConnectionOptions, parsed: RedisUrl.Sentinel): Topolo
           // Sentinel's `+switch-master` is followed at once, not only when the old master fails.
           failoverDetector: purpose === "commands",
           sentinelRetryStrategy: purpose === "commands" ? (times) => Math.min(100 * times, 1000) : () => null,
+          // A connection to a node that is a replica now (a sentinel still named the old master, or
+          // the switch came before the failover detector subscribed) answers writes `READONLY`, and
+          // nothing else would ever move it: it is made anew, the sentinels asked again. The command
+          // is not sent again (its caller decides: `READONLY` is "not run").
+          ...(purpose === "commands" ? { reconnectOnError: readOnlyReconnects } : {}),
           ...(parsed.username !== undefined ? { username: parsed.username } : {}),
           ...(parsed.password !== undefined ? { password: Redacted.value(parsed.password) } : {}),
           ...(tls !== undefined ? { tls, enableTLSForSentinelMode: true, sentinelTLS: tls } : {})

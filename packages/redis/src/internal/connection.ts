@@ -303,6 +303,36 @@ const serverAnswers = (topology: Topology) => (): Promise<boolean> => {
   }).finally(() => probe.disconnect(false))
 }
 
+/** How long an ended client waits before it is connected again. */
+const reviveMillis = 250
+
+/**
+ * Connects `client` again whenever it ends while its scope is open. ioredis ends a client for good
+ * when its connection attempt is cut short: Sentinel's failover detector (on `+switch-master`) or a
+ * `disconnect(true)` (the stall probe's) that comes while the Sentinel connector asks a sentinel
+ * for the master leaves the client "end", reconnecting never again (the chaos soak's Sentinel runs:
+ * the bus without a connection, every publish refused, until the process ended). A client closed
+ * with the scope is not revived (this finalizer runs before the client's own).
+ */
+const reviveWhenEnded = (client: Client): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.suspend(() => {
+    let closing = false
+    let timer: NodeJS.Timeout | undefined
+    client.on("end", () => {
+      if (closing || timer !== undefined) return
+      timer = setTimeout(() => {
+        timer = undefined
+        if (!closing && client.status === "end") client.connect().catch(() => {})
+      }, reviveMillis).unref()
+    })
+    return Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        closing = true
+        if (timer !== undefined) clearTimeout(timer)
+      })
+    )
+  })
+
 /**
  * The connection of `options`, made in the background (a server down at start is retried by the
  * client's own schedule), its probe stopped and its client closed with the scope.
@@ -316,6 +346,7 @@ export const make = (options: ConnectionOptions): Effect.Effect<Connection, neve
     client.connect().catch(() => {
       // Down at start: ioredis keeps reconnecting by its retry strategy; commands fail meanwhile.
     })
+    yield* reviveWhenEnded(client)
     if (topology.kind === "cluster") return new Connection(topology, client, noProbe)
     const redis = client as Extract<Client, { ping: unknown; stream: unknown }>
     const probe = new StallProbe.StallProbe({

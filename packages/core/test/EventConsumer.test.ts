@@ -165,12 +165,15 @@ describe("EventConsumer (memory backend)", () => {
       const slow = yield* Effect.fork(
         EventConsumer.consume({
           ...fast,
+          // minIdle well above an event loop's stall on a loaded machine (60 ms was not): the test
+          // is of the lease, not of the machine (the TestClock twin in EventConsumer.flow.test.ts).
+          minIdle: Duration.millis(400),
           stream: "s4",
           group: "g",
           consumer: "slow",
           handler: () =>
             Effect.sync(() => void handledBy.push("slow")).pipe(
-              Effect.zipRight(Effect.sleep(Duration.millis(400)))
+              Effect.zipRight(Effect.sleep(Duration.millis(1_500)))
             )
         })
       )
@@ -181,6 +184,7 @@ describe("EventConsumer (memory backend)", () => {
       const other = yield* Effect.fork(
         EventConsumer.consume({
           ...fast,
+          minIdle: Duration.millis(400),
           stream: "s4",
           group: "g",
           consumer: "other",

@@ -87,7 +87,9 @@ export const errorText = (cause: Cause.Cause<unknown>): string => {
 export const consume = <E extends Event.Any, R>(
   groups: GroupBackendService,
   options: MemberOptions<E>,
-  handler: MemberHandler<E, R>
+  handler: MemberHandler<E, R>,
+  /** Told when the member starts closing (a partitioned member's handlers that have not started yet stop waiting). */
+  onClosing?: () => void
 ): Effect.Effect<never, GroupBackendError | MissingGroup, R> =>
   Effect.scoped(
     Effect.gen(function* () {
@@ -647,6 +649,7 @@ export const consume = <E extends Event.Any, R>(
       yield* Effect.addFinalizer(() =>
         Effect.gen(function* () {
           workers.closing = true
+          onClosing?.()
           yield* closeCursor
           for (const state of [...held.values()]) {
             if (state.waiting && state.fiber !== undefined) yield* Fiber.interrupt(state.fiber)

@@ -9,7 +9,10 @@
  *
  * @internal
  */
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as Stream from "effect/Stream"
 import type * as Event from "../Event.js"
 import type { MemberOptions, Received } from "../EventConsumer.js"
@@ -45,12 +48,21 @@ export const consume = <E extends Event.Any, R>(
   Effect.flatMap(splitOrDie(options), (members) => {
     if (members.length === 1) return Consumer.consume(groups, members[0]!, handler)
     const limit = Effect.unsafeMakeSemaphore(options.concurrency ?? ConsumerOptions.defaults.concurrency)
-    const shared: Consumer.MemberHandler<E, R> = (message) => limit.withPermits(1)(handler(message))
+    // Once a member closes, a handler still waiting for its turn never starts: its entry stays
+    // pending (released), and the drain waits only for the handlers that run.
+    const closing = Deferred.unsafeMake<void>(FiberId.none)
+    const closed = () => Deferred.unsafeDone(closing, Exit.void)
+    const shared: Consumer.MemberHandler<E, R> = (message) =>
+      Effect.flatMap(
+        Effect.raceFirst(Effect.as(limit.take(1), true), Effect.as(Deferred.await(closing), false)),
+        (started) =>
+          started ? Effect.ensuring(handler(message), limit.release(1)) : Effect.succeed(Consumer.Release)
+      )
     // The first member to fail (a missing group under "fail", a custom failure schedule ending)
     // stops the others, which drain as at shutdown.
     return Effect.zipRight(
       Effect.all(
-        members.map((member) => Consumer.consume(groups, member, shared)),
+        members.map((member) => Consumer.consume(groups, member, shared, closed)),
         { concurrency: "unbounded", discard: true }
       ),
       Effect.never

@@ -123,11 +123,30 @@ const lossCause = (
 const covers = (gap: { readonly after: string; readonly streamId: string }, id: string) =>
   StreamId.compare(id, gap.after) > 0 && StreamId.compare(id, gap.streamId) < 0
 
+/**
+ * Whether `id`, gone at the end, went with a failover before the reader passed its place at
+ * `passedAt`: a failover after it was written and before then, and no trim before then whose floor
+ * is above it. The new master never had it (written on the old one alone, or taken by it after it
+ * was demoted): the reader, reading there, could not tell — trimmed later or not.
+ */
+const goneInFailover = (faults: ReadonlyArray<Fault>, id: string, passedAt: number): boolean =>
+  !faults.some(
+    (f) =>
+      f.error === undefined &&
+      f.trimmedBelow !== undefined &&
+      f.at <= passedAt &&
+      StreamId.compare(id, f.trimmedBelow) < 0
+  ) &&
+  faults.some(
+    (f) => f.error === undefined && f.failsOver && f.end >= StreamId.millisOf(id) && f.at <= passedAt
+  )
+
 const checkReader = (
   reader: ReaderRun,
   known: ReadonlyArray<string>,
   inFinal: ReadonlySet<string>,
   lostWithServer: ReadonlySet<string>,
+  faults: ReadonlyArray<Fault>,
   add: (rule: string, message: string) => void
 ): { duplicates: number; gaps: number; gapEntries: number; unannounced: number } => {
   const seen = new Set<string>()
@@ -162,6 +181,12 @@ const checkReader = (
     if (StreamId.compare(id, reader.startAfter) <= 0 || StreamId.compare(id, position) > 0) continue
     if (seen.has(id) || gapNotices.some((gap) => covers(gap, id))) continue
     if (lostWithServer.has(id)) {
+      unannounced++
+      continue
+    }
+    // When the reader went past its place: its first delivery after it.
+    const after = reader.deliveries.find((d) => d._tag === "Event" && StreamId.compare(d.id, id) > 0)
+    if (!inFinal.has(id) && after !== undefined && goneInFailover(faults, id, after.at)) {
       unannounced++
       continue
     }
@@ -333,7 +358,7 @@ export const check = (history: History): Verdict => {
   let gaps = 0
   let gapEntries = 0
   for (const reader of history.readers) {
-    const figures = checkReader(reader, knownIds, inFinal, lostWithServer, readers)
+    const figures = checkReader(reader, knownIds, inFinal, lostWithServer, faults, readers)
     lostUnannounced += figures.unannounced
     readerDuplicates += figures.duplicates
     gaps += figures.gaps

@@ -285,6 +285,24 @@ const cases: ReadonlyArray<{
     rules: ["readers.skipped"]
   },
   {
+    name: "an entry a failover took (written on the old master), passed by a reader without a Gap before a trim's floor passed it (the new master never had it)",
+    history: {
+      ...a1Gone(clean),
+      faults: [fault("failover", 1500, { failsOver: true }), fault("trim", 2500, { trimmedBelow: "1001-0" })],
+      readers: [clean.readers[0]!, { ...clean.readers[1]!, deliveries: events(withoutA1) }]
+    },
+    rules: []
+  },
+  {
+    name: "an entry gone with a failover, passed by a reader without a Gap after a trim's floor had passed it (the trim is owed a Gap)",
+    history: {
+      ...a1Gone(clean),
+      faults: [fault("failover", 1500, { failsOver: true }), fault("trim", 1800, { trimmedBelow: "1001-0" })],
+      readers: [clean.readers[0]!, { ...clean.readers[1]!, deliveries: events(withoutA1) }]
+    },
+    rules: ["readers.skipped"]
+  },
+  {
     name: "a fire-and-forget entry lost with the server's data that one reader read and the other had not, without a Gap",
     history: {
       ...clean,

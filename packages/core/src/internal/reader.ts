@@ -80,7 +80,6 @@ export const defaults = {
 /** `"$"`, `"0"` or an entry id (`<ms>-<seq>` or `<ms>`). */
 const resolveStart = (from: string): string | undefined => {
   if (from === "$") return undefined
-  // Stryker disable next-line ConditionalExpression: "0" parses as the entry id 0-0 below too (a shortcut)
   if (from === "0") return "0-0"
   const id = parseEntryId(from)
   if (id === undefined) {
@@ -216,7 +215,6 @@ export const stream = <E extends Event.Any>(
               : Effect.void
           )
         }
-        // Stryker disable next-line ConditionalExpression: only Malformed results are left here (see decodeInto)
         if (result._tag === "Malformed") {
           const seen = (malformedSeen.get(result.reason) ?? 0) + 1
           malformedSeen.set(result.reason, seen)
@@ -247,14 +245,13 @@ export const stream = <E extends Event.Any>(
             entry.fields.length > 2 && config.propagateTrace ? Tracing.producerOf(entry) : undefined
           const result = producer === undefined ? decoded : { ...decoded, producerSpan: producer }
           results.push(result)
-          // Stryker disable next-line ConditionalExpression,StringLiteral: a KnownEvent's note would be Effect.void
+          // Stryker disable next-line StringLiteral: every result's _tag differs from "", and a KnownEvent's note would be Effect.void
           if (result._tag !== "KnownEvent") effects.push(noteDecoded(result))
         }
       }
 
       /** `chunk`, after the effects its decoding called for (metrics and warnings), if any. */
       const withEffects = <A>(chunk: A, effects: ReadonlyArray<Effect.Effect<void>>): Effect.Effect<A> =>
-        // Stryker disable next-line ConditionalExpression: Effect.all of no effects gives the chunk too
         effects.length === 0
           ? Effect.succeed(chunk)
           : Effect.as(
@@ -268,7 +265,6 @@ export const stream = <E extends Event.Any>(
         read: ReadBatch
       ): Effect.Effect<Chunk.Chunk<ReadResult.ReadResult<E>>> => {
         // Never deliver an entry at or before the position, whatever a backend answers.
-        // Stryker disable next-line ConditionalExpression: filtering a batch of new entries keeps them all
         const stale = read.entries.length > 0 && !greater(read.entries[0]!.id, after)
         const batch = stale ? { ...read, entries: read.entries.filter((e) => greater(e.id, after)) } : read
         const { entries } = batch
@@ -322,7 +318,7 @@ export const stream = <E extends Event.Any>(
         held = undefined
         // Stryker disable next-line OptionalChaining: the batch's cursor is open (no read since, none failed)
         const hint = current?.cursor.readAhead
-        // Stryker disable next-line ConditionalExpression,LogicalOperator: a batch is held only from a cursor that takes hints, its end the position (a missing hint would throw, and be ignored)
+        // Stryker disable next-line LogicalOperator: a batch is held only from a cursor that takes hints, after the position is set
         if (hint !== undefined && position !== undefined) {
           try {
             hint(streamName, position, { count, blockMillis })

@@ -6,21 +6,15 @@
  * settled when its `XACK` or its dead letter succeeded, not when its handler returned.
  *
  * With a limit, the member takes no more entries than the limit leaves room for (reads and claims
- * are cut to it; with no room, a read waits until room is given back, at most its block time, and
- * finds nothing), so that no entry is taken and then left pending at the end: `--limit N` settles N
- * entries, whatever the concurrency. Reads in flight at once (one per partition key of a partitioned
- * stream) share the room: each reserves its count before it is sent and gives back what it did not
- * get when it returns, which wakes the reads waiting for room.
+ * are cut to it; with no room, a read waits its block time and finds nothing), so that no entry is
+ * taken and then left pending at the end: `--limit N` settles N entries, whatever the concurrency.
  *
  * @since 0.2.0
  */
 import type { GroupBackend } from "@maf/events"
-import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as FiberId from "effect/FiberId"
 import * as Feed from "./Feed.js"
 
 /**
@@ -58,31 +52,7 @@ export const make = (
     /** Taken over by another member (a renewal did not keep them), until asked. */
     const lost = new Set<string>()
     let settled = 0
-    /** Counts of the reads and claims on their way: room they may fill. */
-    let reserved = 0
-    /** Completed (and made anew) whenever room is given back. */
-    let roomGiven = Deferred.unsafeMake<void>(FiberId.none)
-    const giveRoom = () => {
-      const given = roomGiven
-      roomGiven = Deferred.unsafeMake<void>(FiberId.none)
-      Deferred.unsafeDone(given, Exit.void)
-    }
-    const room = () =>
-      limit === undefined ? Number.POSITIVE_INFINITY : limit - settled - open.size - reserved
-    /** Runs `taking` (a read or claim of at most `count`), its count reserved meanwhile. */
-    const reserving = <A, E>(count: number, taking: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-      limit === undefined
-        ? taking
-        : Effect.suspend(() => {
-            reserved += count
-            return Effect.ensuring(
-              taking,
-              Effect.sync(() => {
-                reserved -= count
-                giveRoom()
-              })
-            )
-          })
+    const room = () => (limit === undefined ? Number.POSITIVE_INFINITY : limit - settled - open.size)
     const checkDone = Effect.suspend(() =>
       limit !== undefined && settled >= limit ? Deferred.succeed(done, undefined) : Effect.void
     )
@@ -91,7 +61,6 @@ export const make = (
     }
     const letGo = (ids: Iterable<string>) => {
       for (const id of ids) open.delete(id)
-      giveRoom()
     }
     const settle = (ids: ReadonlyArray<string>) =>
       Effect.suspend(() => {
@@ -102,48 +71,23 @@ export const make = (
     const ledger: GroupBackend.GroupBackendService = {
       ...groups,
       create: (stream, group, start) => Effect.tap(groups.create(stream, group, start), () => checkDone),
-      openCursor: Effect.map(groups.openCursor, (cursor) => {
-        const read: GroupBackend.GroupCursor["read"] = (stream, group, consumer, options) =>
+      openCursor: Effect.map(groups.openCursor, (cursor) => ({
+        read: (stream, group, consumer, options) =>
           Effect.suspend(() => {
             const count = Math.min(options.count, room())
-            if (count > 0)
-              return reserving(
-                count,
-                Effect.tap(cursor.read(stream, group, consumer, { ...options, count }), take)
-              )
-            // Nothing more to take: as a read that found nothing in its block time, unless room is
-            // given back first (another partition's read came back with less than it reserved):
-            // then it reads within what is left of its block time.
-            const block = options.blockMillis ?? 0
-            if (block <= 0) return Effect.succeed([])
-            return Effect.flatMap(Clock.currentTimeMillis, (waitedFrom) =>
-              Deferred.await(roomGiven).pipe(
-                Effect.timeoutTo({
-                  duration: Duration.millis(block),
-                  onTimeout: () => Effect.succeed([]),
-                  onSuccess: () =>
-                    Effect.flatMap(Clock.currentTimeMillis, (now) =>
-                      read(stream, group, consumer, {
-                        ...options,
-                        blockMillis: Math.max(1, block - (now - waitedFrom))
-                      })
-                    )
-                }),
-                Effect.flatten
-              )
-            )
+            if (count <= 0) {
+              // Nothing more to take: as a read that found nothing in its block time.
+              return Effect.as(Effect.sleep(Duration.millis(options.blockMillis ?? 0)), [])
+            }
+            return Effect.tap(cursor.read(stream, group, consumer, { ...options, count }), take)
           })
-        return { read }
-      }),
+      })),
       claim: (stream, group, consumer, options) =>
         Effect.suspend(() => {
           const count = Math.min(options.count, room())
           if (count <= 0) return Effect.succeed({ entries: [], deleted: [], next: "0-0" })
-          return reserving(
-            count,
-            Effect.tap(groups.claim(stream, group, consumer, { ...options, count }), (claimed) =>
-              take(claimed.entries)
-            )
+          return Effect.tap(groups.claim(stream, group, consumer, { ...options, count }), (claimed) =>
+            take(claimed.entries)
           )
         }),
       redeliver: (stream, group, consumer, ids) =>

@@ -4,11 +4,9 @@
  * JSON line.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { type GroupBackend, MemoryStreamBackend } from "@maf/events"
+import { MemoryStreamBackend } from "@maf/events"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
-import * as TestClock from "effect/TestClock"
 import * as GroupLedger from "../src/GroupLedger.js"
 
 const stream = "ledger:test"
@@ -62,64 +60,6 @@ describe("GroupLedger", () => {
       yield* ledger.groups.ack(stream, group, [two!])
       expect(ledger.settled()).toBe(2)
       expect(yield* isDone(ledger)).toBe(true)
-    })
-  )
-
-  it.scoped(
-    "reads in flight at once (one per partition key) share the room: together they take no more than the limit",
-    () =>
-      Effect.gen(function* () {
-        const memory = yield* MemoryStreamBackend.make
-        const keys = [`${stream}:p0`, `${stream}:p1`]
-        for (const key of keys)
-          yield* memory.appendFields(
-            key,
-            Array.from({ length: 5 }, (_, n) => ["data", body(n)])
-          )
-        // Reads that take 10 ms on their way, as over a network: both are in flight at once.
-        const slow: GroupBackend.GroupBackendService = {
-          ...memory.groups,
-          openCursor: Effect.map(memory.groups.openCursor, (cursor) => ({
-            read: (...args) => Effect.zipRight(Effect.sleep("10 millis"), cursor.read(...args))
-          }))
-        }
-        const ledger = yield* GroupLedger.make(slow, 2)
-        const cursor = yield* ledger.groups.openCursor
-        const reads = yield* Effect.forEach(keys, (key) =>
-          Effect.zipRight(
-            ledger.groups.create(key, group, "0"),
-            Effect.fork(cursor.read(key, group, "a", read))
-          )
-        )
-        yield* TestClock.adjust("10 millis")
-        const taken = yield* Effect.forEach(reads, (fiber) =>
-          Effect.map(Fiber.join(fiber), (got) => got.length)
-        )
-        expect(taken[0]! + taken[1]!).toBe(2)
-      })
-  )
-
-  it.scoped("room given back by a read that came back short wakes a read waiting for room", () =>
-    Effect.gen(function* () {
-      const { memory, ledger } = yield* setUp(5, 3)
-      const empty = `${stream}:empty`
-      yield* ledger.groups.create(empty, group, "0")
-      const cursor = yield* ledger.groups.openCursor
-      // The first read reserves all the room and blocks for a second on an empty key...
-      const first = yield* Effect.fork(
-        cursor.read(empty, group, "a", { ...read, count: 3, blockMillis: 1_000 })
-      )
-      yield* TestClock.adjust(0)
-      // ... the second finds none left and waits (up to a minute) for room to be given back.
-      const second = yield* Effect.fork(
-        cursor.read(stream, group, "a", { ...read, count: 3, blockMillis: 60_000 })
-      )
-      yield* TestClock.adjust(0)
-      expect(yield* memory.groups.info(stream, group)).toMatchObject({ pending: 0 })
-      yield* TestClock.adjust(1_000)
-      expect(yield* Fiber.join(first)).toEqual([])
-      // Woken by the room the first gave back, long before its minute.
-      expect((yield* Fiber.join(second)).length).toBe(3)
     })
   )
 

@@ -4,8 +4,7 @@
  * redis-server. The dashboard's feed shows every partition's events, and its group watch (the feed's
  * `groups` messages and `/metrics`) each group once, merged over the partition keys; the dead
  * letters of every partition key (`<partition key>:dead`) are listed oldest first across them, each
- * naming its partition, and replayed each on its own key; `consume --limit` takes no more than its
- * limit over all the partition keys. (On a Cluster: `topologies.commands.test.ts`.)
+ * naming its partition, and replayed each on its own key. (On a Cluster: `topologies.commands.test.ts`.)
  */
 import { expect, layer } from "@effect/vitest"
 import { Partitions } from "@maf/events"
@@ -14,14 +13,11 @@ import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as Bin from "./helpers/bin.js"
 import {
-  consumeArgs,
   eventData,
   freshStream,
-  groupFields,
   guardOutputs,
   jsonLines,
   password,
-  pendingOf,
   refused,
   type Server,
   withUrl,
@@ -198,39 +194,6 @@ layer(RedisTestServer.layer({ args: ["--requirepass", password], password }), { 
           ])
           for (const key of keys)
             expect(Number(yield* server.command("XLEN", Partitions.deadLetterKey(key)))).toBe(0)
-        })
-    )
-
-    it.effect(
-      "consume --partitions 3 --limit 2: two entries settled over the three partition keys, the rest left for the group",
-      () =>
-        Effect.gen(function* () {
-          const server = yield* RedisTestServer.RedisTestServer
-          const stream = freshStream()
-          const keys = Partitions.keys(stream, 3)
-          for (const [p, key] of keys.entries())
-            for (let i = 0; i < 2; i++) yield* xadd(server, key, eventData(10 * p + i))
-          const result = yield* Bin.run(
-            consumeArgs(server, stream, "g", [
-              "--partitions",
-              "3",
-              "--from",
-              "0",
-              "--limit",
-              "2",
-              "--format",
-              "json"
-            ])
-          )
-          expect(result.code).toBe(0)
-          expect(jsonLines(result.stdout)).toHaveLength(2)
-          let read = 0
-          for (const key of keys) {
-            expect(yield* pendingOf(server, key, "g")).toBe(0)
-            read += Number((yield* groupFields(server, key, "g"))?.get("entries-read") ?? 0)
-          }
-          // Nothing taken beyond the limit: what was read is what was settled.
-          expect(read).toBe(2)
         })
     )
 

@@ -2,7 +2,9 @@
  * The codec's fast paths against what they stand for, on generated values:
  *
  * - decoding a canonical kind checks the body by hand before the Schema: it must accept exactly the
- *   bodies the kind's body Schema accepts, and build the same event (same keys, same order);
+ *   bodies the kind's body Schema accepts, and build the same event (same keys, same order); its
+ *   check of a timestamp must answer for every text of the writers' form, as the Schema's filter
+ *   does, and leave every other form to that filter;
  * - encoding assembles the body's JSON text from its parts: it must be `JSON.stringify` of the body
  *   object, whatever the envelope strings hold;
  * - a plain JSON payload is written as it is, without its JSON-safe copy: it must be written as the
@@ -11,6 +13,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { type Event, EventKind, WireCodec } from "@maf/events"
 import { Arbitrary, Either, FastCheck as fc, Schema } from "effect"
+import { decodeCanonical, isTimestamp, writerFormTimestamp } from "../src/internal/canonicalBody.js"
+import { parseMicros } from "../src/internal/timestamp.js"
 
 const streamId = "1778757753123-0"
 
@@ -22,7 +26,7 @@ const bodySchemaOf = (kind: Event.CanonicalKind): Schema.Schema<Event.Canonical,
 const pad = (n: number, width: number) => String(n).padStart(width, "0")
 
 /** Timestamps in the writers' own form, fields anywhere in (and past) their ranges. */
-const writerFormTimestamp = fc
+const writerFormText = fc
   .tuple(
     fc.integer({ min: 0, max: 9999 }),
     fc.integer({ min: 0, max: 19 }),
@@ -74,17 +78,16 @@ const bodyObjectText = (event: Event.Any): string =>
     payload: event.payload
   })
 
+/** What `writerFormTimestamp` answers for. */
+const writerForm = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$/
+
 /** A writer-form timestamp with one character replaced. */
 const alteredTimestamp = fc
-  .tuple(
-    writerFormTimestamp,
-    fc.nat({ max: 31 }),
-    fc.constantFrom("0", "9", "-", ":", "T", " ", "Z", "x", "+")
-  )
+  .tuple(writerFormText, fc.nat({ max: 31 }), fc.constantFrom("0", "9", "-", ":", "T", " ", "Z", "x", "+"))
   .map(([ts, at, c]) => ts.slice(0, at) + c + ts.slice(at + 1))
 
 const timestamp = fc.oneof(
-  writerFormTimestamp,
+  writerFormText,
   alteredTimestamp,
   Arbitrary.make(EventKind.canonical["agent.signal"].body).map((event) => event.ts),
   fc.constantFrom(
@@ -129,6 +132,11 @@ describe("WireCodec fast paths", () => {
       const parsed = JSON.parse(text) as { readonly kind: Event.CanonicalKind }
       const expected = Schema.decodeUnknownEither(bodySchemaOf(parsed.kind))(parsed)
       const result = WireCodec.decode(streamId, [WireCodec.dataField, text])
+      // The fast path itself: it builds the event exactly when the Schema accepts the body (it never
+      // leaves a body the Schema accepts to the Schema).
+      expect(decodeCanonical(parsed.kind, parsed)).toStrictEqual(
+        Either.isRight(expected) ? expected.right : undefined
+      )
       if (Either.isRight(expected)) {
         expect(result._tag).toBe("KnownEvent")
         if (result._tag !== "KnownEvent") return
@@ -139,6 +147,17 @@ describe("WireCodec fast paths", () => {
       }
     },
     { fastCheck: { numRuns: 2000 } }
+  )
+
+  it.prop(
+    "a timestamp of the writers' form is judged by the fast check, as the Timestamp filter judges it; any other by the filter",
+    { ts: fc.oneof(timestamp, writerFormText, writerFormText) },
+    ({ ts }) => {
+      const valid = parseMicros(ts) !== undefined
+      expect(writerFormTimestamp(ts)).toBe(writerForm.test(ts) ? valid : undefined)
+      expect(isTimestamp(ts)).toBe(valid)
+    },
+    { fastCheck: { numRuns: 3000 } }
   )
 
   it.prop(

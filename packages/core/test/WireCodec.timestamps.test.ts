@@ -3,13 +3,18 @@
  * `Timestamp` Schema says so, checked here on the writers' own form (`2026-05-14T11:22:33.123456+00:00`)
  * and its near misses, each field at and past its range (every month's last day, leap years), each
  * separator and digit replaced, and the forms around it; the same text judged the same way every time,
- * whatever was decoded before it.
+ * whatever was decoded before it. And the codec's fast check of the writers' form (`writerFormTimestamp`)
+ * answers for every text of that form, as the Schema does, and for no other.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Event, WireCodec } from "@maf/events"
 import * as Schema from "effect/Schema"
+import { writerFormTimestamp } from "../src/internal/canonicalBody.js"
 
 const isTimestamp = Schema.is(Event.Timestamp)
+
+/** The writers' own form, which the codec's fast check answers for itself. */
+const writerForm = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$/
 
 /** Whether a body of a canonical kind with this `ts` decodes to an event. */
 const decodesWith = (ts: string): boolean =>
@@ -78,6 +83,8 @@ describe("WireCodec.decode reads a canonical body's ts as the Timestamp Schema d
   it.each(cases)("%s: %s", (ts, valid) => {
     expect(isTimestamp(ts)).toBe(valid)
     expect(decodesWith(ts)).toBe(valid)
+    // The fast check answers for the writers' form (and rightly), and leaves any other to the Schema.
+    expect(writerFormTimestamp(ts)).toBe(writerForm.test(ts) ? valid : undefined)
   })
 
   it("judges a text the same way every time: an invalid one twice, after a valid one of its second", () => {

@@ -14,6 +14,8 @@ export default {
     "packages/core/src/internal/failureStreak.ts",
     "packages/core/src/internal/jsonSafe.ts",
     "packages/core/src/WireCodec.ts",
+    // The codec's decoding fast path for the canonical kinds.
+    "packages/core/src/internal/canonicalBody.ts",
     // The group modules: the consumer and its parts.
     "packages/core/src/internal/consumer*.ts",
     // The partition modules.

@@ -69,6 +69,7 @@ export interface WireCodec<E extends Event.Any> {
 }
 
 const envelopeText = (value: unknown): string => {
+  // Stryker disable next-line StringLiteral: String(value) of a string is the string itself
   if (typeof value === "string") return value
   if (value === undefined || value === null) return ""
   try {
@@ -137,22 +138,21 @@ export const make = <E extends Event.Any>(catalog: EventCatalog.EventCatalog<E>)
 
   const encodePayload = (kind: string, payload: unknown): unknown => {
     const encoder = payloadEncoders.get(kind)
-    if (encoder !== undefined) {
-      // A payload its own Schema cannot encode (a Left, or a transform that throws) is still
-      // published, made JSON-safe as it is.
-      try {
-        const encoded = encoder(payload)
-        if (Either.isRight(encoded)) return encoded.right
-        // Stryker disable next-line BlockStatement: the payload as it is is returned after the try too
-      } catch {
-        return payload
-      }
+    if (encoder === undefined) return payload
+    // A payload its own Schema cannot encode (a Left, or a transform that throws) is still
+    // published, made JSON-safe as it is.
+    let encoded: Either.Either<unknown, ParseResult.ParseIssue>
+    try {
+      encoded = encoder(payload)
+    } catch {
+      return payload
     }
-    return payload
+    return Either.isRight(encoded) ? encoded.right : payload
   }
 
   // The body's text up to `"ts":`, kept for the envelope last seen: a program's kind, arena, arena
   // id and phase repeat from one event to the next.
+  // Stryker disable next-line StringLiteral: no text is kept before the first event (no kind is undefined)
   let head = ""
   let headKind: string | undefined
   let headArena: string | undefined
@@ -227,6 +227,7 @@ export const make = <E extends Event.Any>(catalog: EventCatalog.EventCatalog<E>)
     }
     const decoder = decoders.get(kind)
     if (decoder === undefined) return ReadResult.unknownKind(streamId, kind, body)
+    // Stryker disable next-line BlockStatement: the Schema below decodes a canonical body the same, slower (see decodeCanonical)
     if (canonicalKinds.has(kind)) {
       const event = decodeCanonical(kind, body)
       if (event !== undefined) return ReadResult.knownEvent(streamId, event as E)

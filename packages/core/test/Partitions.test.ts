@@ -9,6 +9,57 @@ import { Partitions } from "@maf/events"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as fc from "effect/FastCheck"
+import { crc16, tags } from "../src/internal/partitions.js"
+
+/** CRC16/XMODEM of bytes, a bit at a time, as the algorithm is defined (no table). */
+const crc16OfBytes = (bytes: Uint8Array): number => {
+  let crc = 0
+  for (const byte of bytes) {
+    crc ^= byte << 8
+    for (let bit = 0; bit < 8; bit++)
+      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff
+  }
+  return crc
+}
+
+/** The UTF-8 bytes ioredis sends for a text (a lone surrogate as U+FFFD, as Node writes it). */
+const utf8 = (text: string): Uint8Array => Buffer.from(text, "utf8")
+
+/** UTF-16 code units anywhere, the edges of each UTF-8 length and of the surrogates most often. */
+const codeUnit = fc
+  .oneof(
+    fc.constantFrom(
+      0x00,
+      0x7f,
+      0x80,
+      0x7ff,
+      0x800,
+      0xd7ff,
+      0xd800,
+      0xdbff,
+      0xdc00,
+      0xdfff,
+      0xe000,
+      0xfffd,
+      0xffff,
+      0x7b,
+      0x7d
+    ),
+    fc.integer({ min: 0, max: 0xffff })
+  )
+  .map((code) => String.fromCharCode(code))
+
+/** Texts of code units, with whole surrogate pairs among them. */
+const anyText = fc
+  .array(fc.oneof(codeUnit, fc.constantFrom("😀", "𝄞", "{", "}", "a")), { maxLength: 12 })
+  .map((units) => units.join(""))
+
+/** The hash tag rule as Redis' cluster specification states it: between the first `{` and the first `}` after it, if not empty. */
+const hashed = (key: string): string => {
+  const tag = /^[^{]*\{([^}]*)\}/.exec(key)?.[1]
+  return tag === undefined || tag === "" ? key : tag
+}
 
 /** Keys and the slot `redis-cli -p <cluster node> CLUSTER KEYSLOT <key>` answered for each. */
 const keySlots: ReadonlyArray<readonly [string, number]> = [
@@ -65,6 +116,27 @@ describe("Partitions", () => {
     expect(Partitions.crc16("123456789")).toBe(0x31c3)
   })
 
+  it.prop(
+    "the CRC16 of any text, or of a part of it, is that of its UTF-8 bytes (a lone surrogate as U+FFFD)",
+    { text: anyText, a: fc.nat(), b: fc.nat() },
+    ({ text, a, b }) => {
+      expect(Partitions.crc16(text)).toBe(crc16OfBytes(utf8(text)))
+      const from = Math.min(a, b) % (text.length + 1)
+      const to = from + (Math.max(a, b) % (text.length - from + 1))
+      expect(crc16(text, from, to)).toBe(crc16OfBytes(utf8(text.slice(from, to))))
+    },
+    { fastCheck: { numRuns: 2000 } }
+  )
+
+  it.prop(
+    "the slot of any key is the CRC16 of its hash tag (or of the key) modulo 16384",
+    { key: fc.array(fc.constantFrom("{", "}", "a", "b", "é"), { maxLength: 8 }).map((cs) => cs.join("")) },
+    ({ key }) => {
+      expect(Partitions.keySlot(key)).toBe(crc16OfBytes(utf8(hashed(key))) % 16384)
+    },
+    { fastCheck: { numRuns: 2000 } }
+  )
+
   it("one partition is the stream's own key, unchanged (wire compatible with the Python reference)", () => {
     expect(Partitions.keys("maf:events", 1)).toEqual(["maf:events"])
     expect(Partitions.keys("a{b}c", 1)).toEqual(["a{b}c"])
@@ -87,6 +159,24 @@ describe("Partitions", () => {
         const slot = Partitions.keySlot(key)
         if (!(slot >= first && slot <= last && key.startsWith(`s:p${i}/${n}:{`))) {
           expect.fail(`partition ${i} of ${n}: ${key} at slot ${slot}, outside ${first}-${last}`)
+        }
+      })
+    }
+  })
+
+  it("each partition's hash tag is the smallest number whose slot lies in its range; found once a count", () => {
+    for (const n of [2, 3, 7, 64, 1024]) {
+      const found = tags(n)
+      expect(tags(n)).toBe(found)
+      found.forEach((tag, i) => {
+        const { first, last } = Partitions.slotRange(i, n)
+        const inRange = (t: number) => {
+          const slot = Partitions.keySlot(String(t))
+          return slot >= first && slot <= last
+        }
+        if (!inRange(tag)) expect.fail(`partition ${i} of ${n}: tag ${tag} outside ${first}-${last}`)
+        for (let smaller = 0; smaller < tag; smaller++) {
+          if (inRange(smaller)) expect.fail(`partition ${i} of ${n}: ${smaller} lies in range, before ${tag}`)
         }
       })
     }
@@ -131,7 +221,7 @@ describe("Partitions", () => {
   it("names that cannot be partitioned are refused with the reason", () => {
     expect(() => Partitions.keys("a{b}c", 3)).toThrow(/may not hold "\{" or "\}"/)
     expect(() => Partitions.keys("a}", 2)).toThrow(RangeError)
-    expect(() => Partitions.keys("", 2)).toThrow(/needs a name/)
+    expect(() => Partitions.keys("", 2)).toThrow("Partitions: a partitioned stream needs a name")
     expect(() => Partitions.keys("s", 0)).toThrow(/integer from 1 to 1024, got 0/)
     expect(() => Partitions.keys("s", 1025)).toThrow(/got 1025/)
     expect(() => Partitions.keys("s", 2.5)).toThrow(/got 2.5/)
@@ -175,6 +265,9 @@ describe("Partitions", () => {
         Effect.either(Effect.withConfigProvider(Partitions.config, ConfigProvider.fromJson(env)))
       expect(yield* read({})).toEqual(Either.right(1))
       expect(yield* read({ MAF_EVENTS_PARTITIONS: "6" })).toEqual(Either.right(6))
+      expect(yield* read({ MAF_EVENTS_PARTITIONS: "1" })).toEqual(Either.right(1))
+      expect(yield* read({ MAF_EVENTS_PARTITIONS: "1024" })).toEqual(Either.right(1024))
+      expect(Either.isLeft(yield* read({ MAF_EVENTS_PARTITIONS: "1025" }))).toBe(true)
       expect(Either.isLeft(yield* read({ MAF_EVENTS_PARTITIONS: "0" }))).toBe(true)
       expect(Either.isLeft(yield* read({ MAF_EVENTS_PARTITIONS: "2000" }))).toBe(true)
       expect(Either.isLeft(yield* read({ MAF_EVENTS_PARTITIONS: "three" }))).toBe(true)

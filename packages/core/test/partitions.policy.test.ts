@@ -18,9 +18,12 @@ import {
 } from "@maf/events"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as HashMap from "effect/HashMap"
+import * as Logger from "effect/Logger"
 import * as Metric from "effect/Metric"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -89,6 +92,100 @@ describe("partitioned streams: the options", () => {
     }).pipe(Effect.provide(memory))
   )
 
+  it.effect("the reader and the member refuse a bad count and a name with braces, naming themselves", () =>
+    Effect.gen(function* () {
+      const reader = EventReader.make(yield* StreamBackend.StreamBackend)
+      const read = (options: EventReader.ReadOptions) => Effect.exit(Stream.runDrain(reader.stream(options)))
+      expect(defectOf(yield* read({ stream: "s", partitions: 0 }))).toBe(
+        "EventReader option partitions must be an integer from 1 to 1024, got 0"
+      )
+      expect(defectOf(yield* read({ stream: "app{1}", partitions: 2 }))).toMatch(
+        /^EventReader: a partitioned stream's name may not hold/
+      )
+      const consumer = EventConsumer.make(
+        yield* MemoryStreamBackend.MemoryStreamBackend.pipe(Effect.map((m) => m.groups))
+      )
+      const consume = (options: { readonly stream: string; readonly partitions: number }) =>
+        Effect.exit(consumer.consume({ group: "g", ...options, handler: () => Effect.void }))
+      expect(defectOf(yield* consume({ stream: "s", partitions: 0 }))).toBe(
+        "EventConsumer option partitions must be an integer from 1 to 1024, got 0"
+      )
+      expect(defectOf(yield* consume({ stream: "app{1}", partitions: 2 }))).toMatch(
+        /^EventConsumer: a partitioned stream's name may not hold/
+      )
+    }).pipe(Effect.provide(memory))
+  )
+
+  it.effect('the reader takes "$", "0" and entry ids as positions, and refuses one that is no string', () =>
+    Effect.gen(function* () {
+      const reader = EventReader.make(yield* StreamBackend.StreamBackend)
+      const [first, second] = Partitions.keys("pos", 2)
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const bus = yield* EventBus.make({ stream: "pos", partitions: 2, partitionBy: () => "x" })
+          yield* bus.publish({ kind: "llm.call", payload: { i: 0 } })
+        })
+      )
+      const routed = Partitions.partitionOf("x", 2) === 0 ? first! : second!
+      const other = routed === first ? second! : first!
+      // From the start of the partition holding the entry; from now on the other ("$" pinned).
+      for (const positions of [
+        { [routed]: "0", [other]: "$" },
+        { [routed]: "0-0", [other]: "$" }
+      ]) {
+        const results = yield* reader
+          .stream({ stream: "pos", partitions: 2, positions })
+          .pipe(Stream.take(1), Stream.runCollect)
+        expect(Chunk.toReadonlyArray(results).map((r) => r.partition)).toEqual([routed])
+      }
+      const exit = yield* Effect.exit(
+        Stream.runDrain(reader.stream({ stream: "pos", partitions: 2, positions: { [routed]: 5 as never } }))
+      )
+      expect(defectOf(exit)).toBe(
+        `EventReader option positions of ${routed} must be "$", "0" or an entry id like 1715680953123-0, got 5`
+      )
+    }).pipe(Effect.provide(memory))
+  )
+
+  it.effect(
+    "one partition: the bus asks no partitionBy, a member takes a dead-letter stream of its own",
+    () =>
+      Effect.gen(function* () {
+        let asked = 0
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            const bus = yield* EventBus.make({
+              stream: "single",
+              partitions: 1,
+              partitionBy: () => {
+                asked++
+                return "x"
+              }
+            })
+            yield* bus.publish({ kind: "llm.call", payload: { i: 0 } })
+          })
+        )
+        expect(asked).toBe(0)
+        expect(yield* contents("single", 1)).toEqual([["llm.call//0"]])
+        const consumer = EventConsumer.make(
+          yield* MemoryStreamBackend.MemoryStreamBackend.pipe(Effect.map((m) => m.groups))
+        )
+        const handled = yield* Deferred.make<string>()
+        const member = yield* Effect.fork(
+          consumer.consume({
+            group: "g",
+            stream: "single",
+            partitions: 1,
+            from: "0",
+            deadLetterStream: "single-dead",
+            handler: (message) => Effect.asVoid(Deferred.succeed(handled, message.streamId))
+          })
+        )
+        expect(yield* Deferred.await(handled)).toMatch(/^\d+-\d+$/)
+        yield* Fiber.interrupt(member)
+      }).pipe(Effect.provide(memory))
+  )
+
   it.effect("a member refuses a dead-letter stream of its own on a partitioned stream", () =>
     Effect.gen(function* () {
       const consumer = EventConsumer.make(
@@ -119,7 +216,8 @@ describe("partitioned streams: publishing", () => {
         yield* bus.publish({ kind: "llm.call", arena: `a${i}`, payload: { i } })
         yield* bus.publishNowait({ kind: "phase.start", arena: `a${i}`, payload: { i } })
       }
-      yield* bus.flush
+      // Waits for every partition, and gives nothing.
+      expect(yield* bus.flush).toBeUndefined()
       const [first, second] = yield* contents("s", 2)
       const llm = Partitions.partitionOf("llm.call", 2)
       const expected = (kind: string) => [0, 1, 2].map((i) => `${kind}/a${i}/${i}`)
@@ -160,6 +258,29 @@ describe("partitioned streams: publishing", () => {
         )
       ])
     }).pipe(Effect.provide(memory))
+  )
+
+  it.effect(
+    "a partitionBy that answers no string: the line says what it answered, annotated with the stream",
+    () =>
+      Effect.gen(function* () {
+        const lines: Array<string> = []
+        const logger = Logger.make(({ annotations, message }) => {
+          lines.push(
+            `${Array.isArray(message) ? message.join(" ") : String(message)} ${JSON.stringify(Object.fromEntries(HashMap.toEntries(annotations)))}`
+          )
+        })
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            const bus = yield* EventBus.make({ stream: "odd", partitions: 2, partitionBy: () => 7 as never })
+            expect((yield* bus.publish({ kind: "llm.call", payload: { i: 0 } }))._tag).toBe("Written")
+          })
+        ).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+        expect(lines.filter((line) => line.includes("partitionBy"))).toEqual([
+          expect.stringMatching(/failed: it answered number, not a string .*"stream":"odd"/)
+        ])
+        expect((yield* contents("odd", 2))[0]).toEqual(["llm.call//0"])
+      }).pipe(Effect.provide(memory))
   )
 
   it.scoped("metrics are tagged with each partition key", () =>

@@ -41,6 +41,7 @@ export const make = (options: Options): Effect.Effect<EventBusService, never, St
     yield* Effect.addFinalizer((exit) =>
       Effect.forEach(scopes, (scope) => Scope.close(scope, exit), {
         concurrency: "unbounded",
+        // Stryker disable next-line BooleanLiteral: a finalizer's result is dropped
         discard: true
       })
     )

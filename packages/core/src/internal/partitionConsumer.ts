@@ -63,6 +63,7 @@ export const consume = <E extends Event.Any, R>(
     return Effect.zipRight(
       Effect.all(
         members.map((member) => Consumer.consume(groups, member, shared, closed)),
+        // Stryker disable next-line BooleanLiteral: the members' results are dropped (zipRight)
         { concurrency: "unbounded", discard: true }
       ),
       Effect.never

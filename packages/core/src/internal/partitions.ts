@@ -150,8 +150,7 @@ export const keys = (stream: string, partitions: number, owner = "Partitions"): 
 }
 
 /** The partition a routing key goes to: the CRC16/XMODEM of its UTF-8 bytes, modulo `partitions`. */
-export const partitionOf = (routingKey: string, partitions: number): number =>
-  partitions === 1 ? 0 : crc16(routingKey) % partitions
+export const partitionOf = (routingKey: string, partitions: number): number => crc16(routingKey) % partitions
 
 /** The default routing key of an event: its arena (`""` when it has none: partition 0). */
 export const byArena = (event: { readonly arena?: string | undefined }): string => event.arena ?? ""

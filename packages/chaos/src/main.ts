@@ -5,10 +5,13 @@
  * soak (`Soak.ts`) on a topology it starts itself, checks its history (`Checker.ts`), prints the
  * table and exits 1 on any violation (0 when every promise held, 2 on bad arguments or a failed run).
  * The seed is printed first: the same seed picks the same faults in the same order.
+ * SIGINT or SIGTERM stops the soak: the servers it started are shut down before it exits (130 or
+ * 143); a second signal ends it at once.
  */
 import { writeFileSync } from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Checker from "./Checker.js"
@@ -79,13 +82,28 @@ try {
   process.exit(2)
 }
 say(`chaos soak: ${options.topology}, ${options.seconds} s, seed ${options.seed}`)
-const exit = await Effect.runPromiseExit(
+const soak = Effect.runFork(
   Soak.run(options).pipe(
     verbose
       ? Effect.provide(Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger)))
       : Logger.withMinimumLogLevel(LogLevel.None)
   )
 )
+// A signal interrupts the soak, whose scopes then shut down the servers it started (left running,
+// they outlived the program). `once`: a second signal is Node's own, which ends the process at once.
+let stoppedBy: NodeJS.Signals | undefined
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    stoppedBy ??= signal
+    say(`${signal}: stopping the soak and the servers it started (again to end at once)`)
+    Effect.runFork(Fiber.interrupt(soak))
+  })
+}
+const exit = await Effect.runPromise(Fiber.await(soak))
+if (stoppedBy !== undefined) {
+  say(`stopped by ${stoppedBy} (seed ${options.seed}); no verdict`)
+  process.exit(stoppedBy === "SIGINT" ? 130 : 143)
+}
 if (Exit.isFailure(exit)) {
   say(`the soak could not run (seed ${options.seed}):\n${exit.cause.toString()}`)
   process.exit(2)

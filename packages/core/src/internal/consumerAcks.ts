@@ -34,6 +34,7 @@ export const make = (send: (ids: ReadonlyArray<string>) => Effect.Effect<void>):
     const offer = (id: string) => {
       queued.push(id)
       if (signalled) return
+      // Stryker disable next-line BooleanLiteral: completing a completed Deferred does nothing (the flag saves the calls)
       signalled = true
       Deferred.unsafeDone(wanted, Exit.void)
     }

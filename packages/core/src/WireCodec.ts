@@ -13,7 +13,7 @@ import * as ParseResult from "effect/ParseResult"
 import type * as Event from "./Event.js"
 import * as EventCatalog from "./EventCatalog.js"
 import * as EventKind from "./EventKind.js"
-import { decodeCanonical } from "./internal/canonicalBody.js"
+import { decodeCanonical, isObject } from "./internal/canonicalBody.js"
 import { payloadForJson, payloadToJsonSafe } from "./internal/jsonSafe.js"
 import { parseBody } from "./internal/pythonJson.js"
 import * as ReadResult from "./ReadResult.js"
@@ -102,9 +102,6 @@ const flat = (text: string): string => {
   flattened.code = text.charCodeAt(0)
   return text
 }
-
-const isObject = (u: unknown): u is { readonly [key: string]: unknown } =>
-  typeof u === "object" && u !== null && !Array.isArray(u)
 
 /** The definitions this library makes for the canonical kinds, whose bodies `decodeCanonical` reads. */
 const canonicalDefinitions: ReadonlySet<unknown> = new Set(Object.values(EventKind.canonical))

@@ -27,6 +27,21 @@ const gatedAcks = Effect.gen(function* () {
   return { acks, calls, gates, sender, settle }
 })
 
+/** Acks whose every `send` records its ids, then ends as `then` does. */
+const recordingAcks = (then: Effect.Effect<void>) =>
+  Effect.gen(function* () {
+    const calls: Array<ReadonlyArray<string>> = []
+    const acks = yield* Acks.make((ids) =>
+      Effect.zipRight(
+        Effect.sync(() => {
+          calls.push(ids)
+        }),
+        then
+      )
+    )
+    return { acks, calls }
+  })
+
 describe("a member's acknowledgements", () => {
   it.effect("an id is sent at once; those offered meanwhile go in the next call, together", () =>
     Effect.gen(function* () {
@@ -59,12 +74,7 @@ describe("a member's acknowledgements", () => {
 
   it.effect("a call that fails (its ids stay pending on the server) no longer holds them here", () =>
     Effect.gen(function* () {
-      const calls: Array<ReadonlyArray<string>> = []
-      const acks = yield* Acks.make((ids) =>
-        Effect.sync(() => {
-          calls.push(ids)
-        }).pipe(Effect.zipRight(Effect.interrupt))
-      )
+      const { acks, calls } = yield* recordingAcks(Effect.interrupt)
       acks.offer("1-0")
       acks.offer("2-0")
       yield* Effect.exit(acks.flush)
@@ -76,12 +86,7 @@ describe("a member's acknowledgements", () => {
 
   it.effect("flush sends what is queued now, nothing when nothing is", () =>
     Effect.gen(function* () {
-      const calls: Array<ReadonlyArray<string>> = []
-      const acks = yield* Acks.make((ids) =>
-        Effect.sync(() => {
-          calls.push(ids)
-        })
-      )
+      const { acks, calls } = yield* recordingAcks(Effect.void)
       yield* acks.flush
       expect(calls).toEqual([])
       acks.offer("5-0")

@@ -85,7 +85,12 @@ export const writerFormTimestamp = (ts: string): boolean | undefined => {
  */
 export const isTimestamp = (ts: string): boolean => writerFormTimestamp(ts) ?? parseMicros(ts) !== undefined
 
-const isObject = (u: unknown): u is { readonly [key: string]: unknown } =>
+/**
+ * Whether `u` is a JSON object (not an array, not null).
+ *
+ * @internal
+ */
+export const isObject = (u: unknown): u is { readonly [key: string]: unknown } =>
   typeof u === "object" && u !== null && !Array.isArray(u)
 
 /**

@@ -5,7 +5,7 @@
 // Usage: npm test            (everything)
 //        npm test -- <args>  (extra arguments go to vitest, e.g. a file filter)
 import { existsSync, readFileSync, rmSync } from "node:fs"
-import { join } from "node:path"
+import { join, relative } from "node:path"
 import { has, installAndBuild, root, run, say, step } from "./lib/setup.mjs"
 
 const failedSetup = () => process.stdout.write("0 passed, 1 failed\n")
@@ -48,6 +48,16 @@ if (existsSync(results)) {
   const r = JSON.parse(readFileSync(results, "utf8"))
   const failed = r.numFailedTests + (status !== 0 && r.numFailedTests === 0 ? 1 : 0)
   summary = `${r.numPassedTests} passed, ${failed} failed, ${r.numPendingTests + r.numTodoTests} skipped`
+  // The failures once more, short, just above the summary: a log cut to its tail still names them.
+  for (const file of r.testResults ?? []) {
+    for (const test of file.assertionResults ?? []) {
+      if (test.status !== "failed") continue
+      const message = String(test.failureMessages?.[0] ?? "")
+        .split("\n")[0]
+        .slice(0, 400)
+      process.stdout.write(`failed: ${relative(root, file.name)} > ${test.fullName}\n  ${message}\n`)
+    }
+  }
 }
 process.stdout.write(`${summary}\n`)
 process.exit(status)

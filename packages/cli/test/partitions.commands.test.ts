@@ -1,13 +1,14 @@
 /**
- * `serve` and `dead-letters list|replay` on a partitioned stream (`--partitions N`, or
+ * `serve`, `group info` and `dead-letters list|replay` on a partitioned stream (`--partitions N`, or
  * `MAF_EVENTS_PARTITIONS`), as a user runs them: the built `maf-events` as a process against a real
  * redis-server. The dashboard's feed shows every partition's events, and its group watch (the feed's
- * `groups` messages and `/metrics`) each group once, merged over the partition keys; the dead
+ * `groups` messages and `/metrics`) each group once, merged over the partition keys, as `group info`
+ * does after the group on each key; the dead
  * letters of every partition key (`<partition key>:dead`) are listed oldest first across them, each
  * naming its partition, and replayed each on its own key. (On a Cluster: `topologies.commands.test.ts`.)
  */
 import { expect, layer } from "@effect/vitest"
-import { Partitions } from "@maf/events"
+import { Partitions, StreamBackend } from "@maf/events"
 import { RedisTestServer } from "@maf/events-test"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
@@ -104,6 +105,89 @@ layer(RedisTestServer.layer({ args: ["--requirepass", password], password }), { 
             Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo("10 seconds"))),
             Effect.orElse(() => Effect.die(new Error(`no ${samples.join(", ")} on /metrics`)))
           )
+        })
+    )
+
+    it.effect(
+      "group info --partitions 3: the group on each partition key, then merged over them (pending and lag summed, members by name, the latest id)",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* RedisTestServer.RedisTestServer
+          const stream = freshStream()
+          const keys = Partitions.keys(stream, 3)
+          for (const [p, key] of keys.entries()) {
+            for (let i = 0; i < 3; i++) yield* xadd(server, key, eventData(10 * p + i))
+            yield* server.command("XGROUP", "CREATE", key, "workers", "0")
+          }
+          const take = (key: string, consumer: string, count: number) =>
+            server.command("XREADGROUP", "GROUP", "workers", consumer, "COUNT", count, "STREAMS", key, ">")
+          yield* take(keys[0]!, "a", 1)
+          yield* take(keys[1]!, "a", 2)
+          yield* take(keys[2]!, "b", 1)
+          const lastOf = (key: string) =>
+            Effect.map(server.command("XINFO", "GROUPS", key), (reply) => {
+              const fields = (reply as Array<Array<unknown>>)[0]!
+              return String(fields[fields.indexOf("last-delivered-id") + 1])
+            })
+          const lasts = yield* Effect.forEach(keys, lastOf)
+          const latest = lasts
+            .slice()
+            .sort((x, y) =>
+              StreamBackend.compareEntryIds(StreamBackend.parseEntryId(x)!, StreamBackend.parseEntryId(y)!)
+            )
+          const [json, pretty] = yield* Effect.all(
+            [
+              Bin.run(
+                withUrl(server, [
+                  "group",
+                  "info",
+                  "--stream",
+                  stream,
+                  "--group",
+                  "workers",
+                  "--partitions",
+                  "3",
+                  "--format",
+                  "json"
+                ])
+              ),
+              Bin.run(
+                withUrl(server, [
+                  "group",
+                  "info",
+                  "--stream",
+                  stream,
+                  "--group",
+                  "workers",
+                  "--partitions",
+                  "3"
+                ])
+              )
+            ],
+            { concurrency: "unbounded" }
+          )
+          expect(json.code, json.stderr).toBe(0)
+          const lines = jsonLines(json.stdout) as Array<Record<string, unknown>>
+          expect(lines.map((line) => [line.stream, line.pending, line.lag])).toEqual([
+            [keys[0], 1, 2],
+            [keys[1], 2, 1],
+            [keys[2], 1, 2],
+            [stream, 4, 5]
+          ])
+          expect(lines[3]).toMatchObject({
+            group: "workers",
+            partitions: 3,
+            last_delivered_id: latest.at(-1),
+            consumers: [
+              { name: "a", pending: 3, idle_ms: expect.any(Number) },
+              { name: "b", pending: 1, idle_ms: expect.any(Number) }
+            ]
+          })
+          expect(pretty.code, pretty.stderr).toBe(0)
+          expect(pretty.stdout).toContain(
+            `group workers on ${stream} (3 partitions, merged)\n  pending            4\n  lag                5\n`
+          )
+          expect(pretty.stdout).toMatch(/\n +a +3 +\d[^\n]*\n +b +1 +\d[^\n]*\n$/)
         })
     )
 

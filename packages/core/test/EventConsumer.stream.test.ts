@@ -190,6 +190,30 @@ describe("EventConsumer.stream (memory backend, TestClock)", () => {
     }).pipe(Effect.provide(env))
   )
 
+  it.effect(
+    "a message retried at once as the stream ends is not handed out again: it stays pending, the end does not wait",
+    () =>
+      Effect.gen(function* () {
+        yield* fill("t9", 1)
+        // The retry is delivered again while the stream closes: nobody reads it any more, so it is
+        // let go unsettled at once (the TestClock never moves: a wait for drainTimeout would hang).
+        const taken = yield* EventConsumer.stream({
+          stream: "t9",
+          group: "g",
+          consumer: "m",
+          from: "0"
+        }).pipe(
+          Stream.take(1),
+          Stream.mapEffect((m) => (m._tag === "Gap" ? Effect.void : m.retry(Duration.zero))),
+          Stream.runCollect
+        )
+        expect(Chunk.size(taken)).toBe(1)
+        yield* quiet
+        expect(yield* pendingOf("t9", "g")).toBe(1)
+        expect(yield* entriesOf("t9:dead")).toEqual([])
+      }).pipe(Effect.provide(env))
+  )
+
   it.effect("the first settlement counts; a settlement after the stream ended does nothing", () =>
     Effect.gen(function* () {
       yield* fill("t6", 2)

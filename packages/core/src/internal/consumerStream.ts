@@ -66,12 +66,15 @@ export const stream = <E extends Event.Any>(
           ended = true
           const left = [...unsettled]
           unsettled.clear()
+          // Stryker disable next-line ObjectLiteral: a finalizer's result is dropped
           return Effect.forEach(left, (settled) => Deferred.succeed(settled, Consumer.Release), {
+            // Stryker disable next-line BooleanLiteral: a finalizer's result is dropped
             discard: true
           })
         })
       )
       return Stream.fromQueue(queue).pipe(
+        // Stryker disable next-line ObjectLiteral,StringLiteral: neither side ends but by failing (the queue is never shut down, the member never returns), and a failure ends the merge under any strategy
         Stream.merge(Stream.drain(Stream.fromEffect(Fiber.join(member))), { haltStrategy: "either" })
       )
     })

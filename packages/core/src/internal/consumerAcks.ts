@@ -33,6 +33,7 @@ export const make = (send: (ids: ReadonlyArray<string>) => Effect.Effect<void>):
     let signalled = false
     const offer = (id: string) => {
       queued.push(id)
+      // Stryker disable next-line ConditionalExpression: completing a completed Deferred does nothing (the flag saves the calls)
       if (signalled) return
       // Stryker disable next-line BooleanLiteral: completing a completed Deferred does nothing (the flag saves the calls)
       signalled = true

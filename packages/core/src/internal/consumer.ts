@@ -246,6 +246,7 @@ export const consume = <E extends Event.Any, R>(
                 // What the handler says of a gap changes nothing: there is nothing to acknowledge.
                 runHandler(gapOf(ids), () => Effect.void)
               ],
+              // Stryker disable next-line ObjectLiteral,BooleanLiteral: the results are dropped (a void effect)
               { discard: true }
             )
 
@@ -399,6 +400,7 @@ export const consume = <E extends Event.Any, R>(
                 entry,
                 `delivered ${entry.deliveryCount} times without an outcome (its members stopped while handling it)`
               ),
+            // Stryker disable next-line ObjectLiteral,BooleanLiteral: the results are dropped (a void effect)
             { discard: true }
           )
         })
@@ -434,6 +436,7 @@ export const consume = <E extends Event.Any, R>(
                 state.fiber === undefined ? Effect.void : Fiber.interruptAsFork(state.fiber, FiberId.none)
               )
             },
+            // Stryker disable next-line ObjectLiteral,BooleanLiteral: the results are dropped (a void effect)
             { discard: true }
           )
         })
@@ -463,6 +466,7 @@ export const consume = <E extends Event.Any, R>(
                   ).pipe(Effect.annotateLogs(annotations))
                 : Effect.void
             ],
+            // Stryker disable next-line ObjectLiteral,BooleanLiteral: the results are dropped (a void effect)
             { discard: true }
           ),
           Effect.asVoid(policy)
@@ -496,6 +500,7 @@ export const consume = <E extends Event.Any, R>(
                 info.lag === undefined ? Effect.void : Metric.set(lagGauge, info.lag),
                 housekeeping ? housekeep(info) : Effect.void
               ],
+              // Stryker disable next-line ObjectLiteral,BooleanLiteral: the results are dropped (a void effect)
               { discard: true }
             )
           ).pipe(Effect.catchAll((e) => failures.failure(`reading the group's info failed (${e.message})`)))
@@ -550,6 +555,7 @@ export const consume = <E extends Event.Any, R>(
                 start(claimed.entries, true),
                 claimed.next === "0-0" ? readInfo(true) : Effect.void
               ],
+              // Stryker disable next-line ObjectLiteral,BooleanLiteral: the results are dropped (a void effect)
               { discard: true }
             )
           }

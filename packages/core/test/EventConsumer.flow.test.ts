@@ -4,7 +4,8 @@
  * after them; prefetch bounded by the free concurrency; acks batched (one XACK for many ids) and
  * never held by a timer; no hot loop on any instantly failing error; the lease of a slow handler
  * renewed every third of minIdle, and a handler whose entry another member took interrupted with its
- * outcome dropped, the member going on with new entries; a dead member's entries claimed once idle
+ * outcome dropped, the member going on with new entries; an entry deleted from the stream while it
+ * waits for its retry a gap at the next renewal; a dead member's entries claimed once idle
  * for minIdle; an entry its own member's claim scan takes back is never handed out twice.
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -13,7 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
-import { EventConsumer, GroupBackend, StreamBackend } from "../src/index.js"
+import { EventConsumer, GroupBackend, MemoryStreamBackend, StreamBackend } from "../src/index.js"
 import { env, eventually, fill, gate, info, pendingOf, quiet, recording } from "./helpers/consumerKit.js"
 
 const exponential = Schedule.exponential(Duration.millis(100)) as Schedule.Schedule<Duration.Duration>
@@ -346,6 +347,47 @@ describe("EventConsumer flow (memory backend, TestClock)", () => {
       // minIdle 30 s: a renewal every 10 s while the handler ran.
       expect(rec.count("renew")).toBe(10)
     }).pipe(Effect.provide(env))
+  )
+
+  it.effect(
+    "an entry deleted from the stream while it waits for its retry: a Gap at the next renewal, never handled again, no longer pending",
+    () =>
+      Effect.gen(function* () {
+        const memory = yield* MemoryStreamBackend.MemoryStreamBackend
+        const [id] = yield* fill("f8", 1)
+        const seen: Array<string> = []
+        yield* Effect.fork(
+          EventConsumer.consume({
+            stream: "f8",
+            group: "g",
+            consumer: "m",
+            from: "0",
+            minIdle: "3 seconds",
+            retrySchedule: Schedule.exponential("1 minute", 1),
+            handler: (m) =>
+              m._tag === "Gap"
+                ? Effect.sync(() => void seen.push(`gap ${m.ids.join(",")}`))
+                : Effect.zipRight(
+                    Effect.sync(() => void seen.push(`${m.streamId}#${m.deliveryCount}`)),
+                    Effect.fail("not yet")
+                  )
+          })
+        )
+        yield* quiet
+        expect(seen).toEqual([`${id}#1`])
+        yield* memory.deleteEntries("f8", [id!])
+        // The renewal (every second) finds it deleted; its retry, a minute away, never comes.
+        yield* TestClock.adjust("1 second")
+        yield* eventually(
+          "the gap handed to the handler",
+          Effect.sync(() => seen.length === 2)
+        )
+        expect(seen).toEqual([`${id}#1`, `gap ${id}`])
+        yield* TestClock.adjust("2 minutes")
+        yield* quiet
+        expect(seen).toEqual([`${id}#1`, `gap ${id}`])
+        expect(yield* pendingOf("f8", "g")).toBe(0)
+      }).pipe(Effect.provide(env))
   )
 
   it.effect(

@@ -59,7 +59,7 @@ export const info = (
   )
 
 /**
- * The group over every partition key of a stream, one state per key (each holding the group):
+ * The group over every partition key of a stream, one state per key (at least one; each holding the group):
  * pending and lag summed (the lag unknown when a partition cannot tell), the latest last delivered
  * id, the consumers merged by name (pending summed, idle the least), as the dashboard merges them.
  *
@@ -80,12 +80,13 @@ export const mergeInfo = (states: ReadonlyArray<GroupBackend.GroupInfo>): GroupB
       }
     ])
   )
+  if (merged === undefined) throw new RangeError("GroupCommand.mergeInfo: no state to merge")
   return {
-    name: merged!.name,
-    pending: merged!.pending,
-    lag: merged!.lag ?? undefined,
-    lastDeliveredId: merged!.last_delivered_id,
-    consumers: (merged!.members ?? []).map((m) => ({
+    name: merged.name,
+    pending: merged.pending,
+    lag: merged.lag ?? undefined,
+    lastDeliveredId: merged.last_delivered_id,
+    consumers: (merged.members ?? []).map((m) => ({
       name: m.name,
       pending: m.pending,
       idleMillis: m.idle_ms

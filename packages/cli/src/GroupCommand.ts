@@ -59,9 +59,10 @@ export const info = (
   )
 
 /**
- * The group over every partition key of a stream, one state per key (at least one; each holding the group):
- * pending and lag summed (the lag unknown when a partition cannot tell), the latest last delivered
- * id, the consumers merged by name (pending summed, idle the least), as the dashboard merges them.
+ * The group over every partition key of a stream, one state per key (at least one; each holding
+ * the group): pending and lag summed (the lag unknown when a partition cannot tell), the latest last
+ * delivered id, the consumers merged by name (pending summed, idle the least), as the dashboard
+ * merges them.
  *
  * @since 0.3.0
  * @category reading

@@ -7,9 +7,7 @@
  *
  * With a limit, the member takes no more entries than the limit leaves room for (reads and claims
  * are cut to it; with no room, a read waits its block time and finds nothing), so that no entry is
- * taken and then left pending at the end: `--limit N` settles N entries, whatever the concurrency and
- * however many partitions are read at once (a read or claim on its way holds the room it was given
- * until it answers, so that reads of other partitions meanwhile are cut to what is left).
+ * taken and then left pending at the end: `--limit N` settles N entries, whatever the concurrency.
  *
  * @since 0.2.0
  */
@@ -54,26 +52,7 @@ export const make = (
     /** Taken over by another member (a renewal did not keep them), until asked. */
     const lost = new Set<string>()
     let settled = 0
-    /**
-     * The room promised to reads and claims on their way: a partitioned member reads every
-     * partition at once, and each must leave the others only what it cannot take itself.
-     */
-    let reserved = 0
-    const room = () =>
-      limit === undefined ? Number.POSITIVE_INFINITY : limit - settled - open.size - reserved
-    /** Runs `taking` with `count` of the room promised to it until it ends. */
-    const reserving = <A, E>(count: number, taking: Effect.Effect<A, E>) =>
-      limit === undefined
-        ? taking
-        : Effect.suspend(() => {
-            reserved += count
-            return Effect.ensuring(
-              taking,
-              Effect.sync(() => {
-                reserved -= count
-              })
-            )
-          })
+    const room = () => (limit === undefined ? Number.POSITIVE_INFINITY : limit - settled - open.size)
     const checkDone = Effect.suspend(() =>
       limit !== undefined && settled >= limit ? Deferred.succeed(done, undefined) : Effect.void
     )
@@ -100,21 +79,15 @@ export const make = (
               // Nothing more to take: as a read that found nothing in its block time.
               return Effect.as(Effect.sleep(Duration.millis(options.blockMillis ?? 0)), [])
             }
-            return reserving(
-              count,
-              Effect.tap(cursor.read(stream, group, consumer, { ...options, count }), take)
-            )
+            return Effect.tap(cursor.read(stream, group, consumer, { ...options, count }), take)
           })
       })),
       claim: (stream, group, consumer, options) =>
         Effect.suspend(() => {
           const count = Math.min(options.count, room())
           if (count <= 0) return Effect.succeed({ entries: [], deleted: [], next: "0-0" })
-          return reserving(
-            count,
-            Effect.tap(groups.claim(stream, group, consumer, { ...options, count }), (claimed) =>
-              take(claimed.entries)
-            )
+          return Effect.tap(groups.claim(stream, group, consumer, { ...options, count }), (claimed) =>
+            take(claimed.entries)
           )
         }),
       redeliver: (stream, group, consumer, ids) =>

@@ -7,8 +7,6 @@ import { describe, expect, it } from "@effect/vitest"
 import { MemoryStreamBackend } from "@maf/events"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
-import * as TestClock from "effect/TestClock"
 import * as GroupLedger from "../src/GroupLedger.js"
 
 const stream = "ledger:test"
@@ -124,63 +122,4 @@ describe("GroupLedger", () => {
         expect(yield* none.take("a")).toEqual([])
       })
   )
-
-  it.scoped(
-    "reads on their way at once (a partitioned member reads every partition) share the room: together no more than the limit",
-    () =>
-      Effect.gen(function* () {
-        const memory = yield* MemoryStreamBackend.make
-        const ledger = yield* GroupLedger.make(memory.groups, 3)
-        const partitions = ["ledger:p0", "ledger:p1"]
-        for (const partition of partitions) yield* ledger.groups.create(partition, group, "0")
-        // Both reads wait for entries before any is written: the first was given the whole room.
-        const reads = yield* Effect.fork(
-          Effect.forEach(
-            partitions,
-            (partition) =>
-              Effect.flatMap(ledger.groups.openCursor, (cursor) =>
-                cursor.read(partition, group, "a", { ...read, blockMillis: 60_000 })
-              ),
-            { concurrency: "unbounded" }
-          )
-        )
-        yield* Effect.repeatN(Effect.yieldNow(), 20)
-        for (const partition of partitions) {
-          yield* memory.appendFields(
-            partition,
-            Array.from({ length: 5 }, (_, n) => ["data", body(n)])
-          )
-        }
-        // The second, given no room, finds nothing in its block time.
-        yield* TestClock.adjust("60 seconds")
-        const [first, second] = yield* Fiber.join(reads)
-        expect([first!.length, second!.length]).toEqual([3, 0])
-        // The three settled: done, and nothing more is taken from either partition.
-        yield* ledger.groups.ack(
-          "ledger:p0",
-          group,
-          first!.map((entry) => entry.id)
-        )
-        expect(ledger.settled()).toBe(3)
-        expect(yield* isDone(ledger)).toBe(true)
-        expect(yield* setUpTake(ledger, "ledger:p1")).toEqual([])
-      }),
-    { timeout: 10_000 }
-  )
-
-  it.scoped("a read that fails gives back the room it was given", () =>
-    Effect.gen(function* () {
-      const { ledger, take } = yield* setUp(5, 2)
-      const cursor = yield* ledger.groups.openCursor
-      const failed = yield* Effect.flip(cursor.read(stream, "no-such-group", "a", read))
-      expect(failed._tag).toBe("MissingGroup")
-      expect(yield* take("a")).toHaveLength(2)
-    })
-  )
 })
-
-/** A read of `partition` through the ledger, not waiting: the ids taken. */
-const setUpTake = (ledger: GroupLedger.GroupLedger, partition: string) =>
-  Effect.flatMap(ledger.groups.openCursor, (cursor) =>
-    Effect.map(cursor.read(partition, group, "a", read), (got) => got.map((entry) => entry.id))
-  )

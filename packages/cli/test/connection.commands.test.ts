@@ -169,9 +169,11 @@ describe("Cluster", () => {
               env
             )
             expect(info.code).toBe(0)
+            // The group on each partition key, then merged over them.
             expect(
               jsonLines(info.stdout).map(({ stream, group, pending }) => ({ stream, group, pending }))
-            ).toEqual(keys.map((key) => ({ stream: key, group: "g", pending: 0 })))
+            ).toEqual([...keys, stream].map((key) => ({ stream: key, group: "g", pending: 0 })))
+            expect(jsonLines(info.stdout).at(-1)?.partitions).toBe(3)
           })
       )
     }

@@ -40,6 +40,39 @@ const entriesOf = (server: Server, key: string) =>
     (reply as ReadonlyArray<[string, ReadonlyArray<string>]>).map(([, fields]) => fields)
   )
 
+/**
+ * A fresh stream of 3 partitions with `perKey` events on each key (payload `i` 10 × partition + n),
+ * the group "workers" made on each key from "0", then read as `reads` say: `[partition, consumer,
+ * count]`. The stream's name and its keys.
+ */
+const partitionedGroup = (
+  server: Server,
+  perKey: number,
+  reads: ReadonlyArray<readonly [number, string, number]>
+) =>
+  Effect.gen(function* () {
+    const stream = freshStream()
+    const keys = Partitions.keys(stream, 3)
+    for (const [p, key] of keys.entries()) {
+      for (let i = 0; i < perKey; i++) yield* xadd(server, key, eventData(10 * p + i))
+      yield* server.command("XGROUP", "CREATE", key, "workers", "0")
+    }
+    for (const [p, consumer, count] of reads) {
+      yield* server.command(
+        "XREADGROUP",
+        "GROUP",
+        "workers",
+        consumer,
+        "COUNT",
+        count,
+        "STREAMS",
+        keys[p]!,
+        ">"
+      )
+    }
+    return { stream, keys }
+  })
+
 layer(RedisTestServer.layer({ args: ["--requirepass", password], password }), { excludeTestServices: true })(
   "serve and dead-letters on a partitioned stream against a real redis-server",
   (it) => {
@@ -48,17 +81,11 @@ layer(RedisTestServer.layer({ args: ["--requirepass", password], password }), { 
       () =>
         Effect.gen(function* () {
           const server = yield* RedisTestServer.RedisTestServer
-          const stream = freshStream()
-          const keys = Partitions.keys(stream, 3)
-          for (const [p, key] of keys.entries()) {
-            for (let i = 0; i < 2; i++) yield* xadd(server, key, eventData(10 * p + i))
-            yield* server.command("XGROUP", "CREATE", key, "workers", "0")
-          }
-          const take = (key: string, consumer: string, count: number) =>
-            server.command("XREADGROUP", "GROUP", "workers", consumer, "COUNT", count, "STREAMS", key, ">")
-          yield* take(keys[0]!, "a", 1)
-          yield* take(keys[1]!, "a", 1)
-          yield* take(keys[2]!, "b", 2)
+          const { stream, keys } = yield* partitionedGroup(server, 2, [
+            [0, "a", 1],
+            [1, "a", 1],
+            [2, "b", 2]
+          ])
 
           const serve = yield* Bin.start(
             withUrl(server, ["serve", "--port", "0", "--stream", stream, "--partitions", "3"])
@@ -113,17 +140,11 @@ layer(RedisTestServer.layer({ args: ["--requirepass", password], password }), { 
       () =>
         Effect.gen(function* () {
           const server = yield* RedisTestServer.RedisTestServer
-          const stream = freshStream()
-          const keys = Partitions.keys(stream, 3)
-          for (const [p, key] of keys.entries()) {
-            for (let i = 0; i < 3; i++) yield* xadd(server, key, eventData(10 * p + i))
-            yield* server.command("XGROUP", "CREATE", key, "workers", "0")
-          }
-          const take = (key: string, consumer: string, count: number) =>
-            server.command("XREADGROUP", "GROUP", "workers", consumer, "COUNT", count, "STREAMS", key, ">")
-          yield* take(keys[0]!, "a", 1)
-          yield* take(keys[1]!, "a", 2)
-          yield* take(keys[2]!, "b", 1)
+          const { stream, keys } = yield* partitionedGroup(server, 3, [
+            [0, "a", 1],
+            [1, "a", 2],
+            [2, "b", 1]
+          ])
           const lastOf = (key: string) =>
             Effect.map(server.command("XINFO", "GROUPS", key), (reply) => {
               const fields = (reply as Array<Array<unknown>>)[0]!

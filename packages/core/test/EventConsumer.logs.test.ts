@@ -11,24 +11,17 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as HashMap from "effect/HashMap"
-import * as Logger from "effect/Logger"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
 import { EventConsumer, GroupBackend, MemoryStreamBackend, StreamBackend } from "../src/index.js"
 import { errorText } from "../src/internal/consumer.js"
 import { entriesOf, env, eventually, fill, gate, pendingOf, quiet, recording } from "./helpers/consumerKit.js"
+import { captureLogs } from "./helpers/logs.js"
 
 /** The lines logged (`LEVEL message {annotations}`) while `effect` runs. */
 const logged = <A, E, R>(effect: (lines: Array<string>) => Effect.Effect<A, E, R>) => {
-  const lines: Array<string> = []
-  const logger = Logger.make(({ logLevel, message, annotations }) => {
-    const text = Array.isArray(message) ? message.join(" ") : String(message)
-    lines.push(
-      `${logLevel.label} ${text} ${JSON.stringify(Object.fromEntries(HashMap.toEntries(annotations)))}`
-    )
-  })
-  return effect(lines).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+  const logs = captureLogs({ annotations: true })
+  return effect(logs.lines).pipe(Effect.provide(logs.layer))
 }
 
 const member = (stream: string) => JSON.stringify({ stream, group: "g", consumer: "m" })

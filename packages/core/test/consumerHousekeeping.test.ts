@@ -7,12 +7,11 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as HashMap from "effect/HashMap"
-import * as Logger from "effect/Logger"
 import * as Metric from "effect/Metric"
 import type { ConsumerInfo, GroupBackendService, GroupInfo } from "../src/GroupBackend.js"
 import * as Housekeeping from "../src/internal/consumerHousekeeping.js"
 import { StreamBackendError } from "../src/StreamBackend.js"
+import { captureLogs } from "./helpers/logs.js"
 
 const infoOf = (...consumers: ReadonlyArray<ConsumerInfo>): GroupInfo => ({
   name: "g",
@@ -29,7 +28,6 @@ const housekeeping = (
 ) => {
   const asked: Array<string> = []
   const failures: Array<string> = []
-  const lines: Array<string> = []
   const removed = Metric.counter(`removed-${Math.random()}`)
   const groups = {
     removeIdleConsumer: (stream: string, group: string, consumer: string) => {
@@ -51,15 +49,10 @@ const housekeeping = (
     },
     annotations: { stream: "s", group: "g" }
   })
-  const logger = Logger.make(({ logLevel, message, annotations }) => {
-    const text = Array.isArray(message) ? message.join(" ") : String(message)
-    const annotated = [...HashMap.entries(annotations)].map(([k, v]) => `${k}=${v}`).join(",")
-    lines.push(`${logLevel.label} ${text} [${annotated}]`)
-  })
-  const run = (info: GroupInfo) =>
-    step(info).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+  const logs = captureLogs({ annotations: true })
+  const run = (info: GroupInfo) => step(info).pipe(Effect.provide(logs.layer))
   const count = Effect.map(Metric.value(removed), (state) => state.count)
-  return { run, asked, failures, lines, count }
+  return { run, asked, failures, lines: logs.lines, count }
 }
 
 describe("a member's housekeeping", () => {
@@ -79,8 +72,8 @@ describe("a member's housekeeping", () => {
         )
         expect(asked).toEqual(["s/g/old", "s/g/exact"])
         expect(lines).toEqual([
-          "INFO EventConsumer: removed consumer old from the group (idle 90 s, nothing pending) [stream=s,group=g]",
-          "INFO EventConsumer: removed consumer exact from the group (idle 60 s, nothing pending) [stream=s,group=g]"
+          'INFO EventConsumer: removed consumer old from the group (idle 90 s, nothing pending) {"stream":"s","group":"g"}',
+          'INFO EventConsumer: removed consumer exact from the group (idle 60 s, nothing pending) {"stream":"s","group":"g"}'
         ])
         expect(yield* count).toBe(2)
         expect(failures).toEqual([])
@@ -95,7 +88,7 @@ describe("a member's housekeeping", () => {
       )
       expect(asked).toEqual(["s/g/a", "s/g/b"])
       expect(lines).toEqual([
-        "INFO EventConsumer: removed consumer b from the group (idle 2 s, nothing pending) [stream=s,group=g]"
+        'INFO EventConsumer: removed consumer b from the group (idle 2 s, nothing pending) {"stream":"s","group":"g"}'
       ])
       expect(yield* count).toBe(1)
     })
@@ -122,7 +115,7 @@ describe("a member's housekeeping", () => {
       yield* run(info)
       expect(asked).toEqual(["s/g/a"])
       expect(lines).toEqual([
-        "WARN EventConsumer: removing idle consumers was refused (NOPERM no XGROUP DELCONSUMER); housekeeping is off for this member (allow XGROUP DELCONSUMER, or set removeIdleConsumersAfter to Duration.infinity) [stream=s,group=g]"
+        'WARN EventConsumer: removing idle consumers was refused (NOPERM no XGROUP DELCONSUMER); housekeeping is off for this member (allow XGROUP DELCONSUMER, or set removeIdleConsumersAfter to Duration.infinity) {"stream":"s","group":"g"}'
       ])
       expect(failures).toEqual([])
     })

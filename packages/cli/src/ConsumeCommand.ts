@@ -71,7 +71,9 @@ const jsonLineOf = (ledger: GroupLedger.GroupLedger, delivery: EventConsumer.Del
   JSON.stringify(
     GroupFormat.deliveryObject(
       delivery,
-      delivery._tag === "KnownEvent" ? Feed.parseObject(ledger.dataOf(delivery.streamId)) : undefined
+      delivery._tag === "KnownEvent"
+        ? Feed.parseObject(ledger.dataOf(delivery.stream, delivery.streamId))
+        : undefined
     )
   )
 
@@ -157,7 +159,8 @@ export const consume = (
         Effect.onInterrupt(handle(message), () =>
           Effect.sync(() => {
             // Interrupted: its entry taken over by another member, or the drain's deadline passed.
-            if (message._tag !== "Gap" && !ledger.takenOver(message.streamId)) stoppedAtDeadline++
+            if (message._tag !== "Gap" && !ledger.takenOver(message.stream, message.streamId))
+              stoppedAtDeadline++
           })
         )
     })

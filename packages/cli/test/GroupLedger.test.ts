@@ -7,6 +7,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { MemoryStreamBackend } from "@maf/events"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as TestClock from "effect/TestClock"
 import * as GroupLedger from "../src/GroupLedger.js"
 
 const stream = "ledger:test"
@@ -29,10 +31,33 @@ const setUp = (entries: number, limit: number | undefined) =>
     const cursor = yield* ledger.groups.openCursor
     const take = (consumer: string) =>
       Effect.map(cursor.read(stream, group, consumer, read), (got) => got.map((entry) => entry.id))
-    return { memory, ledger, take }
+    return { memory, ledger, cursor, take }
   })
 
 const isDone = (ledger: GroupLedger.GroupLedger) => Deferred.isDone(ledger.done)
+
+/** A ledger over a fresh memory backend and the group made on each of `partitions`, a cursor each. */
+const setUpPartitions = (limit: number, partitions: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const memory = yield* MemoryStreamBackend.make
+    const ledger = yield* GroupLedger.make(memory.groups, limit)
+    for (const partition of partitions) yield* ledger.groups.create(partition, group, "0")
+    // Opened before any read, as a partitioned member's loops open theirs.
+    const cursors = yield* Effect.forEach(partitions, () => ledger.groups.openCursor)
+    /** A read of partition `i` blocking up to `blockMillis`, forked: the ids it took. */
+    const reading = (i: number, blockMillis: number) =>
+      Effect.fork(
+        Effect.map(cursors[i]!.read(partitions[i]!, group, "a", { ...read, blockMillis }), (got) =>
+          got.map((entry) => entry.id)
+        )
+      )
+    const append = (partition: string, entries: number) =>
+      memory.appendFields(
+        partition,
+        Array.from({ length: entries }, (_, n) => ["data", body(n)])
+      )
+    return { ledger, reading, append }
+  })
 
 describe("GroupLedger", () => {
   it.scoped(
@@ -88,8 +113,8 @@ describe("GroupLedger", () => {
       })
       expect(stolen.entries.map((entry) => entry.id)).toEqual([mine])
       expect(yield* ledger.groups.renew(stream, group, "a", [mine!])).toEqual({ renewed: [], deleted: [] })
-      expect(ledger.takenOver(mine!)).toBe(true)
-      expect(ledger.takenOver(mine!)).toBe(false)
+      expect(ledger.takenOver(stream, mine!)).toBe(true)
+      expect(ledger.takenOver(stream, mine!)).toBe(false)
       expect(ledger.settled()).toBe(0)
       expect(yield* take("a")).toHaveLength(1)
     })
@@ -99,12 +124,12 @@ describe("GroupLedger", () => {
     Effect.gen(function* () {
       const { ledger, take } = yield* setUp(1, undefined)
       const [id] = yield* take("a")
-      expect(ledger.dataOf(id!)).toBe(body(0))
+      expect(ledger.dataOf(stream, id!)).toBe(body(0))
       const again = yield* ledger.groups.redeliver(stream, group, "a", [id!])
       expect(again.entries.map((entry) => entry.deliveryCount)).toEqual([2])
-      expect(ledger.dataOf(id!)).toBe(body(0))
+      expect(ledger.dataOf(stream, id!)).toBe(body(0))
       yield* ledger.groups.ack(stream, group, [id!])
-      expect(ledger.dataOf(id!)).toBeUndefined()
+      expect(ledger.dataOf(stream, id!)).toBeUndefined()
     })
   )
 
@@ -120,6 +145,102 @@ describe("GroupLedger", () => {
         const none = yield* setUp(1, 0)
         expect(yield* isDone(none.ledger)).toBe(true)
         expect(yield* none.take("a")).toEqual([])
+      })
+  )
+
+  it.scoped(
+    "reads on their way at once (a partitioned member reads every partition) share the room: together no more than the limit",
+    () =>
+      Effect.gen(function* () {
+        const partitions = ["ledger:p0", "ledger:p1"]
+        const { ledger, reading, append } = yield* setUpPartitions(3, partitions)
+        // Both reads wait for entries before any is written: each was given its share of the room.
+        const first = yield* reading(0, 60_000)
+        const second = yield* reading(1, 60_000)
+        yield* Effect.repeatN(Effect.yieldNow(), 20)
+        for (const partition of partitions) yield* append(partition, 5)
+        const taken = [yield* Fiber.join(first), yield* Fiber.join(second)]
+        expect(taken.map((ids) => ids.length)).toEqual([2, 1])
+        // The three settled: done, and nothing more is taken from either partition.
+        yield* ledger.groups.ack(partitions[0]!, group, taken[0]!)
+        yield* ledger.groups.ack(partitions[1]!, group, taken[1]!)
+        expect(ledger.settled()).toBe(3)
+        expect(yield* isDone(ledger)).toBe(true)
+        const after = yield* reading(1, 0)
+        expect(yield* Fiber.join(after)).toEqual([])
+      })
+  )
+
+  it.scoped(
+    "a read blocked on an empty partition does not starve the others: a read with no room waits in line and is served when the room comes back",
+    () =>
+      Effect.gen(function* () {
+        const partitions = ["ledger:empty", "ledger:full"]
+        const { ledger, reading, append } = yield* setUpPartitions(1, partitions)
+        yield* append("ledger:full", 3)
+        // The empty partition's read holds the only room for its block time.
+        const empty = yield* reading(0, 1_000)
+        yield* Effect.repeatN(Effect.yieldNow(), 20)
+        const full = yield* reading(1, 2_000)
+        yield* Effect.repeatN(Effect.yieldNow(), 20)
+        expect(yield* Fiber.poll(full)).toSatisfy(
+          (poll: unknown) => (poll as { _tag: string })._tag === "None"
+        )
+        // Its block time over, it gives the room back: the read in line takes an entry at once.
+        yield* TestClock.adjust("1 second")
+        expect(yield* Fiber.join(empty)).toEqual([])
+        expect(yield* Fiber.join(full)).toHaveLength(1)
+        // The empty partition reads again: behind nobody, but the room is taken.
+        const again = yield* reading(0, 500)
+        yield* TestClock.adjust("500 millis")
+        expect(yield* Fiber.join(again)).toEqual([])
+        expect(ledger.settled()).toBe(0)
+      })
+  )
+
+  it.scoped("a read that waited in line and was not served in its block time finds nothing", () =>
+    Effect.gen(function* () {
+      const partitions = ["ledger:a", "ledger:b"]
+      const { reading, append } = yield* setUpPartitions(1, partitions)
+      const holder = yield* reading(0, 5_000)
+      yield* Effect.repeatN(Effect.yieldNow(), 20)
+      const waiting = yield* reading(1, 1_000)
+      yield* Effect.repeatN(Effect.yieldNow(), 20)
+      yield* append("ledger:b", 1)
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(waiting)).toEqual([])
+      // The holder still has its room: an entry written to its partition is taken.
+      yield* append("ledger:a", 1)
+      expect(yield* Fiber.join(holder)).toHaveLength(1)
+    })
+  )
+
+  it.scoped("a read that fails gives back the room it was given", () =>
+    Effect.gen(function* () {
+      const { cursor, take } = yield* setUp(5, 2)
+      const failed = yield* Effect.flip(cursor.read(stream, "no-such-group", "a", read))
+      expect(failed._tag).toBe("MissingGroup")
+      expect(yield* take("a")).toHaveLength(2)
+    })
+  )
+
+  it.scoped(
+    "entries of two partitions with the same id are kept apart: their data and their settlement",
+    () =>
+      Effect.gen(function* () {
+        const partitions = ["ledger:x", "ledger:y"]
+        const { ledger, reading, append } = yield* setUpPartitions(4, partitions)
+        yield* append("ledger:x", 1)
+        yield* append("ledger:y", 1)
+        const [x] = yield* Fiber.join(yield* reading(0, 0))
+        const [y] = yield* Fiber.join(yield* reading(1, 0))
+        expect(x).toBe(y)
+        yield* ledger.groups.ack("ledger:x", group, [x!])
+        expect(ledger.settled()).toBe(1)
+        expect(ledger.dataOf("ledger:x", x!)).toBeUndefined()
+        expect(ledger.dataOf("ledger:y", y!)).toBe(body(0))
+        yield* ledger.groups.ack("ledger:y", group, [y!])
+        expect(ledger.settled()).toBe(2)
       })
   )
 })

@@ -302,6 +302,75 @@ layer(RedisTestServer.layer({ args: ["--requirepass", password], password }), { 
         })
     )
 
+    it.scoped(
+      "consume --partitions 3 --limit N settles N over all the keys, even when they hold entries of the same ids: nothing more is taken (none left pending), and entries on one key are not starved by reads blocked on the empty ones",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* RedisTestServer.RedisTestServer
+          const stream = freshStream()
+          const keys = Partitions.keys(stream, 3)
+          // The same two ids on every key.
+          for (const [p, key] of keys.entries()) {
+            for (const seq of [1, 2])
+              yield* server.command("XADD", key, `1-${seq}`, "data", eventData(10 * p + seq))
+          }
+          const consume = (group: string, limit: number) =>
+            Bin.run(
+              withUrl(server, [
+                ...["consume", "--stream", stream, "--partitions", "3", "--group", group, "--from", "0"],
+                ...["--limit", String(limit), "--format", "json"]
+              ])
+            )
+          const pendingOf = (group: string) =>
+            Effect.forEach(keys, (key) =>
+              Effect.map(server.command("XPENDING", key, group), (reply) => Number((reply as [number])[0]))
+            )
+          /** Entries of the stream a fresh member of `group` still gets (never delivered to the group). */
+          const unread = (group: string) =>
+            Effect.map(
+              Effect.forEach(keys, (key) =>
+                server.command("XREADGROUP", "GROUP", group, "late", "COUNT", 10, "STREAMS", key, ">")
+              ),
+              (replies) =>
+                replies.reduce<number>(
+                  (n, reply) =>
+                    n +
+                    ((reply as ReadonlyArray<[string, ReadonlyArray<unknown>]> | null)?.[0]?.[1].length ?? 0),
+                  0
+                )
+            )
+
+          for (const limit of [2, 5]) {
+            const group = `limit-${limit}`
+            const run = yield* consume(group, limit)
+            expect([run.code, run.stderr]).toEqual([0, ""])
+            const lines = jsonLines(run.stdout)
+            expect(lines).toHaveLength(limit)
+            // Each line's body is its own entry's (entries of the same id on two keys not mixed up).
+            const payloads = lines.map((line) => (line.payload as { i: number }).i)
+            expect(new Set(payloads).size).toBe(limit)
+            for (const [n, line] of lines.entries())
+              expect(payloads[n]! % 10).toBe(Number(String(line.stream_id).slice(2)))
+            expect(yield* pendingOf(group)).toEqual([0, 0, 0])
+            expect(yield* unread(group)).toBe(6 - limit)
+          }
+
+          // Entries on the last key alone: the reads blocked on the two empty keys do not hold it up.
+          const lone = freshStream()
+          const loneKeys = Partitions.keys(lone, 3)
+          for (let i = 0; i < 4; i++) yield* xadd(server, loneKeys[2]!, eventData(i))
+          const run = yield* Bin.run(
+            withUrl(server, [
+              ...["consume", "--stream", lone, "--partitions", "3", "--group", "g", "--from", "0"],
+              ...["--limit", "4", "--format", "json"]
+            ])
+          )
+          expect([run.code, run.stderr]).toEqual([0, ""])
+          expect(jsonLines(run.stdout).map((line) => (line.payload as { i: number }).i)).toEqual([0, 1, 2, 3])
+        }),
+      { timeout: 60_000 }
+    )
+
     it.effect(
       "--dead-letter with --partitions, an id of no partition, a name that cannot be partitioned: one line, exit 2",
       () =>

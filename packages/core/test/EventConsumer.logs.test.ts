@@ -1,8 +1,9 @@
 /**
  * What a member says (memory backend, `TestClock`), line by line, each annotated with the member's
  * stream, group and name: a dead letter (the entry, where it went, after how many deliveries, why);
- * a missing group, once a streak, with the policy; entries deleted while pending; an entry another
- * member took; and each failure of the backend, as the first line of the member's failure streak
+ * a missing group, once a streak, with the policy; a group the server refused to make (read as it
+ * is); a retry schedule that ended (its dead letter says so); entries deleted while pending, or before
+ * their dead letter was written; an entry another member took; and each failure of the backend, as the first line of the member's failure streak
  * (`EventConsumer failed: …`). And how a handler's failure is put in words (`errorText`).
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -181,6 +182,114 @@ describe("what a member says", () => {
         ])
       })
     ).pipe(Effect.provide(env))
+  )
+
+  it.scoped(
+    "the server refuses to make the group (an ACL without XGROUP CREATE): said once, and the group made beforehand is read as it is",
+    () =>
+      logged((lines) =>
+        Effect.gen(function* () {
+          const groups = yield* GroupBackend.GroupBackend
+          yield* fill("l5", 2)
+          yield* groups.create("l5", "g", "0")
+          const noperm = new StreamBackend.StreamBackendError({
+            reason: "Rejected",
+            message: "NOPERM this user has no permissions to run the 'xgroup|create' command"
+          })
+          const rec = yield* recording((op, run) => (op === "create" ? Effect.fail(noperm) : run))
+          let handled = 0
+          yield* Effect.fork(
+            rec.consumer.consume({
+              stream: "l5",
+              group: "g",
+              consumer: "m",
+              handler: () => Effect.sync(() => void handled++)
+            })
+          )
+          yield* eventually(
+            "both handled and acknowledged",
+            Effect.map(pendingOf("l5", "g"), (n) => n === 0 && handled === 2)
+          )
+          expect(rec.count("create")).toBe(1)
+          expect(lines.filter((line) => line.includes("EventConsumer"))).toEqual([
+            `WARN EventConsumer: the server refused to make the group (${noperm.message}); reading it as it is ${member("l5")}`
+          ])
+        })
+      ).pipe(Effect.provide(env))
+  )
+
+  it.effect("a retry schedule that ends: the entry dead-lettered, the reason saying so", () =>
+    logged((lines) =>
+      Effect.gen(function* () {
+        const [id] = yield* fill("l6", 1)
+        let deliveries = 0
+        yield* Effect.fork(
+          EventConsumer.consume({
+            stream: "l6",
+            group: "g",
+            consumer: "m",
+            from: "0",
+            // No bound on deliveries: the schedule (one retry) decides.
+            maxDeliveries: 0,
+            retrySchedule: Schedule.exponential("1 second", 1).pipe(Schedule.zipLeft(Schedule.recurs(1))),
+            handler: () =>
+              Effect.zipRight(
+                Effect.sync(() => void deliveries++),
+                Effect.fail(new Broke({ message: "no ledger" }))
+              )
+          })
+        )
+        yield* quiet
+        yield* TestClock.adjust("1 second")
+        yield* eventually(
+          "dead-lettered",
+          Effect.map(entriesOf("l6:dead"), (dead) => dead.length === 1)
+        )
+        expect(deliveries).toBe(2)
+        expect(lines.filter((line) => line.includes("moved to"))).toEqual([
+          `WARN EventConsumer: entry ${id} moved to l6:dead after 2 deliveries: Broke: no ledger (the retry schedule ended) ${member("l6")}`
+        ])
+      })
+    ).pipe(Effect.provide(env))
+  )
+
+  it.effect(
+    "an entry deleted from the stream before its dead letter was written: a gap (nothing moved), as a warning",
+    () =>
+      logged((lines) =>
+        Effect.gen(function* () {
+          const memory = yield* MemoryStreamBackend.MemoryStreamBackend
+          const [id] = yield* fill("l7", 1)
+          const seen: Array<string> = []
+          yield* Effect.fork(
+            EventConsumer.consume({
+              stream: "l7",
+              group: "g",
+              consumer: "m",
+              from: "0",
+              handler: (m) =>
+                m._tag === "Gap"
+                  ? Effect.sync(() => void seen.push(`gap ${m.ids.join(",")}`))
+                  : Effect.as(
+                      Effect.zipRight(
+                        Effect.sync(() => void seen.push(`entry ${m.streamId}`)),
+                        memory.deleteEntries("l7", [m.streamId])
+                      ),
+                      EventConsumer.Outcome.DeadLetter({ reason: "unwanted" })
+                    )
+            })
+          )
+          yield* eventually(
+            "no longer pending",
+            Effect.map(pendingOf("l7", "g"), (n) => n === 0 && seen.length === 2)
+          )
+          expect(seen).toEqual([`entry ${id}`, `gap ${id}`])
+          expect(yield* entriesOf("l7:dead")).toEqual([])
+          expect(lines.filter((line) => line.includes("EventConsumer"))).toEqual([
+            `WARN EventConsumer: 1 pending entries were removed from the stream before they were handled (first ${id}); they leave the pending list ${member("l7")}`
+          ])
+        })
+      ).pipe(Effect.provide(env))
   )
 
   describe("each failure of the backend: the first line of the member's failure streak", () => {

@@ -4,7 +4,8 @@
  * a missing group, once a streak, with the policy; a group the server refused to make (read as it
  * is); a retry schedule that ended (its dead letter says so); entries deleted while pending, or before
  * their dead letter was written; an entry another member took; and each failure of the backend, as
- * the first line of the member's failure streak (`EventConsumer failed: …`). And how a handler's failure is put in words (`errorText`).
+ * the first line of the member's failure streak (`EventConsumer failed: …`). And how a handler's
+ * failure is put in words (`errorText`).
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"

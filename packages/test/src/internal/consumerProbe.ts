@@ -214,6 +214,25 @@ export const runProbe = <A>(
         .map((step) => `${step.id}@${step.member}:${step.deliveryCount}`)
         .filter((step) => !done.has(step))
     }
+    /** The members made so far, for what a failed wait says of them. */
+    const made: Array<Member> = []
+    /**
+     * What a failed wait says besides the journal: each member running or ended with the port calls
+     * it made, and the group's pending entries and consumers as the server tells them (or why not).
+     */
+    const state = Effect.gen(function* () {
+      const members = made
+        .map((m) => `${m.name} ${m.fiber.unsafePoll() === null ? "running" : "ended"}, ${m.calls()} calls`)
+        .join("; ")
+      const told = yield* groups.info(stream, group).pipe(
+        Effect.timeout(Duration.seconds(2)),
+        Effect.match({
+          onFailure: (e) => `not told (${describeFailure(e)})`,
+          onSuccess: (i) => `${i.pending} pending, consumers ${show(i.consumers)}`
+        })
+      )
+      return `members: ${members}; the group: ${told}`
+    })
     const until: Probe["until"] = (what, condition, within = patience) =>
       Effect.gen(function* () {
         const holds = typeof condition === "function" ? Effect.sync(condition) : condition
@@ -222,7 +241,7 @@ export const runProbe = <A>(
           if ((yield* Clock.currentTimeMillis) > deadline) {
             return yield* Effect.fail(
               error(
-                `${what}: not so after ${Duration.format(within)} (started ${journal.started.length}, finished ${journal.finished.length}, gaps ${journal.gaps.length}; started, not finished: ${show(unfinished())})`
+                `${what}: not so after ${Duration.format(within)} (started ${journal.started.length}, finished ${journal.finished.length}, gaps ${journal.gaps.length}; started, not finished: ${show(unfinished())}; ${yield* state})`
               )
             )
           }
@@ -261,7 +280,9 @@ export const runProbe = <A>(
               })
           })
         )
-        return { name, fiber, calls: () => count.n, reads: () => count.reads }
+        const made1: Member = { name, fiber, calls: () => count.n, reads: () => count.reads }
+        made.push(made1)
+        return made1
       })
 
     const probe: Probe = {

@@ -1,11 +1,12 @@
 /**
- * `serve`, `group info` and `dead-letters list|replay` on a partitioned stream (`--partitions N`, or
- * `MAF_EVENTS_PARTITIONS`), as a user runs them: the built `maf-events` as a process against a real
- * redis-server. The dashboard's feed shows every partition's events, and its group watch (the feed's
- * `groups` messages and `/metrics`) each group once, merged over the partition keys, as `group info`
- * does after the group on each key; the dead
- * letters of every partition key (`<partition key>:dead`) are listed oldest first across them, each
- * naming its partition, and replayed each on its own key. (On a Cluster: `topologies.commands.test.ts`.)
+ * `serve`, `group info`, `dead-letters list|replay` and `consume --limit` on a partitioned stream
+ * (`--partitions N`, or `MAF_EVENTS_PARTITIONS`), as a user runs them: the built `maf-events` as a
+ * process against a real redis-server. The dashboard's feed shows every partition's events, and its
+ * group watch (the feed's `groups` messages and `/metrics`) each group once, merged over the
+ * partition keys, as `group info` does after the group on each key; the dead letters of every
+ * partition key (`<partition key>:dead`) are listed oldest first across them, each naming its
+ * partition, and replayed each on its own key; `consume --limit N` takes and settles N over all the
+ * keys. (On a Cluster: `topologies.commands.test.ts`.)
  */
 import { expect, layer } from "@effect/vitest"
 import { Partitions, StreamBackend } from "@maf/events"

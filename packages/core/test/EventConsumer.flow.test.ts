@@ -391,6 +391,57 @@ describe("EventConsumer flow (memory backend, TestClock)", () => {
   )
 
   it.effect(
+    "an entry deleted while its redelivery is on its way, a renewal answered first: a Gap all the same, no longer pending",
+    () =>
+      Effect.gen(function* () {
+        const memory = yield* MemoryStreamBackend.MemoryStreamBackend
+        const [id] = yield* fill("f8b", 1)
+        // The redelivery of the retry (at 500 ms) reaches the server after the renewal at 1 s: that
+        // renewal's XCLAIM drops the deleted entry from the pending list, and the redelivery then
+        // finds it no longer held (as on Redis, the two scripts' order on one connection).
+        const rec = yield* recording((op, run) =>
+          op === "redeliver" ? Effect.zipRight(Effect.sleep("1 second"), run) : run
+        )
+        const seen: Array<string> = []
+        yield* Effect.fork(
+          rec.consumer.consume({
+            stream: "f8b",
+            group: "g",
+            consumer: "m",
+            from: "0",
+            minIdle: "3 seconds",
+            handler: (m) =>
+              m._tag === "Gap"
+                ? Effect.sync(() => void seen.push(`gap ${m.ids.join(",")}`))
+                : Effect.zipRight(
+                    Effect.sync(() => void seen.push(`${m.streamId}#${m.deliveryCount}`)),
+                    // Deleted by its own handler, which asks for a retry.
+                    Effect.as(
+                      memory.deleteEntries("f8b", [id!]),
+                      EventConsumer.Outcome.Retry({ after: "500 millis" })
+                    )
+                  )
+          })
+        )
+        yield* quiet
+        expect(seen).toEqual([`${id}#1`])
+        yield* TestClock.adjust("500 millis")
+        yield* quiet
+        expect(rec.count("redeliver")).toBe(1)
+        yield* TestClock.adjust("500 millis")
+        yield* eventually(
+          "the gap handed to the handler",
+          Effect.sync(() => seen.length === 2)
+        )
+        expect(seen).toEqual([`${id}#1`, `gap ${id}`])
+        yield* TestClock.adjust("5 seconds")
+        yield* quiet
+        expect(seen).toEqual([`${id}#1`, `gap ${id}`])
+        expect(yield* pendingOf("f8b", "g")).toBe(0)
+      }).pipe(Effect.provide(env))
+  )
+
+  it.effect(
     "an entry another member took meanwhile: its handler is interrupted and its outcome dropped",
     () =>
       Effect.gen(function* () {

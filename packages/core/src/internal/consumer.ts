@@ -352,25 +352,36 @@ export const consume = <E extends Event.Any, R>(
           delay: Duration.Duration
         ): Effect.Effect<void, never, R> =>
           Effect.suspend(() => {
+            // A renewal found it deleted after its handler's outcome was looked at: nothing to retry.
+            if (state.removed) return handleGap([entry.id])
+            // Waiting from here until the redelivery answers: a renewal that finds it deleted in
+            // that time (its XCLAIM drops it from the pending list, so the redelivery finds it no
+            // longer held) reports the gap and ends this retry.
             state.waiting = true
-            return Effect.sleep(delay)
-          }).pipe(
-            Effect.zipRight(
-              Effect.suspend(() => {
-                state.waiting = false
-                return groups.redeliver(stream, group, consumer, [entry.id])
-              }).pipe(Effect.retry(config.failureSchedule))
-            ),
-            Effect.flatMap((again) => {
-              const next = again.entries[0]
-              if (next !== undefined)
-                return Effect.zipRight(Metric.increment(retriedCounter), step(next, failed))
-              return handleGap(again.deleted)
-            }),
-            Effect.catchAll((e) =>
-              failures.failure(`retry of ${entry.id} failed (${e.message}); it stays pending for a claim`)
+            return Effect.sleep(delay).pipe(
+              Effect.zipRight(
+                groups
+                  .redeliver(stream, group, consumer, [entry.id])
+                  .pipe(Effect.retry(config.failureSchedule))
+              ),
+              Effect.ensuring(
+                Effect.sync(() => {
+                  state.waiting = false
+                })
+              ),
+              Effect.flatMap((again) => {
+                const next = again.entries[0]
+                if (next !== undefined)
+                  return Effect.zipRight(Metric.increment(retriedCounter), step(next, failed))
+                // Not held any more: deleted (said by the redelivery, or by a renewal answered just
+                // before it), else another member claimed it and settles it.
+                return handleGap(state.removed ? [entry.id] : again.deleted)
+              }),
+              Effect.catchAll((e) =>
+                failures.failure(`retry of ${entry.id} failed (${e.message}); it stays pending for a claim`)
+              )
             )
-          )
+          })
         return step(first, 0)
       }
 
@@ -421,7 +432,7 @@ export const consume = <E extends Event.Any, R>(
               if (still.has(id) || state === undefined) return Effect.void
               if (removed.has(id)) {
                 // Deleted from the stream: a running handler finishes (its ack is harmless), a failed
-                // entry waiting for its retry is a gap now.
+                // entry waiting for its retry (its delay or its redelivery) is a gap now.
                 state.removed = true
                 if (!state.waiting || state.fiber === undefined) return Effect.void
                 state.lost = true

@@ -1,7 +1,8 @@
 /**
  * A member's workers (`internal/consumerWorkers.ts`), driven by hand: `concurrency` workers settle
  * what is held, one entry each at a time, in the order read; an entry is held once; the loop may
- * read again only when all it read has started and something is free; a wait ends when its condition
+ * read again when all it read has started and something is free, or half the room is free; entries
+ * settled at once are let go in the worker's step, which yields after 128 of them; a wait ends when its condition
  * holds and leaves nothing behind when interrupted; a worker interrupted (its entry lost) lets its
  * entry go and is replaced, unless the member is closing.
  */
@@ -118,23 +119,23 @@ describe("a member's workers", () => {
     })
   )
 
-  it.effect("the loop may read only when all it read has started and something is free", () =>
+  it.effect("the loop may read when all it read has started and something is free", () =>
     Effect.gen(function* () {
-      const { workers, finish } = yield* gatedWorkers(2)
+      const { workers, finish } = yield* gatedWorkers(4)
       expect(workers.canRead()).toBe(true)
-      // Read, not yet started (the workers are not running): no reading.
-      workers.hold(entries("1-0"))
+      // Three of four read, not yet started (the workers are not running): no reading.
+      workers.hold(entries("1-0", "2-0", "3-0"))
       expect(workers.canRead()).toBe(false)
       const reader = yield* Effect.fork(workers.until(workers.canRead))
       yield* settleDown
       expect(reader.unsafePoll()).toBeNull()
-      // Started, one of two held: reading again, though nothing was let go.
+      // Started, three of four held: reading again, though nothing was let go.
       yield* workers.start
       yield* settleDown
       expect(workers.canRead()).toBe(true)
       expect(reader.unsafePoll()).not.toBeNull()
-      // Both held: no reading until one is let go.
-      workers.hold(entries("2-0"))
+      // All held: no reading until one is let go.
+      workers.hold(entries("4-0"))
       yield* settleDown
       expect(workers.canRead()).toBe(false)
       const again = yield* Effect.fork(workers.until(workers.canRead))
@@ -144,6 +145,42 @@ describe("a member's workers", () => {
       expect(again.unsafePoll()).not.toBeNull()
       yield* Scope.close(workers.scope, Exit.void)
     })
+  )
+
+  it.effect("the loop may read when half the room is free, though what it read has not all started", () =>
+    Effect.gen(function* () {
+      const { workers } = yield* gatedWorkers(4)
+      // Not started (the workers are not running): two of four held is half free.
+      workers.hold(entries("1-0", "2-0"))
+      expect(workers.canRead()).toBe(true)
+      workers.hold(entries("3-0"))
+      expect(workers.canRead()).toBe(false)
+      yield* Scope.close(workers.scope, Exit.void)
+    })
+  )
+
+  it.effect(
+    "entries settled at once are let go in the worker's own step, in order; a worker yields after 128 of them",
+    () =>
+      Effect.gen(function* () {
+        const settled: Array<string> = []
+        const workers = yield* Workers.make<never>(2, (state: Held) => {
+          settled.push(state.entry.id)
+          return undefined
+        })
+        yield* workers.start
+        yield* settleDown
+        const ids = Array.from({ length: 300 }, (_, i) => `${i + 1}-0`)
+        workers.hold(entries(...ids))
+        // Forked after the worker was woken: it runs when the worker first yields.
+        let seenAtFirstYield = -1
+        yield* Effect.fork(Effect.sync(() => (seenAtFirstYield = settled.length)))
+        yield* settleDown
+        expect(seenAtFirstYield).toBe(128)
+        expect(settled).toEqual(ids)
+        expect(workers.held.size).toBe(0)
+        yield* Scope.close(workers.scope, Exit.void)
+      })
   )
 
   it.effect("a wait ends when its own condition holds; the others go on waiting", () =>

@@ -64,6 +64,12 @@ export type MemberHandler<E extends Event.Any, R> = (
   message: Message<E>
 ) => Effect.Effect<Outcome | typeof Release | void, unknown, R>
 
+/** A handler's exit, as its entry's settlement takes it. */
+type HandlerExit<E extends Event.Any, R> = Exit.Exit<
+  Effect.Effect.Success<ReturnType<MemberHandler<E, R>>>,
+  unknown
+>
+
 /** What a failure says in a line: its tag and message, or its tag and fields (a tagged error without a message). */
 export const errorText = (cause: Cause.Cause<unknown>): string => {
   const failure = Cause.failureOption(cause)
@@ -205,34 +211,40 @@ export const consume = <E extends Event.Any, R>(
       // `Effect.provide` an entry).
       const runHandler = <A>(
         message: Message<E>,
-        then: (
-          exit: Exit.Exit<Effect.Effect.Success<ReturnType<MemberHandler<E, R>>>, unknown>
-        ) => Effect.Effect<A, never, R>
+        then: (exit: HandlerExit<E, R>) => Effect.Effect<A, never, R>
       ): Effect.Effect<A, never, R> =>
         Effect.suspend(() => {
           const startedAt = clock.unsafeCurrentTimeNanos()
-          const measure = () =>
-            ConsumerMetrics.handlerDuration.unsafeUpdate(
-              Number(clock.unsafeCurrentTimeNanos() - startedAt) / 1e6,
-              labels
-            )
-          return Effect.matchCauseEffect(
+          return measured(
             processing(
               message,
               Effect.suspend(() => handler(message))
             ),
-            {
-              onFailure: (cause) => {
-                measure()
-                return then(Exit.failCause(cause))
-              },
-              onSuccess: (said) => {
-                measure()
-                return then(Exit.succeed(said))
-              }
-            }
+            startedAt,
+            then
           )
         })
+      /** The handler's run, its duration measured from `startedAt`, whatever its outcome, then `then`. */
+      const measured = <A>(
+        run: ReturnType<MemberHandler<E, R>>,
+        startedAt: bigint,
+        then: (exit: HandlerExit<E, R>) => Effect.Effect<A, never, R>
+      ): Effect.Effect<A, never, R> =>
+        Effect.matchCauseEffect(run, {
+          onFailure: (cause) => {
+            measure(startedAt)
+            return then(Exit.failCause(cause))
+          },
+          onSuccess: (said) => {
+            measure(startedAt)
+            return then(Exit.succeed(said))
+          }
+        })
+      const measure = (startedAt: bigint) =>
+        ConsumerMetrics.handlerDuration.unsafeUpdate(
+          Number(clock.unsafeCurrentTimeNanos() - startedAt) / 1e6,
+          labels
+        )
 
       const handleGap = (ids: ReadonlyArray<string>) =>
         ids.length === 0
@@ -308,50 +320,81 @@ export const consume = <E extends Event.Any, R>(
           return Option.some(delay)
         })
 
-      /** Handles one entry to its end: acked, dead-lettered, retried until one of those, or let go. */
-      const settle = (first: GroupEntry, state: Held): Effect.Effect<void, never, R> => {
-        const step = (entry: GroupEntry, failed: number): Effect.Effect<void, never, R> =>
-          Effect.suspend(() => {
+      /**
+       * Handles one entry to its end: acked, dead-lettered, retried until one of those, or let go;
+       * `undefined` when that end was reached at once (see {@link Workers}: the worker goes on to its
+       * next entry in the same step).
+       *
+       * A handler whose effect is already complete when it returns it (`Effect.void`,
+       * `Effect.succeed`, `Effect.fail`: an `Exit`) and no span wanted is settled here without a turn
+       * of the runtime: the same outcome, duration and metrics, some ten steps an entry fewer. A
+       * handler that does its work in an effect (`Effect.sync`, a service's call) runs through
+       * `matchCauseEffect` as before.
+       */
+      const settle = (state: Held): Effect.Effect<void, never, R> | undefined => {
+        const first = state.entry
+        ConsumerMetrics.handled.unsafeUpdate(1, labels)
+        const message = deliveryOf(first)
+        if (spansOn || (config.parentOnProducer && message.producerSpan !== undefined)) {
+          return runHandler(message, outcome(first, 0))
+        }
+        const startedAt = clock.unsafeCurrentTimeNanos()
+        let run: ReturnType<MemberHandler<E, R>>
+        try {
+          run = handler(message)
+        } catch (defect) {
+          // As `Effect.suspend` of the call would: a throw is a defect.
+          run = Exit.die(defect)
+        }
+        if (!Exit.isExit(run)) return measured(run, startedAt, outcome(first, 0))
+        measure(startedAt)
+        const rest = outcome(first, 0)(run as HandlerExit<E, R>)
+        return rest === Effect.void ? undefined : rest
+        /** What the handler's exit does to the entry, at its `failed + 1`th handling. */
+        function outcome(entry: GroupEntry, failed: number) {
+          return (exit: HandlerExit<E, R>): Effect.Effect<void, never, R> => {
+            if (state.lost) return Effect.void
+            // A success acknowledges, whatever it gives, unless it says Retry, DeadLetter or Release.
+            const said: unknown = Exit.isSuccess(exit) ? exit.value : undefined
+            if (said === Release) return Effect.void
+            const outcome =
+              typeof said === "object" && said !== null && "_tag" in said ? (said as Outcome) : undefined
+            if (Exit.isSuccess(exit) && outcome?._tag !== "Retry" && outcome?._tag !== "DeadLetter") {
+              acks.offer(entry.id)
+              return Effect.void
+            }
+            if (outcome !== undefined && outcome._tag === "DeadLetter")
+              return deadLetter(entry, outcome.reason)
+            // Deleted from the stream while it was handled: nothing to retry or dead-letter.
+            if (state.removed) return handleGap([entry.id])
+            const error = Exit.isFailure(exit) ? errorText(exit.cause) : "the handler asked for a retry"
+            if (config.maxDeliveries > 0 && entry.deliveryCount >= config.maxDeliveries) {
+              return deadLetter(entry, error)
+            }
+            // Shutting down: not retried here; it stays pending, for a claim.
+            if (workers.closing) return Effect.void
+            const after = outcome !== undefined && outcome._tag === "Retry" ? outcome.after : undefined
+            return Effect.flatMap(
+              after === undefined ? delayOf(failed + 1) : Effect.succeed(Option.some(Duration.decode(after))),
+              (delay) =>
+                Option.isSome(delay)
+                  ? retry(entry, failed + 1, delay.value)
+                  : deadLetter(entry, `${error} (the retry schedule ended)`)
+            )
+          }
+        }
+        function step(entry: GroupEntry, failed: number): Effect.Effect<void, never, R> {
+          return Effect.suspend(() => {
             ConsumerMetrics.handled.unsafeUpdate(1, labels)
-            return runHandler(deliveryOf(entry), (exit): Effect.Effect<void, never, R> => {
-              if (state.lost) return Effect.void
-              // A success acknowledges, whatever it gives, unless it says Retry, DeadLetter or Release.
-              const said: unknown = Exit.isSuccess(exit) ? exit.value : undefined
-              if (said === Release) return Effect.void
-              const outcome =
-                typeof said === "object" && said !== null && "_tag" in said ? (said as Outcome) : undefined
-              if (Exit.isSuccess(exit) && outcome?._tag !== "Retry" && outcome?._tag !== "DeadLetter") {
-                acks.offer(entry.id)
-                return Effect.void
-              }
-              if (outcome !== undefined && outcome._tag === "DeadLetter")
-                return deadLetter(entry, outcome.reason)
-              // Deleted from the stream while it was handled: nothing to retry or dead-letter.
-              if (state.removed) return handleGap([entry.id])
-              const error = Exit.isFailure(exit) ? errorText(exit.cause) : "the handler asked for a retry"
-              if (config.maxDeliveries > 0 && entry.deliveryCount >= config.maxDeliveries) {
-                return deadLetter(entry, error)
-              }
-              // Shutting down: not retried here; it stays pending, for a claim.
-              if (workers.closing) return Effect.void
-              const after = outcome !== undefined && outcome._tag === "Retry" ? outcome.after : undefined
-              return Effect.flatMap(
-                after === undefined
-                  ? delayOf(failed + 1)
-                  : Effect.succeed(Option.some(Duration.decode(after))),
-                (delay) =>
-                  Option.isSome(delay)
-                    ? retry(entry, failed + 1, delay.value)
-                    : deadLetter(entry, `${error} (the retry schedule ended)`)
-              )
-            })
+            return runHandler(deliveryOf(entry), outcome(entry, failed))
           })
-        const retry = (
+        }
+        function retry(
           entry: GroupEntry,
           failed: number,
           delay: Duration.Duration
-        ): Effect.Effect<void, never, R> =>
-          Effect.suspend(() => {
+        ): Effect.Effect<void, never, R> {
+          return Effect.suspend(() => {
             // A renewal found it deleted after its handler's outcome was looked at: nothing to retry.
             if (state.removed) return handleGap([entry.id])
             // Waiting from here until the redelivery answers: a renewal that finds it deleted in
@@ -382,10 +425,10 @@ export const consume = <E extends Event.Any, R>(
               )
             )
           })
-        return step(first, 0)
+        }
       }
 
-      const workers = yield* Workers.make<R>(config.concurrency, (state) => settle(state.entry, state))
+      const workers = yield* Workers.make<R>(config.concurrency, settle)
       const held = workers.held
 
       /**

@@ -1,8 +1,11 @@
 /**
  * What a member holds and the workers that settle it: the held entries (at most `concurrency`),
  * those read and not yet started, in the order read, and `concurrency` long-lived worker fibers,
- * each settling one entry at a time. The member loop waits here until it can read again (every
- * entry read has started and something is free), and the shutdown until nothing is held.
+ * each settling one entry at a time; an entry settled at once (its handler's effect complete when
+ * returned) is let go in the worker's own step, and the worker goes on to the next. The member loop
+ * waits here until it can read again (every entry read has started and something is free, or half
+ * the room is free: the next read on its way while a batch is handled), and the shutdown until
+ * nothing is held.
  *
  * A fiber an entry (`forkIn` and `ensuring`) cost 12 to 32 µs of CPU an entry; a worker that goes on
  * to the next entry, well under one (`bench/probes/fiber-per-entry.mjs`, docs/benchmarks.md).
@@ -26,6 +29,9 @@ export interface Held {
   /** Deleted from the stream while held (seen by a renewal): a failure cannot be retried, it is a gap. */
   removed: boolean
 }
+
+/** How many entries settled at once a worker runs in one step before it yields. */
+const atOnce = 128
 
 interface Waiter {
   readonly until: () => boolean
@@ -51,7 +57,7 @@ export class Workers<R> {
 
   private constructor(
     private readonly concurrency: number,
-    private readonly settle: (state: Held) => Effect.Effect<void, never, R>,
+    private readonly settle: (state: Held) => Effect.Effect<void, never, R> | undefined,
     scope: Scope.CloseableScope
   ) {
     this.scope = scope
@@ -60,7 +66,7 @@ export class Workers<R> {
   /** The workers of a member, their scope made (not yet started: {@link start}). */
   static make = <R>(
     concurrency: number,
-    settle: (state: Held) => Effect.Effect<void, never, R>
+    settle: (state: Held) => Effect.Effect<void, never, R> | undefined
   ): Effect.Effect<Workers<R>> => Effect.map(Scope.make(), (scope) => new Workers(concurrency, settle, scope))
 
   /** Forks the `concurrency` workers in their scope. */
@@ -87,8 +93,13 @@ export class Workers<R> {
     if (this.readyHead < this.ready.length) this.wakeWorker()
   }
 
-  /** Whether the loop may read: every entry read has started, and something is free. */
-  readonly canRead = (): boolean => this.held.size < this.concurrency && this.readyHead === this.ready.length
+  /**
+   * Whether the loop may read: something is free and every entry read has started, or half the
+   * room is free (the next read on its way while the rest of a batch is handled).
+   */
+  readonly canRead = (): boolean =>
+    this.held.size < this.concurrency &&
+    (this.readyHead === this.ready.length || 2 * this.held.size <= this.concurrency)
 
   /** Whether the member holds `id` (and has not lost it to another member). */
   holds(id: string): boolean {
@@ -175,16 +186,25 @@ export class Workers<R> {
         if (current !== undefined) this.release(current)
         current = undefined
       })
+      // Entries settled at once (`settle` answers `undefined`) are let go and the next taken in the
+      // same step, up to `atOnce` of them; then the worker yields, for the loop to read the next
+      // batch while this one is handled.
       const next = Effect.suspend(() => {
-        const state = this.take()
-        if (state === undefined) return this.idleWait
-        current = state
-        state.fiber = fiber as Fiber.RuntimeFiber<void, never>
-        if (!checking && this.readyHead < this.ready.length) {
-          checking = true
-          Promise.resolve().then(check)
+        for (let ran = 0; ran < atOnce; ran++) {
+          const state = this.take()
+          if (state === undefined) return this.idleWait
+          current = state
+          state.fiber = fiber as Fiber.RuntimeFiber<void, never>
+          if (!checking && this.readyHead < this.ready.length) {
+            checking = true
+            Promise.resolve().then(check)
+          }
+          const rest = this.settle(state)
+          if (rest !== undefined) return Effect.zipRight(rest, settled)
+          this.release(state)
+          current = undefined
         }
-        return Effect.zipRight(this.settle(state), settled)
+        return Effect.yieldNow()
       })
       // Not `Effect.forever`, which yields to the scheduler at every entry (a task, 0.5 KB an entry:
       // 5 to 10 % of the events/s in alternating probe runs); the runtime still yields every 2,048 steps.

@@ -64,6 +64,9 @@ export type MemberHandler<E extends Event.Any, R> = (
   message: Message<E>
 ) => Effect.Effect<Outcome | typeof Release | void, unknown, R>
 
+/** `T` with its fields writable. */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
 /** A handler's exit, as its entry's settlement takes it. */
 type HandlerExit<E extends Event.Any, R> = Exit.Exit<
   Effect.Effect.Success<ReturnType<MemberHandler<E, R>>>,
@@ -189,12 +192,14 @@ export const consume = <E extends Event.Any, R>(
         // An entry of `data` alone (every untraced one) is not looked at again.
         const producer =
           entry.fields.length > 2 && config.propagateTrace ? Tracing.producerOf(entry) : undefined
-        return Object.assign(
-          decoded,
-          producer === undefined
-            ? { stream, group, consumer, deliveryCount: entry.deliveryCount }
-            : { stream, group, consumer, deliveryCount: entry.deliveryCount, producerSpan: producer }
-        ) as Delivery<E>
+        // Written onto the decoded result rather than `Object.assign` of a literal: no second object an entry.
+        const delivery = decoded as Mutable<Delivery<E>>
+        delivery.stream = stream
+        delivery.group = group
+        delivery.consumer = consumer
+        delivery.deliveryCount = entry.deliveryCount
+        if (producer !== undefined) delivery.producerSpan = producer
+        return delivery
       }
       const gapOf = (ids: ReadonlyArray<string>): Gap => ({
         _tag: "Gap",

@@ -341,7 +341,7 @@ export const consume = <E extends Event.Any, R>(
         ConsumerMetrics.handled.unsafeUpdate(1, labels)
         const message = deliveryOf(first)
         if (spansOn || (config.parentOnProducer && message.producerSpan !== undefined)) {
-          return runHandler(message, outcome(first, 0))
+          return runHandler(message, afterExit(first, 0))
         }
         const startedAt = clock.unsafeCurrentTimeNanos()
         let run: ReturnType<MemberHandler<E, R>>
@@ -351,12 +351,12 @@ export const consume = <E extends Event.Any, R>(
           // As `Effect.suspend` of the call would: a throw is a defect.
           run = Exit.die(defect)
         }
-        if (!Exit.isExit(run)) return measured(run, startedAt, outcome(first, 0))
+        if (!Exit.isExit(run)) return measured(run, startedAt, afterExit(first, 0))
         measure(startedAt)
-        const rest = outcome(first, 0)(run as HandlerExit<E, R>)
+        const rest = afterExit(first, 0)(run as HandlerExit<E, R>)
         return rest === Effect.void ? undefined : rest
         /** What the handler's exit does to the entry, at its `failed + 1`th handling. */
-        function outcome(entry: GroupEntry, failed: number) {
+        function afterExit(entry: GroupEntry, failed: number) {
           return (exit: HandlerExit<E, R>): Effect.Effect<void, never, R> => {
             if (state.lost) return Effect.void
             // A success acknowledges, whatever it gives, unless it says Retry, DeadLetter or Release.
@@ -391,7 +391,7 @@ export const consume = <E extends Event.Any, R>(
         function step(entry: GroupEntry, failed: number): Effect.Effect<void, never, R> {
           return Effect.suspend(() => {
             ConsumerMetrics.handled.unsafeUpdate(1, labels)
-            return runHandler(deliveryOf(entry), outcome(entry, failed))
+            return runHandler(deliveryOf(entry), afterExit(entry, failed))
           })
         }
         function retry(

@@ -391,6 +391,54 @@ describe("EventConsumer flow (memory backend, TestClock)", () => {
   )
 
   it.effect(
+    "an entry deleted while its handler runs, a renewal seeing it so, then the handler fails: a Gap, no retry, no longer pending",
+    () =>
+      Effect.gen(function* () {
+        const memory = yield* MemoryStreamBackend.MemoryStreamBackend
+        const [id] = yield* fill("f8a", 1)
+        const rec = yield* recording()
+        const seen: Array<string> = []
+        yield* Effect.fork(
+          rec.consumer.consume({
+            stream: "f8a",
+            group: "g",
+            consumer: "m",
+            from: "0",
+            minIdle: "3 seconds",
+            retrySchedule: exponential,
+            handler: (m) =>
+              m._tag === "Gap"
+                ? Effect.sync(() => void seen.push(`gap ${m.ids.join(",")}`))
+                : Effect.zipRight(
+                    Effect.sync(() => void seen.push(`${m.streamId}#${m.deliveryCount}`)),
+                    // Deleted by its own handler, which fails after the renewal at 1 s found it deleted.
+                    Effect.zipRight(
+                      memory.deleteEntries("f8a", [id!]),
+                      Effect.zipRight(Effect.sleep("1500 millis"), Effect.fail("too late"))
+                    )
+                  )
+          })
+        )
+        yield* quiet
+        expect(seen).toEqual([`${id}#1`])
+        yield* TestClock.adjust("1 second")
+        yield* quiet
+        expect(rec.count("renew")).toBe(1)
+        yield* TestClock.adjust("500 millis")
+        yield* eventually(
+          "the gap handed to the handler",
+          Effect.sync(() => seen.length === 2)
+        )
+        expect(seen).toEqual([`${id}#1`, `gap ${id}`])
+        yield* TestClock.adjust("5 seconds")
+        yield* quiet
+        expect(seen).toEqual([`${id}#1`, `gap ${id}`])
+        expect(rec.count("redeliver")).toBe(0)
+        expect(yield* pendingOf("f8a", "g")).toBe(0)
+      }).pipe(Effect.provide(env))
+  )
+
+  it.effect(
     "an entry deleted while its redelivery is on its way, a renewal answered first: a Gap all the same, no longer pending",
     () =>
       Effect.gen(function* () {

@@ -379,12 +379,18 @@ export const consume = <E extends Event.Any, R>(
             // Shutting down: not retried here; it stays pending, for a claim.
             if (workers.closing) return Effect.void
             const after = outcome !== undefined && outcome._tag === "Retry" ? outcome.after : undefined
+            // Waiting for its retry from here (in this same step as the check of `removed` above)
+            // until the redelivery answers: a renewal that finds it deleted in that time (its XCLAIM
+            // drops it from the pending list, so the redelivery would find it no longer held)
+            // reports the gap and ends the retry.
+            state.waiting = true
             return Effect.flatMap(
               after === undefined ? delayOf(failed + 1) : Effect.succeed(Option.some(Duration.decode(after))),
-              (delay) =>
-                Option.isSome(delay)
-                  ? retry(entry, failed + 1, delay.value)
-                  : deadLetter(entry, `${error} (the retry schedule ended)`)
+              (delay) => {
+                if (Option.isSome(delay)) return retry(entry, failed + 1, delay.value)
+                state.waiting = false
+                return deadLetter(entry, `${error} (the retry schedule ended)`)
+              }
             )
           }
         }
@@ -399,37 +405,26 @@ export const consume = <E extends Event.Any, R>(
           failed: number,
           delay: Duration.Duration
         ): Effect.Effect<void, never, R> {
-          return Effect.suspend(() => {
-            // A renewal found it deleted after its handler's outcome was looked at: nothing to retry.
-            if (state.removed) return handleGap([entry.id])
-            // Waiting from here until the redelivery answers: a renewal that finds it deleted in
-            // that time (its XCLAIM drops it from the pending list, so the redelivery finds it no
-            // longer held) reports the gap and ends this retry.
-            state.waiting = true
-            return Effect.sleep(delay).pipe(
-              Effect.zipRight(
-                groups
-                  .redeliver(stream, group, consumer, [entry.id])
-                  .pipe(Effect.retry(config.failureSchedule))
-              ),
-              Effect.ensuring(
-                Effect.sync(() => {
-                  state.waiting = false
-                })
-              ),
-              Effect.flatMap((again) => {
-                const next = again.entries[0]
-                if (next !== undefined)
-                  return Effect.zipRight(Metric.increment(retriedCounter), step(next, failed))
-                // Not held any more: deleted (said by the redelivery, or by a renewal answered just
-                // before it), else another member claimed it and settles it.
-                return handleGap(state.removed ? [entry.id] : again.deleted)
-              }),
-              Effect.catchAll((e) =>
-                failures.failure(`retry of ${entry.id} failed (${e.message}); it stays pending for a claim`)
-              )
+          return Effect.sleep(delay).pipe(
+            Effect.zipRight(
+              groups.redeliver(stream, group, consumer, [entry.id]).pipe(Effect.retry(config.failureSchedule))
+            ),
+            Effect.ensuring(
+              Effect.sync(() => {
+                state.waiting = false
+              })
+            ),
+            Effect.flatMap((again) => {
+              const next = again.entries[0]
+              if (next !== undefined)
+                return Effect.zipRight(Metric.increment(retriedCounter), step(next, failed))
+              // Not held any more: deleted, else another member claimed it and settles it.
+              return handleGap(again.deleted)
+            }),
+            Effect.catchAll((e) =>
+              failures.failure(`retry of ${entry.id} failed (${e.message}); it stays pending for a claim`)
             )
-          })
+          )
         }
       }
 

@@ -22,6 +22,52 @@ const exponential = Schedule.exponential(Duration.millis(100)) as Schedule.Sched
 const numberOf = (m: EventConsumer.Message): number =>
   m._tag === "UnknownKind" ? (m.body.payload as { n: number }).n : -1
 
+/**
+ * A member "m" (minIdle 3 s: a renewal every second) whose handler writes each delivery and gap to
+ * `seen`, and deletes its own entry, then answers `then`.
+ */
+const selfDeleting = (
+  consumer: EventConsumer.EventConsumerService,
+  stream: string,
+  id: string,
+  then: Effect.Effect<EventConsumer.Outcome | undefined, string>
+) =>
+  Effect.gen(function* () {
+    const memory = yield* MemoryStreamBackend.MemoryStreamBackend
+    const seen: Array<string> = []
+    yield* Effect.fork(
+      consumer.consume({
+        stream,
+        group: "g",
+        consumer: "m",
+        from: "0",
+        minIdle: "3 seconds",
+        handler: (m) =>
+          m._tag === "Gap"
+            ? Effect.sync(() => void seen.push(`gap ${m.ids.join(",")}`))
+            : Effect.zipRight(
+                Effect.sync(() => void seen.push(`${m.streamId}#${m.deliveryCount}`)),
+                Effect.zipRight(memory.deleteEntries(stream, [id]), then)
+              )
+      })
+    )
+    return seen
+  })
+
+/** The entry's gap reaches the handler after its one delivery; then nothing more, and nothing pending. */
+const endsAsAGap = (seen: ReadonlyArray<string>, stream: string, id: string) =>
+  Effect.gen(function* () {
+    yield* eventually(
+      "the gap handed to the handler",
+      Effect.sync(() => seen.length === 2)
+    )
+    expect(seen).toEqual([`${id}#1`, `gap ${id}`])
+    yield* TestClock.adjust("5 seconds")
+    yield* quiet
+    expect(seen).toEqual([`${id}#1`, `gap ${id}`])
+    expect(yield* pendingOf(stream, "g")).toBe(0)
+  })
+
 describe("EventConsumer flow (memory backend, TestClock)", () => {
   it.effect("concurrency 1: entries are handled one at a time, in stream order", () =>
     Effect.gen(function* () {
@@ -394,30 +440,14 @@ describe("EventConsumer flow (memory backend, TestClock)", () => {
     "an entry deleted while its handler runs, a renewal seeing it so, then the handler fails: a Gap, no retry, no longer pending",
     () =>
       Effect.gen(function* () {
-        const memory = yield* MemoryStreamBackend.MemoryStreamBackend
         const [id] = yield* fill("f8a", 1)
         const rec = yield* recording()
-        const seen: Array<string> = []
-        yield* Effect.fork(
-          rec.consumer.consume({
-            stream: "f8a",
-            group: "g",
-            consumer: "m",
-            from: "0",
-            minIdle: "3 seconds",
-            retrySchedule: exponential,
-            handler: (m) =>
-              m._tag === "Gap"
-                ? Effect.sync(() => void seen.push(`gap ${m.ids.join(",")}`))
-                : Effect.zipRight(
-                    Effect.sync(() => void seen.push(`${m.streamId}#${m.deliveryCount}`)),
-                    // Deleted by its own handler, which fails after the renewal at 1 s found it deleted.
-                    Effect.zipRight(
-                      memory.deleteEntries("f8a", [id!]),
-                      Effect.zipRight(Effect.sleep("1500 millis"), Effect.fail("too late"))
-                    )
-                  )
-          })
+        // It fails after the renewal at 1 s found its entry deleted.
+        const seen = yield* selfDeleting(
+          rec.consumer,
+          "f8a",
+          id!,
+          Effect.zipRight(Effect.sleep("1500 millis"), Effect.fail("too late"))
         )
         yield* quiet
         expect(seen).toEqual([`${id}#1`])
@@ -425,16 +455,8 @@ describe("EventConsumer flow (memory backend, TestClock)", () => {
         yield* quiet
         expect(rec.count("renew")).toBe(1)
         yield* TestClock.adjust("500 millis")
-        yield* eventually(
-          "the gap handed to the handler",
-          Effect.sync(() => seen.length === 2)
-        )
-        expect(seen).toEqual([`${id}#1`, `gap ${id}`])
-        yield* TestClock.adjust("5 seconds")
-        yield* quiet
-        expect(seen).toEqual([`${id}#1`, `gap ${id}`])
+        yield* endsAsAGap(seen, "f8a", id!)
         expect(rec.count("redeliver")).toBe(0)
-        expect(yield* pendingOf("f8a", "g")).toBe(0)
       }).pipe(Effect.provide(env))
   )
 
@@ -442,7 +464,6 @@ describe("EventConsumer flow (memory backend, TestClock)", () => {
     "an entry deleted while its redelivery is on its way, a renewal answered first: a Gap all the same, no longer pending",
     () =>
       Effect.gen(function* () {
-        const memory = yield* MemoryStreamBackend.MemoryStreamBackend
         const [id] = yield* fill("f8b", 1)
         // The redelivery of the retry (at 500 ms) reaches the server after the renewal at 1 s: that
         // renewal's XCLAIM drops the deleted entry from the pending list, and the redelivery then
@@ -450,26 +471,11 @@ describe("EventConsumer flow (memory backend, TestClock)", () => {
         const rec = yield* recording((op, run) =>
           op === "redeliver" ? Effect.zipRight(Effect.sleep("1 second"), run) : run
         )
-        const seen: Array<string> = []
-        yield* Effect.fork(
-          rec.consumer.consume({
-            stream: "f8b",
-            group: "g",
-            consumer: "m",
-            from: "0",
-            minIdle: "3 seconds",
-            handler: (m) =>
-              m._tag === "Gap"
-                ? Effect.sync(() => void seen.push(`gap ${m.ids.join(",")}`))
-                : Effect.zipRight(
-                    Effect.sync(() => void seen.push(`${m.streamId}#${m.deliveryCount}`)),
-                    // Deleted by its own handler, which asks for a retry.
-                    Effect.as(
-                      memory.deleteEntries("f8b", [id!]),
-                      EventConsumer.Outcome.Retry({ after: "500 millis" })
-                    )
-                  )
-          })
+        const seen = yield* selfDeleting(
+          rec.consumer,
+          "f8b",
+          id!,
+          Effect.succeed(EventConsumer.Outcome.Retry({ after: "500 millis" }))
         )
         yield* quiet
         expect(seen).toEqual([`${id}#1`])
@@ -477,15 +483,7 @@ describe("EventConsumer flow (memory backend, TestClock)", () => {
         yield* quiet
         expect(rec.count("redeliver")).toBe(1)
         yield* TestClock.adjust("500 millis")
-        yield* eventually(
-          "the gap handed to the handler",
-          Effect.sync(() => seen.length === 2)
-        )
-        expect(seen).toEqual([`${id}#1`, `gap ${id}`])
-        yield* TestClock.adjust("5 seconds")
-        yield* quiet
-        expect(seen).toEqual([`${id}#1`, `gap ${id}`])
-        expect(yield* pendingOf("f8b", "g")).toBe(0)
+        yield* endsAsAGap(seen, "f8b", id!)
       }).pipe(Effect.provide(env))
   )
 

@@ -16,7 +16,7 @@ import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
 import { EventConsumer, GroupBackend, MemoryStreamBackend, StreamBackend } from "../src/index.js"
-import { errorText } from "../src/internal/consumer.js"
+import { errorText } from "../src/internal/consumerOptions.js"
 import { entriesOf, env, eventually, fill, gate, pendingOf, quiet, recording } from "./helpers/consumerKit.js"
 import { captureLogs } from "./helpers/logs.js"
 

@@ -16,7 +16,6 @@
  */
 
 import * as Arr from "effect/Array"
-import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -27,7 +26,6 @@ import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
-import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as Scope from "effect/Scope"
 import * as ConsumerMetrics from "../ConsumerMetrics.js"
 import type * as Event from "../Event.js"
@@ -42,9 +40,11 @@ import type {
 import { StreamBackendError } from "../StreamBackend.js"
 import * as Acks from "./consumerAcks.js"
 import * as Housekeeping from "./consumerHousekeeping.js"
-import { type MemberConfig, resolve, shortened } from "./consumerOptions.js"
+import { errorText, type MemberConfig, resolve, shortened } from "./consumerOptions.js"
+import * as Spans from "./consumerSpans.js"
 import { type Held, Workers } from "./consumerWorkers.js"
 import * as FailureStreak from "./failureStreak.js"
+import * as Retry from "./retry.js"
 import * as Tracing from "./tracing.js"
 
 /**
@@ -72,25 +72,6 @@ type HandlerExit<E extends Event.Any, R> = Exit.Exit<
   Effect.Effect.Success<ReturnType<MemberHandler<E, R>>>,
   unknown
 >
-
-/** What a failure says in a line: its tag and message, or its tag and fields (a tagged error without a message). */
-export const errorText = (cause: Cause.Cause<unknown>): string => {
-  const failure = Cause.failureOption(cause)
-  const error = failure._tag === "Some" ? failure.value : undefined
-  if (typeof error === "string") return shortened(error)
-  if (typeof error === "object" && error !== null && "_tag" in error) {
-    const { _tag, message, stack: _stack, ...fields } = error as Record<string, unknown>
-    const said = typeof message === "string" && message !== "" && message !== "An error has occurred"
-    let rest = ""
-    try {
-      rest = Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : ""
-    } catch {
-      // Fields JSON cannot write (a cycle, a bigint): the tag alone.
-    }
-    return shortened(`${String(_tag)}${said ? `: ${message}` : rest}`)
-  }
-  return shortened(Cause.pretty(cause).split("\n")[0] ?? "failed")
-}
 
 /** @internal */
 export const consume = <E extends Event.Any, R>(
@@ -127,54 +108,16 @@ export const consume = <E extends Event.Any, R>(
       )
       const clock = yield* Effect.clock
 
-      // ---- spans: wanted or not for the whole member (its workers have its tracer and span)
-      const spansOn = yield* Effect.withFiberRuntime((fiber) => Effect.succeed(Tracing.spansWanted(fiber)))
-      const destination = Tracing.destination(stream, groups.server)
-      const groupAttributes = { "messaging.consumer.group.name": group }
-      const processName = `process ${stream}`
-      const settleName = `settle ${stream}`
-      /** A settlement in a `settle` span (client), when spans are wanted. */
-      const settling = <A, E, R>(
-        effect: Effect.Effect<A, E, R>,
-        name: string,
-        attributes: Record<string, unknown>
-      ): Effect.Effect<A, E, R> =>
-        spansOn
-          ? Effect.withSpan(effect, settleName, {
-              kind: "client",
-              attributes: Tracing.operation(destination, "settle", name, {
-                ...groupAttributes,
-                ...attributes
-              }),
-              captureStackTrace: false
-            })
-          : effect
-      /**
-       * A handler's run in a `process` span (consumer): made when spans are wanted, or when the
-       * span is to be a child of the producer's (the handler then runs in the producer's trace).
-       */
-      const processing = <A, E2, R2>(
-        message: Message<E>,
-        run: Effect.Effect<A, E2, R2>
-      ): Effect.Effect<A, E2, R2> => {
-        const producer = message._tag === "Gap" ? undefined : message.producerSpan
-        const parented = producer !== undefined && config.parentOnProducer
-        if (!spansOn && !parented) return run
-        return Effect.withSpan(run, processName, {
-          kind: "consumer",
-          attributes: Tracing.operation(
-            destination,
-            "process",
-            "process",
-            message._tag === "Gap"
-              ? { ...groupAttributes, "messaging.batch.message_count": message.ids.length }
-              : { ...groupAttributes, "messaging.message.id": message.streamId }
-          ),
-          links: producer === undefined || parented ? [] : [Tracing.linkTo(producer)],
-          ...(parented ? { parent: producer } : {}),
-          captureStackTrace: false
-        })
-      }
+      const {
+        on: spansOn,
+        settling,
+        processing
+      } = yield* Spans.make<E>({
+        stream,
+        group,
+        server: groups.server,
+        parentOnProducer: config.parentOnProducer
+      })
 
       const acks = yield* Acks.make((ids) =>
         settling(groups.ack(stream, group, ids), "ack", { "messaging.batch.message_count": ids.length }).pipe(
@@ -306,24 +249,8 @@ export const consume = <E extends Event.Any, R>(
           )
         )
 
-      /**
-       * The retry schedule's delay for the `n`th failure of an entry, stepped without sleeping (a
-       * schedule's driver sleeps each step); none when the schedule has ended.
-       */
-      const delayOf = (n: number): Effect.Effect<Option.Option<Duration.Duration>> =>
-        Effect.gen(function* () {
-          const now = yield* Clock.currentTimeMillis
-          const schedule = config.retrySchedule
-          let state = schedule.initial
-          let delay: Duration.Duration = Duration.zero
-          for (let i = 0; i < n; i++) {
-            const [next, out, decision] = yield* schedule.step(now, undefined, state)
-            if (ScheduleDecision.isDone(decision)) return Option.none()
-            state = next
-            delay = out
-          }
-          return Option.some(delay)
-        })
+      /** The retry schedule's delay for the `n`th failure of an entry; none once it has ended. */
+      const delayOf = (n: number) => Retry.delayAt(config.retrySchedule, n)
 
       /**
        * Handles one entry to its end: acked, dead-lettered, retried until one of those, or let go;
@@ -379,18 +306,12 @@ export const consume = <E extends Event.Any, R>(
             // Shutting down: not retried here; it stays pending, for a claim.
             if (workers.closing) return Effect.void
             const after = outcome !== undefined && outcome._tag === "Retry" ? outcome.after : undefined
-            // Waiting for its retry from here (in this same step as the check of `removed` above)
-            // until the redelivery answers: a renewal that finds it deleted in that time (its XCLAIM
-            // drops it from the pending list, so the redelivery would find it no longer held)
-            // reports the gap and ends the retry.
-            state.waiting = true
             return Effect.flatMap(
               after === undefined ? delayOf(failed + 1) : Effect.succeed(Option.some(Duration.decode(after))),
-              (delay) => {
-                if (Option.isSome(delay)) return retry(entry, failed + 1, delay.value)
-                state.waiting = false
-                return deadLetter(entry, `${error} (the retry schedule ended)`)
-              }
+              (delay) =>
+                Option.isSome(delay)
+                  ? retry(entry, failed + 1, delay.value)
+                  : deadLetter(entry, `${error} (the retry schedule ended)`)
             )
           }
         }
@@ -405,26 +326,37 @@ export const consume = <E extends Event.Any, R>(
           failed: number,
           delay: Duration.Duration
         ): Effect.Effect<void, never, R> {
-          return Effect.sleep(delay).pipe(
-            Effect.zipRight(
-              groups.redeliver(stream, group, consumer, [entry.id]).pipe(Effect.retry(config.failureSchedule))
-            ),
-            Effect.ensuring(
-              Effect.sync(() => {
-                state.waiting = false
-              })
-            ),
-            Effect.flatMap((again) => {
-              const next = again.entries[0]
-              if (next !== undefined)
-                return Effect.zipRight(Metric.increment(retriedCounter), step(next, failed))
-              // Not held any more: deleted, else another member claimed it and settles it.
-              return handleGap(again.deleted)
-            }),
-            Effect.catchAll((e) =>
-              failures.failure(`retry of ${entry.id} failed (${e.message}); it stays pending for a claim`)
+          return Effect.suspend(() => {
+            // A renewal found it deleted after its handler's outcome was looked at: nothing to retry.
+            if (state.removed) return handleGap([entry.id])
+            // Waiting from here until the redelivery answers: a renewal that finds it deleted in
+            // that time (its XCLAIM drops it from the pending list, so the redelivery finds it no
+            // longer held) reports the gap and ends this retry.
+            state.waiting = true
+            return Effect.sleep(delay).pipe(
+              Effect.zipRight(
+                groups
+                  .redeliver(stream, group, consumer, [entry.id])
+                  .pipe(Effect.retry(config.failureSchedule))
+              ),
+              Effect.ensuring(
+                Effect.sync(() => {
+                  state.waiting = false
+                })
+              ),
+              Effect.flatMap((again) => {
+                const next = again.entries[0]
+                if (next !== undefined)
+                  return Effect.zipRight(Metric.increment(retriedCounter), step(next, failed))
+                // Not held any more: deleted (said by the redelivery, or by a renewal answered just
+                // before it), else another member claimed it and settles it.
+                return handleGap(state.removed ? [entry.id] : again.deleted)
+              }),
+              Effect.catchAll((e) =>
+                failures.failure(`retry of ${entry.id} failed (${e.message}); it stays pending for a claim`)
+              )
             )
-          )
+          })
         }
       }
 

@@ -4,6 +4,7 @@
  *
  * @internal
  */
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Schedule from "effect/Schedule"
 import type * as Event from "../Event.js"
@@ -114,4 +115,23 @@ export const resolve = <E extends Event.Any>(options: MemberOptions<E>) => {
       ? WireCodec.canonical
       : WireCodec.make(options.catalog)) as WireCodec.WireCodec<E>
   }
+}
+
+/** What a failure says in a line: its tag and message, or its tag and fields (a tagged error without a message). */
+export const errorText = (cause: Cause.Cause<unknown>): string => {
+  const failure = Cause.failureOption(cause)
+  const error = failure._tag === "Some" ? failure.value : undefined
+  if (typeof error === "string") return shortened(error)
+  if (typeof error === "object" && error !== null && "_tag" in error) {
+    const { _tag, message, stack: _stack, ...fields } = error as Record<string, unknown>
+    const said = typeof message === "string" && message !== "" && message !== "An error has occurred"
+    let rest = ""
+    try {
+      rest = Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : ""
+    } catch {
+      // Fields JSON cannot write (a cycle, a bigint): the tag alone.
+    }
+    return shortened(`${String(_tag)}${said ? `: ${message}` : rest}`)
+  }
+  return shortened(Cause.pretty(cause).split("\n")[0] ?? "failed")
 }

@@ -22,10 +22,7 @@ export interface Held {
   readonly entry: GroupEntry
   /** The worker settling it, from when one takes it until it is let go. */
   fiber: Fiber.RuntimeFiber<void, never> | undefined
-  /**
-   * Waiting for a retry: from its handler's failure until its redelivery answers (interrupted at
-   * once at shutdown, not drained).
-   */
+  /** Waiting for a retry: its delay, then its redelivery (interrupted at once at shutdown, not drained). */
   waiting: boolean
   /** Another member took it: its outcome is dropped. */
   lost: boolean

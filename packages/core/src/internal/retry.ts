@@ -4,8 +4,12 @@
  *
  * @internal
  */
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
 
 /**
  * Retries `attempt` by `schedule` after `failed`, a failure already counted and logged by the
@@ -30,3 +34,27 @@ export const retryAfter = <A, E, R, Out, R2>(
     schedule
   )
 }
+
+/**
+ * The delay `schedule` gives its `n`th step (from 1), stepped without sleeping (a schedule's driver
+ * sleeps each step); none when the schedule ends before it. A member's delay before an entry's
+ * `n`th retry.
+ *
+ * @internal
+ */
+export const delayAt = (
+  schedule: Schedule.Schedule<Duration.Duration, unknown>,
+  n: number
+): Effect.Effect<Option.Option<Duration.Duration>> =>
+  Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis
+    let state = schedule.initial
+    let delay: Duration.Duration = Duration.zero
+    for (let i = 0; i < n; i++) {
+      const [next, out, decision] = yield* schedule.step(now, undefined, state)
+      if (ScheduleDecision.isDone(decision)) return Option.none()
+      state = next
+      delay = out
+    }
+    return Option.some(delay)
+  })
